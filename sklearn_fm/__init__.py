@@ -1,0 +1,12 @@
+"""Factorization Machines as scikit-learn estimators, trained with Keras.
+
+Importing this package does not import TensorFlow or Keras: the estimators
+import them only when they train. The Keras layer lives in
+:mod:`sklearn_fm.keras`.
+"""
+
+from ._regressor import FMRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["FMRegressor", "__version__"]

@@ -1,0 +1,270 @@
+"""What every FM estimator shares: parameters, input validation, the training loop."""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import ShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._data import epoch_arrays, fm_decision, training_matrix
+
+
+def _check_random_state(seed):
+    """Like ``check_random_state``, but ``None`` never draws from NumPy's global RNG."""
+    if seed is None:
+        return np.random.RandomState(np.random.SeedSequence().generate_state(4))
+    return check_random_state(seed)
+
+
+class _BaseFM(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the Factorization Machine estimators.
+
+    Subclasses name their loss in ``_loss`` and provide the initial intercept
+    and the validation score used by early stopping; everything else, the
+    training loop included, lives here once.
+    """
+
+    _parameter_constraints: dict = {
+        "n_factors": [Interval(Integral, 1, None, closed="left")],
+        "alpha_linear": [Interval(Real, 0, None, closed="left")],
+        "alpha_factors": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"adam", "sgd", "adagrad", "rmsprop"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "init_std": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        n_factors,
+        alpha_linear,
+        alpha_factors,
+        solver,
+        learning_rate_init,
+        batch_size,
+        max_iter,
+        tol,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        init_std,
+        warm_start,
+        random_state,
+        verbose,
+    ):
+        self.n_factors = n_factors
+        self.alpha_linear = alpha_linear
+        self.alpha_factors = alpha_factors
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.init_std = init_std
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @abstractmethod
+    def _initial_intercept(self, y, sample_weight):
+        """The intercept training starts from."""
+
+    @abstractmethod
+    def _validation_score(self, y, raw, sample_weight):
+        """Score (higher is better) of the raw FM outputs on validation data."""
+
+    def _fit(self, X, y, sample_weight, incremental):
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains one "
+                "epoch per call, so there is nothing to stop. Use fit instead."
+            )
+        first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=first_call,
+            y_numeric=True,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        rng = _check_random_state(self.random_state)
+
+        if first_call:
+            params = (
+                self._initial_intercept(y, sample_weight),
+                np.zeros(X.shape[1]),
+                rng.normal(0.0, self.init_std, size=(X.shape[1], self.n_factors)),
+            )
+            state = {
+                "n_iter_": 0,
+                "loss_curve_": [],
+                "best_loss_": np.inf,
+                "validation_scores_": [],
+                "best_validation_score_": -np.inf,
+                "_optimizer_state": None,
+            }
+        else:
+            if self.factors_.shape[1] != self.n_factors:
+                raise ValueError(
+                    f"n_factors={self.n_factors} differs from the {self.factors_.shape[1]} "
+                    "factors of the fitted model; warm_start and partial_fit continue "
+                    "training the same model."
+                )
+            params = (self.intercept_, self.coef_, self.factors_)
+            state = {
+                "n_iter_": self.n_iter_,
+                "loss_curve_": list(self.loss_curve_),
+                "best_loss_": self.best_loss_ if self.best_loss_ is not None else np.inf,
+                "validation_scores_": list(self.validation_scores_ or []),
+                "best_validation_score_": self.best_validation_score_ or -np.inf,
+                "_optimizer_state": self._optimizer_state if incremental else None,
+            }
+
+        X = training_matrix(X)
+        train, validation = self._split(X.shape[0], rng)
+        X_train, y_train, weight_train = X[train], y[train], sample_weight[train]
+        if not weight_train.sum() > 0:
+            raise ValueError("The training samples all have zero sample_weight.")
+        weight_train = (weight_train / weight_train.mean()).astype(np.float32)
+        y_train = y_train.astype(np.float32)
+
+        from . import keras as fm_keras  # TensorFlow is imported here, not before
+
+        trainer = fm_keras._Trainer(
+            *params,
+            loss=self._loss,
+            solver=self.solver,
+            learning_rate=self.learning_rate_init,
+            alpha_linear=self.alpha_linear,
+            alpha_factors=self.alpha_factors,
+            batch_size=self.batch_size,
+            sparse=sp.issparse(X_train),
+            optimizer_state=state["_optimizer_state"],
+        )
+        best_params = params
+        no_improvement = 0
+        converged = False
+        for _ in range(1 if incremental else self.max_iter):
+            order = rng.permutation(X_train.shape[0])
+            loss = trainer.run_epoch(epoch_arrays(X_train, y_train, weight_train, order))
+            new_params = trainer.weights()
+            if not (np.isfinite(loss) and all(np.all(np.isfinite(p)) for p in new_params)):
+                warnings.warn(
+                    f"Training diverged in epoch {state['n_iter_'] + 1} (the loss or the "
+                    "parameters became infinite or NaN); the parameters of the last "
+                    "finite epoch are kept. Lower learning_rate_init (now "
+                    f"{self.learning_rate_init}) or scale the features.",
+                    ConvergenceWarning,
+                )
+                break
+            params = new_params
+            state["n_iter_"] += 1
+            state["loss_curve_"].append(loss)
+            if self.verbose:
+                print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}")
+
+            if validation is None:
+                improved = loss < state["best_loss_"] - (self.tol or 0.0)
+                state["best_loss_"] = min(loss, state["best_loss_"])
+            else:
+                score = self._validation_score(
+                    y[validation],
+                    fm_decision(X[validation], *params),
+                    sample_weight[validation],
+                )
+                state["validation_scores_"].append(score)
+                improved = score > state["best_validation_score_"] + (self.tol or 0.0)
+                if score > state["best_validation_score_"]:
+                    state["best_validation_score_"] = score
+                    best_params = params
+                if self.verbose:
+                    print(f"Validation score: {score:.8f}")
+            no_improvement = 0 if improved else no_improvement + 1
+            if self.tol is not None and no_improvement > self.n_iter_no_change:
+                converged = True
+                break
+        else:
+            if not incremental and self.tol is not None:
+                warnings.warn(
+                    f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                    "hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+        if self.verbose and converged:
+            what = "Training loss" if validation is None else "Validation score"
+            print(
+                f"{what} did not improve more than tol={self.tol} for "
+                f"{self.n_iter_no_change} consecutive epochs. Stopping."
+            )
+
+        # Everything is assigned at the end, so an interrupted fit leaves the
+        # estimator exactly as it was.
+        if validation is not None:
+            params = best_params
+            state["best_loss_"] = None
+        else:
+            state["validation_scores_"] = None
+            state["best_validation_score_"] = None
+        state["_optimizer_state"] = trainer.optimizer_state()
+        self.intercept_, self.coef_, self.factors_ = params
+        for name, value in state.items():
+            setattr(self, name, value)
+        return self
+
+    def _split(self, n_samples, rng):
+        """Row indices for training and, with early stopping, for validation."""
+        if not self.early_stopping:
+            return np.arange(n_samples), None
+        splitter = ShuffleSplit(
+            n_splits=1, test_size=self.validation_fraction, random_state=rng
+        )
+        train, validation = next(splitter.split(np.empty((n_samples, 1))))
+        if validation.shape[0] < 2:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"leaves {validation.shape[0]} of the {n_samples} samples for "
+                "validation; at least 2 are needed. Increase validation_fraction or "
+                "set early_stopping=False."
+            )
+        return train, validation
+
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+        return fm_decision(X, self.intercept_, self.coef_, self.factors_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
