@@ -133,6 +133,22 @@ _OPTIMIZERS = {
 _LOSSES = {"squared_error": lambda y, raw: 0.5 * ops.square(y - raw)}
 
 
+def _sum_duplicates(gradient):
+    """Merge the slices of a sparse gradient that update the same row.
+
+    A sparse batch yields one slice per non-zero, so a feature present in
+    several rows appears several times. Keras' adaptive optimizers square
+    IndexedSlices slice by slice (sum of squares instead of square of the sum),
+    which would make sparse training differ from dense training on the same
+    data. Summing first also means fewer rows to scatter.
+    """
+    if not isinstance(gradient, tf.IndexedSlices):
+        return gradient
+    rows, position = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
+    return tf.IndexedSlices(values, rows, gradient.dense_shape)
+
+
 class _Trainer:
     """Minibatch training of one FactorizationMachine layer.
 
@@ -225,7 +241,7 @@ class _Trainer:
             mean_objective = objective / ops.cast(ops.shape(y)[0], objective.dtype)
         variables = self.layer.trainable_variables
         gradients = tape.gradient(mean_objective, [v.value for v in variables])
-        self.optimizer.apply(gradients, variables)
+        self.optimizer.apply([_sum_duplicates(g) for g in gradients], variables)
         return objective
 
     def _dense_epoch(self, X, y, sample_weight):
