@@ -56,6 +56,7 @@ def fm_decision(X, intercept, coef, factors):
             return A @ W
 
     else:
+        X = np.ascontiguousarray(X)  # the per-row BLAS call needs contiguous rows
         X_squared = X * X
 
         def dot(A, W):

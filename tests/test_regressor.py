@@ -1,0 +1,294 @@
+"""FMRegressor's behaviour: what it learns, its attributes, training control, input."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.metrics import r2_score
+
+from sklearn_fm import FMRegressor
+
+from .conftest import make_interaction_data
+
+FAST = dict(n_factors=4, max_iter=30, tol=None, random_state=0)
+
+
+def test_learns_planted_pairwise_interactions_that_ridge_cannot(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(random_state=0).fit(X, y)
+    assert fm.score(X, y) > 0.98
+    assert Ridge().fit(X, y).score(X, y) < 0.3
+    # The interaction weights <v_i, v_j> recover the planted ones.
+    interactions = fm.factors_ @ fm.factors_.T
+    assert interactions[1, 2] == pytest.approx(2, abs=0.15)
+    assert interactions[3, 4] == pytest.approx(-1, abs=0.15)
+    assert abs(interactions[0, 5]) < 0.15
+    assert fm.coef_[0] == pytest.approx(1, abs=0.1)
+
+
+def test_fitted_attributes(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(n_factors=3, random_state=0).fit(X, y)
+    assert isinstance(fm.intercept_, float)
+    assert fm.coef_.shape == (6,)
+    assert fm.factors_.shape == (6, 3)
+    assert fm.n_features_in_ == 6
+    assert 1 <= fm.n_iter_ <= fm.max_iter
+    assert len(fm.loss_curve_) == fm.n_iter_
+    assert fm.best_loss_ == min(fm.loss_curve_)
+    assert fm.loss_curve_[-1] < fm.loss_curve_[0]
+    assert fm.validation_scores_ is None and fm.best_validation_score_ is None
+    assert not hasattr(fm, "feature_names_in_")
+
+
+def test_tol_stops_training_before_max_iter(interaction_data):
+    X, y = interaction_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fm = FMRegressor(max_iter=500, tol=1e-3, n_iter_no_change=3, random_state=0).fit(X, y)
+    assert fm.n_iter_ < 500
+    # Stopped because the last n_iter_no_change + 1 epochs did not improve by tol.
+    assert min(fm.loss_curve_[-4:]) > fm.best_loss_ - 1e-3 or fm.best_loss_ in fm.loss_curve_[-4:]
+
+
+def test_convergence_warning_when_max_iter_ends_training(interaction_data):
+    X, y = interaction_data
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(2\) reached"):
+        fm = FMRegressor(max_iter=2, random_state=0).fit(X, y)
+    assert fm.n_iter_ == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
+
+
+def test_early_stopping_keeps_the_best_epoch(interaction_data):
+    X, y = interaction_data
+    params = dict(early_stopping=True, n_factors=3, learning_rate_init=0.05, random_state=0)
+    fm = FMRegressor(max_iter=40, tol=None, **params).fit(X, y)
+    assert fm.best_loss_ is None
+    assert len(fm.validation_scores_) == fm.n_iter_ == 40
+    best_epoch = int(np.argmax(fm.validation_scores_))
+    assert fm.best_validation_score_ == fm.validation_scores_[best_epoch]
+    # Training is deterministic, so a run that ends at the best epoch has the
+    # same parameters as the model kept by the longer run.
+    short = FMRegressor(max_iter=best_epoch + 1, tol=None, **params).fit(X, y)
+    assert_array_equal(short.factors_, fm.factors_)
+    assert_array_equal(short.coef_, fm.coef_)
+
+
+def test_early_stopping_stops_when_validation_score_stalls(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(
+        early_stopping=True, tol=1e-3, n_iter_no_change=2, max_iter=500, random_state=0
+    ).fit(X, y)
+    assert fm.n_iter_ < 500
+    assert fm.best_validation_score_ > 0.95
+
+
+def test_early_stopping_needs_two_validation_samples():
+    X, y = make_interaction_data(n_samples=10)
+    with pytest.raises(ValueError, match="at least 2 are needed"):
+        FMRegressor(early_stopping=True, validation_fraction=0.1).fit(X, y)
+
+
+def test_warm_start_continues_from_the_previous_fit(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(warm_start=True, **FAST).fit(X, y)
+    first_curve = list(fm.loss_curve_)
+    fm.set_params(max_iter=5).fit(X, y)
+    assert fm.n_iter_ == 35
+    assert fm.loss_curve_[:30] == first_curve
+    # Continuing: far below the first epoch of a fresh fit.
+    assert fm.loss_curve_[30] < 0.5 * first_curve[0]
+    cold = FMRegressor(**FAST).fit(X, y)
+    cold.set_params(max_iter=5).fit(X, y)
+    assert cold.n_iter_ == 5
+
+
+def test_partial_fit_trains_one_epoch_per_call(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(random_state=0)
+    for i in range(1, 6):
+        fm.partial_fit(X, y)
+        assert fm.n_iter_ == i
+    assert len(fm.loss_curve_) == 5
+    assert fm.loss_curve_[-1] < fm.loss_curve_[0]
+
+
+def test_partial_fit_rejects_other_feature_counts_and_early_stopping(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="X has 5 features, but FMRegressor is expecting 6"):
+        fm.partial_fit(X[:, :5], y)
+    with pytest.raises(ValueError, match="early_stopping"):
+        FMRegressor(early_stopping=True).partial_fit(X, y)
+
+
+def test_changing_n_factors_cannot_warm_start(interaction_data):
+    X, y = interaction_data
+    fm = FMRegressor(warm_start=True, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="n_factors=5 differs"):
+        fm.set_params(n_factors=5).fit(X, y)
+
+
+def test_sample_weight_pulls_predictions_towards_heavy_samples():
+    # The same input with two targets: the weighted mean is the best prediction.
+    # Each row of eye(4) appears with both targets, 0 and 1; weight 9 goes
+    # to target 0 for the first two rows and to target 1 for the last two.
+    X = np.tile(np.eye(4), (100, 1))
+    y = np.tile([0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], 50)
+    sample_weight = np.tile([9.0, 9.0, 9.0, 9.0, 1.0, 1.0, 1.0, 1.0], 50)
+    # Full-batch steps, so what is tested is the weighting, not minibatch noise.
+    fm = FMRegressor(
+        batch_size=len(y), max_iter=500, tol=None, learning_rate_init=0.02, random_state=0
+    )
+    fm.fit(X, y, sample_weight=sample_weight)
+    assert_allclose(fm.predict(np.eye(4)), [0.1, 0.1, 0.9, 0.9], atol=0.01)
+
+
+def test_sample_weight_scale_does_not_matter(interaction_data):
+    X, y = interaction_data
+    weights = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
+    a = FMRegressor(**FAST).fit(X, y, sample_weight=weights)
+    b = FMRegressor(**FAST).fit(X, y, sample_weight=4 * weights)
+    assert_array_equal(a.predict(X), b.predict(X))
+    ones = FMRegressor(**FAST).fit(X, y, sample_weight=np.ones(len(y)))
+    none = FMRegressor(**FAST).fit(X, y)
+    assert_array_equal(ones.predict(X), none.predict(X))
+
+
+SPARSE_CONTAINERS = [
+    sp.csr_matrix,
+    sp.csc_matrix,
+    sp.coo_matrix,
+    sp.lil_matrix,
+    sp.dok_matrix,
+    sp.bsr_matrix,
+    sp.dia_matrix,
+    sp.csr_array,
+    sp.csc_array,
+    sp.coo_array,
+]
+
+
+@pytest.fixture(scope="module")
+def sparse_problem():
+    rng = np.random.RandomState(0)
+    X = sp.random(300, 20, density=0.25, random_state=rng, format="csr")
+    dense = X.toarray()
+    y = dense[:, 0] * dense[:, 1] * 3 + dense[:, 2] + 0.05 * rng.normal(size=300)
+    reference = FMRegressor(**FAST).fit(X, y)
+    return X, y, reference
+
+
+@pytest.mark.parametrize("container", SPARSE_CONTAINERS, ids=lambda c: c.__name__)
+def test_every_sparse_format_trains_the_same_model(sparse_problem, container):
+    X, y, reference = sparse_problem
+    fm = FMRegressor(**FAST).fit(container(X), y)
+    assert_array_equal(fm.factors_, reference.factors_)
+    assert_array_equal(fm.predict(container(X)), reference.predict(X))
+
+
+def test_explicit_zeros_and_duplicates_in_sparse_input(sparse_problem):
+    X, y, reference = sparse_problem
+    coo = X.tocoo()
+    # Split every value in two duplicate entries and add explicit zeros.
+    rows = np.concatenate([coo.row, coo.row, coo.row])
+    cols = np.concatenate([coo.col, coo.col, (coo.col + 1) % X.shape[1]])
+    data = np.concatenate([coo.data / 2, coo.data / 2, np.zeros(coo.nnz)])
+    messy = sp.coo_matrix((data, (rows, cols)), shape=X.shape)
+    fm = FMRegressor(**FAST).fit(messy, y)
+    assert_allclose(fm.predict(X), reference.predict(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "adagrad", "rmsprop"])
+def test_dense_and_sparse_input_train_the_same_model(sparse_problem, solver):
+    X, y, _ = sparse_problem
+    sparse = FMRegressor(solver=solver, **FAST).fit(X, y)
+    dense = FMRegressor(solver=solver, **FAST).fit(X.toarray(), y)
+    # The same arithmetic in another order (matmul vs gather): float32 rounding
+    # only. Adaptive optimizers would drift apart if the duplicate rows of
+    # sparse gradients reached them unmerged.
+    assert_allclose(dense.predict(X), sparse.predict(X), rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_input_is_not_modified(sparse_problem):
+    X, y, _ = sparse_problem
+    coo = X.tocoo()
+    messy = sp.csr_matrix((np.r_[coo.data, 0.0], (np.r_[coo.row, 0], np.r_[coo.col, 0])), shape=X.shape)
+    messy.has_canonical_format = False
+    before = (messy.data.copy(), messy.indices.copy(), messy.indptr.copy())
+    FMRegressor(**FAST).fit(messy, y)
+    for original, now in zip(before, (messy.data, messy.indices, messy.indptr)):
+        assert_array_equal(original, now)
+
+
+def test_float32_and_float64_input_train_the_same_model(interaction_data):
+    X, y = interaction_data
+    X32 = X.astype(np.float32)
+    a = FMRegressor(**FAST).fit(X32, y)
+    b = FMRegressor(**FAST).fit(X32.astype(np.float64), y)
+    assert_array_equal(a.factors_, b.factors_)
+    assert a.predict(X32).dtype == np.float64
+
+
+def test_lists_and_dataframes(interaction_data):
+    X, y = interaction_data
+    reference = FMRegressor(**FAST).fit(X, y)
+    from_list = FMRegressor(**FAST).fit(X.tolist(), y.tolist())
+    assert_array_equal(from_list.predict(X.tolist()), reference.predict(X))
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    from_frame = FMRegressor(**FAST).fit(frame, pd.Series(y))
+    assert_array_equal(from_frame.feature_names_in_, frame.columns)
+    assert_array_equal(from_frame.predict(frame), reference.predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        from_frame.predict(frame[frame.columns[::-1]])
+
+
+def test_predict_is_deterministic_and_exactly_batch_invariant(interaction_data, sparse_problem):
+    X, y = interaction_data
+    fm = FMRegressor(**FAST).fit(X, y)
+    together = fm.predict(X)
+    assert_array_equal(together, fm.predict(X))
+    assert_array_equal(together, np.concatenate([fm.predict(X[i : i + 1]) for i in range(len(X))]))
+    assert_array_equal(together, np.concatenate([fm.predict(X[i : i + 7]) for i in range(0, len(X), 7)]))
+    Xs, _, sparse_fm = sparse_problem
+    together = sparse_fm.predict(Xs)
+    assert_array_equal(together, np.concatenate([sparse_fm.predict(Xs[i : i + 1]) for i in range(Xs.shape[0])]))
+
+
+def test_one_hot_ids_with_100k_columns_train_without_densifying():
+    # A dense float32 copy would need 100,000 x 2,000 x 4 bytes = 800 MB;
+    # the sparse path needs the non-zeros and the parameters.
+    rng = np.random.RandomState(0)
+    n_rows, n_users = 2000, 50_000
+    users = rng.randint(n_users, size=n_rows)
+    items = n_users + rng.randint(50_000, size=n_rows)
+    rows = np.repeat(np.arange(n_rows), 2)
+    X = sp.csr_matrix(
+        (np.ones(2 * n_rows), (rows, np.column_stack([users, items]).ravel())),
+        shape=(n_rows, 100_000),
+    )
+    y = rng.normal(size=n_rows)
+    fm = FMRegressor(n_factors=4, max_iter=2, tol=None, random_state=0).fit(X, y)
+    assert fm.factors_.shape == (100_000, 4)
+    assert np.isfinite(fm.predict(X)).all()
+
+
+def test_regression_on_one_hot_ratings_beats_ridge():
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import OneHotEncoder
+
+    from .conftest import make_ratings
+
+    users, items, y = make_ratings()
+    X = OneHotEncoder().fit_transform(np.column_stack([users, items]))
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    fm = FMRegressor(random_state=0).fit(X_train, y_train)
+    ridge = Ridge().fit(X_train, y_train)
+    assert r2_score(y_test, fm.predict(X_test)) > r2_score(y_test, ridge.predict(X_test)) + 0.2
