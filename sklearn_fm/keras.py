@@ -179,7 +179,11 @@ class _Trainer:
         sparse,
         optimizer_state=None,
     ):
-        self.layer = FactorizationMachine(n_factors=factors.shape[1])
+        # The weights come from the estimator; a random initializer here would
+        # draw its seed from Python's global random module.
+        self.layer = FactorizationMachine(
+            n_factors=factors.shape[1], factors_initializer="zeros"
+        )
         self.layer.build((None, coef.shape[0]))
         self.layer.set_weights([np.asarray(intercept), coef, factors])
         self.optimizer = _OPTIMIZERS[solver](learning_rate=learning_rate)
