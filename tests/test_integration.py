@@ -1,0 +1,107 @@
+"""FMRegressor in the places a scikit-learn user puts it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from sklearn_fm import FMRegressor
+
+from .conftest import make_interaction_data, make_ratings
+
+
+def test_pipeline_with_standard_scaler_on_unscaled_features():
+    X, y = make_interaction_data(n_samples=800)
+    X = X * np.array([1000.0, 0.01, 50.0, 1.0, 3e4, 7.0]) + 500.0
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    fm = make_pipeline(StandardScaler(), FMRegressor(random_state=0)).fit(X_train, y_train)
+    ridge = make_pipeline(StandardScaler(), Ridge()).fit(X_train, y_train)
+    assert fm.score(X_test, y_test) > 0.95
+    assert ridge.score(X_test, y_test) < 0.3
+
+
+def rating_frame(seed=0):
+    users, items, y = make_ratings(n_ratings=3000, seed=seed)
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{u}" for u in users],
+            "item": [f"i{i}" for i in items],
+            "age": rng.uniform(18, 70, size=len(y)),
+            "price": rng.lognormal(2, 1, size=len(y)),
+        }
+    )
+    return frame, y + 0.01 * frame["age"].to_numpy()
+
+
+def test_column_transformer_feeds_sparse_one_hot_ids_and_scaled_numbers():
+    frame, y = rating_frame()
+    preprocess = ColumnTransformer(
+        [
+            ("ids", OneHotEncoder(handle_unknown="ignore"), ["user", "item"]),
+            ("numbers", StandardScaler(), ["age", "price"]),
+        ]
+    )
+    X_train, X_test, y_train, y_test = train_test_split(frame, y, random_state=0)
+    fm = make_pipeline(preprocess, FMRegressor(random_state=0)).fit(X_train, y_train)
+    assert sp.issparse(fm[:-1].transform(X_test))
+    assert fm[-1].n_features_in_ == 60 + 40 + 2
+    ridge = make_pipeline(clone(preprocess), Ridge()).fit(X_train, y_train)
+    assert fm.score(X_test, y_test) > ridge.score(X_test, y_test) + 0.2
+
+
+def test_grid_search_in_parallel_trains_the_best_estimator_with_the_best_parameters():
+    X, y = make_interaction_data(n_samples=400)
+    pipe = make_pipeline(StandardScaler(), FMRegressor(max_iter=60, tol=None, random_state=0))
+    grid = {
+        "fmregressor__n_factors": [1, 4],
+        "fmregressor__alpha_factors": [1e-4, 1e-1],
+        "fmregressor__learning_rate_init": [0.003, 0.03],
+    }
+    search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+    best = search.best_estimator_[-1]
+    assert search.best_params_ == {
+        "fmregressor__n_factors": 4,
+        "fmregressor__alpha_factors": 1e-4,
+        "fmregressor__learning_rate_init": 0.03,
+    }
+    assert best.factors_.shape == (6, 4)
+    assert best.get_params()["max_iter"] == 60  # fixed settings survive cloning
+    # Training is deterministic: refitting with the best parameters by hand
+    # reproduces the best estimator exactly.
+    by_hand = clone(pipe).set_params(**search.best_params_).fit(X, y)
+    assert_array_equal(by_hand.predict(X), search.predict(X))
+    scores = search.cv_results_["mean_test_score"]
+    assert scores.max() > 0.95 and scores.min() < 0.5
+
+
+@pytest.fixture(scope="module")
+def cv():
+    return KFold(5, shuffle=True, random_state=0)
+
+
+def rmse(model, X, y, cv):
+    return -cross_val_score(model, X, y, cv=cv, scoring="neg_root_mean_squared_error").mean()
+
+
+def test_cross_validated_fm_beats_linear_models_on_interactions(cv):
+    X, y = make_interaction_data(n_samples=600, noise=0.3)
+    fm = rmse(FMRegressor(random_state=0), X, y, cv)
+    assert fm < 0.5
+    assert fm < 0.25 * rmse(Ridge(), X, y, cv)
+    assert fm < 0.25 * rmse(LinearRegression(), X, y, cv)
+
+
+def test_cross_validated_fm_ties_ridge_on_linear_data(cv):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 6))
+    y = X @ rng.normal(size=6) + 0.5 * rng.normal(size=600)
+    fm, ridge = rmse(FMRegressor(random_state=0), X, y, cv), rmse(Ridge(), X, y, cv)
+    assert abs(fm - ridge) < 0.05 * ridge

@@ -1,0 +1,101 @@
+"""Same random_state, same model; no global random or Keras/TF state touched."""
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+
+from sklearn_fm import FMRegressor
+
+from .conftest import make_interaction_data
+
+X, y = make_interaction_data(n_samples=300)
+
+
+def test_same_random_state_gives_identical_models_fit_after_fit():
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+    for data, params in [
+        (X, {}),
+        (Xs, {}),
+        (X, {"early_stopping": True}),
+        (X, {"solver": "rmsprop", "batch_size": 32}),
+    ]:
+        a = FMRegressor(random_state=3, max_iter=15, **params).fit(data, y)
+        b = FMRegressor(random_state=3, max_iter=15, **params).fit(data, y)
+        assert_array_equal(a.factors_, b.factors_)
+        assert_array_equal(a.predict(data), b.predict(data))
+
+
+def test_random_state_matters_and_none_differs_every_time():
+    a = FMRegressor(random_state=0, max_iter=3).fit(X, y).predict(X)
+    b = FMRegressor(random_state=1, max_iter=3).fit(X, y).predict(X)
+    c = FMRegressor(max_iter=3).fit(X, y).predict(X)
+    d = FMRegressor(max_iter=3).fit(X, y).predict(X)
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(c, d)
+
+
+def test_fit_does_not_touch_global_random_states():
+    import keras
+    import tensorflow as tf
+
+    def snapshot():
+        return (
+            random.getstate(),
+            np.random.get_state()[1].tobytes(),
+            np.random.get_state()[2:],
+            tf.random.get_global_generator().state.numpy().tobytes(),
+            keras.config.floatx(),
+            keras.config.dtype_policy().name,
+            keras.config.backend(),
+            keras.config.is_interactive_logging_enabled(),
+            tf.config.functions_run_eagerly(),
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        )
+
+    before = snapshot()
+    for random_state in (0, None, np.random.RandomState(5)):
+        FMRegressor(random_state=random_state, max_iter=2, early_stopping=True).fit(X, y)
+    assert snapshot() == before
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    tf.random.set_seed(1)
+    first = tf.random.uniform([3]).numpy().tolist()
+    predictions = None
+    if sys.argv[1] == "fit":
+        from sklearn_fm import FMRegressor
+        from tests.conftest import make_interaction_data
+        X, y = make_interaction_data(n_samples=300)
+        model = FMRegressor(random_state=7, max_iter=10).fit(X, y)
+        predictions = model.predict(X).tolist()
+    after = tf.random.uniform([3]).numpy().tolist()
+    print(json.dumps({"first": first, "after": after, "predictions": predictions}))
+    """
+)
+
+
+def run(mode):
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_identical_model_in_every_process_and_tf_global_seed_untouched():
+    first, second, without_fit = run("fit"), run("fit"), run("skip")
+    assert first["predictions"] == second["predictions"]
+    here = FMRegressor(random_state=7, max_iter=10).fit(X, y).predict(X)
+    assert_array_equal(np.array(first["predictions"]), here)
+    # TensorFlow's global-seeded random stream continues as if no fit happened.
+    assert first["after"] == without_fit["after"]
