@@ -92,10 +92,10 @@ class FMRegressor(RegressorMixin, _BaseFM):
     intercept_ : float
         The global bias ``w0``.
 
-    coef_ : ndarray of shape (n_features_in_,)
+    coef_ : ndarray of shape (n_features,)
         The linear weights ``w``.
 
-    factors_ : ndarray of shape (n_features_in_, n_factors)
+    factors_ : ndarray of shape (n_features, n_factors)
         The factor vectors ``v_i``, one row per feature. The interaction weight
         of features ``i`` and ``j`` is ``factors_[i] @ factors_[j]``.
 
@@ -119,10 +119,10 @@ class FMRegressor(RegressorMixin, _BaseFM):
         None without ``early_stopping``.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during ``fit``. Defined only when ``X``
         has feature names that are all strings.
 
     See Also

@@ -1,0 +1,27 @@
+"""The ``sklearn-fm`` command (also ``python -m sklearn_fm``)."""
+
+import argparse
+import os
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="sklearn-fm",
+        description="Factorization Machines as scikit-learn estimators, trained with Keras.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "demo",
+        help="tune FMRegressor in a Pipeline on generated rating data and compare it "
+        "with LinearRegression and Ridge (about a minute, no download)",
+    )
+    args = parser.parse_args(argv)
+    # This is a program, not the library: keep TensorFlow's C++ logging (a
+    # harmless "failed call to cuInit" on machines without a GPU, among
+    # others) out of its output unless the user set a level.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        run_demo()
+    return 0

@@ -1,0 +1,24 @@
+"""The README's Python example runs as written."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+def test_readme_has_an_example():
+    assert python_blocks()
+
+
+@pytest.mark.parametrize("code", python_blocks())
+def test_readme_example_runs(code, capsys):
+    exec(compile(code, str(README), "exec"), {})
+    out = capsys.readouterr().out
+    fm, ridge = map(float, re.search(r"R²: FM (\S+), Ridge (\S+)", out).groups())
+    assert fm > 0.95 > ridge
