@@ -117,45 +117,18 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         rng = _check_random_state(self.random_state)
-
-        if first_call:
-            params = (
-                self._initial_intercept(y, sample_weight),
-                np.zeros(X.shape[1]),
-                rng.normal(0.0, self.init_std, size=(X.shape[1], self.n_factors)),
-            )
-            state = {
-                "n_iter_": 0,
-                "loss_curve_": [],
-                "best_loss_": np.inf,
-                "validation_scores_": [],
-                "best_validation_score_": -np.inf,
-                "_optimizer_state": None,
-            }
-        else:
-            if self.factors_.shape[1] != self.n_factors:
-                raise ValueError(
-                    f"n_factors={self.n_factors} differs from the {self.factors_.shape[1]} "
-                    "factors of the fitted model; warm_start and partial_fit continue "
-                    "training the same model."
-                )
-            params = (self.intercept_, self.coef_, self.factors_)
-            state = {
-                "n_iter_": self.n_iter_,
-                "loss_curve_": list(self.loss_curve_),
-                "best_loss_": self.best_loss_ if self.best_loss_ is not None else np.inf,
-                "validation_scores_": list(self.validation_scores_ or []),
-                "best_validation_score_": self.best_validation_score_ or -np.inf,
-                "_optimizer_state": self._optimizer_state if incremental else None,
-            }
+        params, state = self._start_state(first_call, incremental, y, sample_weight, rng)
 
         X = training_matrix(X)
         train, validation = self._split(X.shape[0], rng)
-        X_train, y_train, weight_train = X[train], y[train], sample_weight[train]
+        weight_train = sample_weight[train]
         if not weight_train.sum() > 0:
             raise ValueError("The training samples all have zero sample_weight.")
-        weight_train = (weight_train / weight_train.mean()).astype(np.float32)
-        y_train = y_train.astype(np.float32)
+        training_set = (
+            X[train],
+            y[train].astype(np.float32),
+            (weight_train / weight_train.mean()).astype(np.float32),
+        )
 
         from . import keras as fm_keras  # TensorFlow is imported here, not before
 
@@ -167,17 +140,16 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             alpha_linear=self.alpha_linear,
             alpha_factors=self.alpha_factors,
             batch_size=self.batch_size,
-            sparse=sp.issparse(X_train),
+            sparse=sp.issparse(X),
             optimizer_state=state["_optimizer_state"],
         )
         best_params = params
         no_improvement = 0
-        converged = False
         for _ in range(1 if incremental else self.max_iter):
-            order = rng.permutation(X_train.shape[0])
-            loss = trainer.run_epoch(epoch_arrays(X_train, y_train, weight_train, order))
+            order = rng.permutation(train.shape[0])
+            loss = trainer.run_epoch(epoch_arrays(*training_set, order))
             new_params = trainer.weights()
-            if not (np.isfinite(loss) and all(np.all(np.isfinite(p)) for p in new_params)):
+            if not (np.isfinite(loss) and all(np.isfinite(p).all() for p in new_params)):
                 warnings.warn(
                     f"Training diverged in epoch {state['n_iter_'] + 1} (the loss or the "
                     "parameters became infinite or NaN); the parameters of the last "
@@ -191,26 +163,27 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["loss_curve_"].append(loss)
             if self.verbose:
                 print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}")
-
             if validation is None:
                 improved = loss < state["best_loss_"] - (self.tol or 0.0)
                 state["best_loss_"] = min(loss, state["best_loss_"])
             else:
                 score = self._validation_score(
-                    y[validation],
-                    fm_decision(X[validation], *params),
-                    sample_weight[validation],
+                    y[validation], fm_decision(X[validation], *params), sample_weight[validation]
                 )
+                if self.verbose:
+                    print(f"Validation score: {score:.8f}")
                 state["validation_scores_"].append(score)
                 improved = score > state["best_validation_score_"] + (self.tol or 0.0)
                 if score > state["best_validation_score_"]:
-                    state["best_validation_score_"] = score
-                    best_params = params
-                if self.verbose:
-                    print(f"Validation score: {score:.8f}")
+                    state["best_validation_score_"], best_params = score, params
             no_improvement = 0 if improved else no_improvement + 1
             if self.tol is not None and no_improvement > self.n_iter_no_change:
-                converged = True
+                if self.verbose:
+                    what = "Training loss" if validation is None else "Validation score"
+                    print(
+                        f"{what} did not improve more than tol={self.tol} for "
+                        f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                    )
                 break
         else:
             if not incremental and self.tol is not None:
@@ -219,26 +192,54 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "hasn't converged yet.",
                     ConvergenceWarning,
                 )
-        if self.verbose and converged:
-            what = "Training loss" if validation is None else "Validation score"
-            print(
-                f"{what} did not improve more than tol={self.tol} for "
-                f"{self.n_iter_no_change} consecutive epochs. Stopping."
-            )
 
-        # Everything is assigned at the end, so an interrupted fit leaves the
-        # estimator exactly as it was.
-        if validation is not None:
-            params = best_params
-            state["best_loss_"] = None
+        if validation is None:
+            state["validation_scores_"] = state["best_validation_score_"] = None
         else:
-            state["validation_scores_"] = None
-            state["best_validation_score_"] = None
+            params, state["best_loss_"] = best_params, None
         state["_optimizer_state"] = trainer.optimizer_state()
+        # Assigned only now, so an interrupted fit leaves the estimator as it was.
         self.intercept_, self.coef_, self.factors_ = params
         for name, value in state.items():
             setattr(self, name, value)
         return self
+
+    def _start_state(self, first_call, incremental, y, sample_weight, rng):
+        """The parameters training starts from, and the bookkeeping it continues."""
+        n_features = self.n_features_in_
+        if first_call:
+            params = (
+                self._initial_intercept(y, sample_weight),
+                np.zeros(n_features),
+                rng.normal(0.0, self.init_std, size=(n_features, self.n_factors)),
+            )
+            return params, {
+                "n_iter_": 0,
+                "loss_curve_": [],
+                "best_loss_": np.inf,
+                "validation_scores_": [],
+                "best_validation_score_": -np.inf,
+                "_optimizer_state": None,
+            }
+        if self.factors_.shape[1] != self.n_factors:
+            raise ValueError(
+                f"n_factors={self.n_factors} differs from the {self.factors_.shape[1]} "
+                "factors of the fitted model; warm_start and partial_fit continue "
+                "training the same model."
+            )
+        # Curves continue; the bests of the other mode (loss or validation
+        # score) start over when early_stopping changed between calls.
+        return (self.intercept_, self.coef_, self.factors_), {
+            "n_iter_": self.n_iter_,
+            "loss_curve_": list(self.loss_curve_),
+            "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,
+            "validation_scores_": list(self.validation_scores_ or []),
+            "best_validation_score_": (
+                -np.inf if self.best_validation_score_ is None else self.best_validation_score_
+            ),
+            # fit with warm_start restarts the optimizer, as MLPRegressor does.
+            "_optimizer_state": self._optimizer_state if incremental else None,
+        }
 
     def _split(self, n_samples, rng):
         """Row indices for training and, with early stopping, for validation."""

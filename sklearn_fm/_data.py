@@ -50,6 +50,11 @@ def fm_decision(X, intercept, coef, factors):
     picks its kernel by shape.
     """
     if sp.issparse(X):
+        # Read only the parameters of the columns present: a row then costs
+        # O(k * nnz) instead of O(k * n_features). The column map is monotone,
+        # so each row's operations keep their order.
+        used = np.unique(X.indices)
+        X, coef, factors = X[:, used], coef[used], factors[used]
         X_squared = X.multiply(X)
 
         def dot(A, W):

@@ -21,7 +21,6 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     [FMRegressor(random_state=0)],
     expected_failed_checks=expected_failed_checks,
-    xfail_strict=True,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

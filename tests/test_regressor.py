@@ -292,3 +292,30 @@ def test_regression_on_one_hot_ratings_beats_ridge():
     fm = FMRegressor(random_state=0).fit(X_train, y_train)
     ridge = Ridge().fit(X_train, y_train)
     assert r2_score(y_test, fm.predict(X_test)) > r2_score(y_test, ridge.predict(X_test)) + 0.2
+
+
+def test_divergence_keeps_the_last_finite_parameters_and_names_the_learning_rate():
+    X, y = make_interaction_data(n_samples=200)
+    X = X * 1e3
+    fm = FMRegressor(solver="sgd", learning_rate_init=10.0, max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"diverged.*learning_rate_init \(now 10.0\)"):
+        fm.fit(X, y)
+    assert fm.n_iter_ < 20
+    assert len(fm.loss_curve_) == fm.n_iter_
+    assert np.isfinite(fm.loss_curve_).all()
+    for param in (fm.intercept_, fm.coef_, fm.factors_):
+        assert np.isfinite(param).all()
+    assert np.isfinite(fm.predict(X)).all()
+
+
+def test_verbose_reports_every_epoch_and_why_training_stopped(interaction_data, capsys):
+    X, y = interaction_data
+    fm = FMRegressor(
+        verbose=1, early_stopping=True, tol=1e-2, n_iter_no_change=1, max_iter=200, random_state=0
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("Iteration ") == fm.n_iter_
+    assert out.count("Validation score: ") == fm.n_iter_
+    assert "Validation score did not improve more than tol=0.01 for 1 consecutive epochs" in out
+    FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
