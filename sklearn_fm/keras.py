@@ -5,6 +5,8 @@ only when they train, so ``import sklearn_fm`` stays cheap and ``predict``
 never needs it.
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -18,6 +20,29 @@ if keras.backend.backend() != "tensorflow":
         f"configured for {keras.backend.backend()!r}. Set the environment variable "
         "KERAS_BACKEND=tensorflow before Keras is first imported."
     )
+
+
+def fm_output(bias, kernel, factors, x):
+    """The FM output of each row of ``x`` (dense tensor or ``tf.SparseTensor``).
+
+    The one implementation of the model in TensorFlow, shared by
+    :class:`FactorizationMachine` and the estimators' trainer.
+    """
+    if isinstance(x, tf.SparseTensor):
+        rows, cols = x.indices[:, 0], x.indices[:, 1]
+        n_rows = ops.shape(x)[0]
+        values = ops.cast(x.values, factors.dtype)
+        # Gathering the rows of V that each non-zero touches keeps both the
+        # forward pass and the gradient (IndexedSlices) at O(k * nnz).
+        v = ops.take(factors, cols, axis=0) * values[:, None]
+        linear = ops.segment_sum(ops.take(kernel, cols, axis=0) * values, rows, n_rows)
+        xv = ops.segment_sum(v, rows, n_rows)
+        x2v2 = ops.segment_sum(v * v, rows, n_rows)
+    else:
+        linear = ops.matmul(x, kernel)
+        xv = ops.matmul(x, factors)
+        x2v2 = ops.matmul(x * x, factors * factors)
+    return bias + linear + 0.5 * ops.sum(xv * xv - x2v2, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="sklearn_fm")
@@ -90,25 +115,9 @@ class FactorizationMachine(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        if isinstance(inputs, tf.SparseTensor):
-            rows, cols = inputs.indices[:, 0], inputs.indices[:, 1]
-            n_rows = ops.shape(inputs)[0]
-            values = ops.cast(inputs.values, self.compute_dtype)
-            # Gathering the rows of V that each non-zero touches keeps both the
-            # forward pass and the gradient (IndexedSlices) at O(k * nnz).
-            v = ops.take(self.factors, cols, axis=0) * values[:, None]
-            linear = ops.segment_sum(
-                ops.take(self.kernel, cols, axis=0) * values, rows, n_rows
-            )
-            xv = ops.segment_sum(v, rows, n_rows)
-            x2v2 = ops.segment_sum(v * v, rows, n_rows)
-        else:
+        if not isinstance(inputs, tf.SparseTensor):
             inputs = ops.cast(inputs, self.compute_dtype)
-            linear = ops.matmul(inputs, self.kernel)
-            xv = ops.matmul(inputs, self.factors)
-            x2v2 = ops.matmul(inputs * inputs, self.factors * self.factors)
-        pairwise = 0.5 * ops.sum(xv * xv - x2v2, axis=1)
-        return (self.bias + linear + pairwise)[:, None]
+        return fm_output(self.bias, self.kernel, self.factors, inputs)[:, None]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
@@ -123,11 +132,48 @@ class FactorizationMachine(keras.layers.Layer):
         return config
 
 
-_OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "sgd": keras.optimizers.SGD,
-    "adagrad": keras.optimizers.Adagrad,
-    "rmsprop": keras.optimizers.RMSprop,
+# Each solver is Keras' optimizer of that name with its default settings,
+# written as an update rule (param, gradient, slots, learning rate, step) ->
+# (param, slots) so that one traced graph serves all fits of a shape. Keras
+# optimizer objects are bound to the variables they were built for: using them
+# meant tracing anew for every fit, and TensorFlow kept that graph memory
+# (about 3.5 MB per fit, measured).
+_EPSILON = 1e-7
+
+
+def _sgd(param, gradient, slots, learning_rate, step):
+    return param - learning_rate * gradient, ()
+
+
+def _adagrad(param, gradient, slots, learning_rate, step):
+    (accumulator,) = slots
+    accumulator = accumulator + gradient * gradient
+    return param - learning_rate * gradient / tf.sqrt(accumulator + _EPSILON), (accumulator,)
+
+
+def _rmsprop(param, gradient, slots, learning_rate, step, rho=0.9):
+    (velocity,) = slots
+    velocity = rho * velocity + (1 - rho) * gradient * gradient
+    return param - learning_rate * gradient / tf.sqrt(velocity + _EPSILON), (velocity,)
+
+
+def _adam(param, gradient, slots, learning_rate, step, beta_1=0.9, beta_2=0.999):
+    m, v = slots
+    m = m + (gradient - m) * (1 - beta_1)
+    v = v + (gradient * gradient - v) * (1 - beta_2)
+    alpha = learning_rate * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
+    return param - alpha * m / (tf.sqrt(v) + _EPSILON), (m, v)
+
+
+# rule, initial slot values, and whether a parameter row with no gradient is
+# left unchanged (then sparse gradients update only the rows present; Adam and
+# RMSprop move every row, so they update densely to train the same model on
+# sparse and dense input).
+_SOLVERS = {
+    "sgd": (_sgd, (), True),
+    "adagrad": (_adagrad, (0.1,), True),
+    "rmsprop": (_rmsprop, (0.0,), False),
+    "adam": (_adam, (0.0, 0.0), False),
 }
 
 _LOSSES = {"squared_error": lambda y, raw: 0.5 * ops.square(y - raw)}
@@ -137,24 +183,132 @@ def _sum_duplicates(gradient):
     """Merge the slices of a sparse gradient that update the same row.
 
     A sparse batch yields one slice per non-zero, so a feature present in
-    several rows appears several times. Keras' adaptive optimizers square
-    IndexedSlices slice by slice (sum of squares instead of square of the sum),
-    which would make sparse training differ from dense training on the same
-    data. Summing first also means fewer rows to scatter.
+    several rows appears several times; the adaptive rules need the square of
+    the summed gradient, not the sum of the squares.
     """
-    if not isinstance(gradient, tf.IndexedSlices):
-        return gradient
     rows, position = tf.unique(gradient.indices)
     values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
-    return tf.IndexedSlices(values, rows, gradient.dense_shape)
+    return values, rows
+
+
+def _apply(solver, params, slots, gradients, learning_rate, step):
+    rule, _, row_sparse = _SOLVERS[solver]
+    step = tf.cast(step, learning_rate.dtype)
+    for param, param_slots, gradient in zip(params, slots, gradients):
+        if isinstance(gradient, tf.IndexedSlices) and row_sparse:
+            values, rows = _sum_duplicates(gradient)
+            new, new_slots = rule(
+                tf.gather(param, rows),
+                values,
+                [tf.gather(slot, rows) for slot in param_slots],
+                learning_rate,
+                step,
+            )
+            for variable, value in zip((param, *param_slots), (new, *new_slots)):
+                variable.scatter_update(tf.IndexedSlices(value, rows))
+        else:
+            new, new_slots = rule(
+                param, tf.convert_to_tensor(gradient), param_slots, learning_rate, step
+            )
+            for variable, value in zip((param, *param_slots), (new, *new_slots)):
+                variable.assign(value)
+
+
+def _penalty(params, x, sample_weight, alpha_linear, alpha_factors):
+    """sum_i s_i penalty(x_i) over a batch, computed in the batch's format."""
+    _, kernel, factors = params
+    if isinstance(x, tf.SparseTensor):
+        # Only the rows of the features present in the batch are read.
+        cols = x.indices[:, 1]
+        weight = tf.gather(sample_weight, x.indices[:, 0])
+        kernel, factors = tf.gather(kernel, cols), tf.gather(factors, cols)
+    else:
+        present = tf.cast(tf.not_equal(x, 0.0), x.dtype)
+        weight = tf.linalg.matvec(present, sample_weight, transpose_a=True)
+    per_feature = alpha_linear * tf.square(kernel) + alpha_factors * tf.reduce_sum(
+        tf.square(factors), axis=1
+    )
+    return 0.5 * tf.reduce_sum(weight * per_feature)
+
+
+def _step(state, x, y, sample_weight, hyper, loss, solver):
+    """One optimizer step on a batch; returns the batch's summed objective."""
+    params, slots, step = state
+    learning_rate, alpha_linear, alpha_factors, _ = hyper
+    with tf.GradientTape() as tape:
+        raw = fm_output(*params, x)
+        objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, raw)) + _penalty(
+            params, x, sample_weight, alpha_linear, alpha_factors
+        )
+        mean_objective = objective / tf.cast(tf.shape(y)[0], objective.dtype)
+    gradients = tape.gradient(mean_objective, params)
+    step.assign_add(1)
+    _apply(solver, params, slots, gradients, learning_rate, step)
+    return objective
+
+
+def _batch_bounds(i, batch_size, n_rows):
+    start = i * batch_size
+    return start, tf.minimum(start + batch_size, n_rows)
+
+
+def _dense_epoch(state, X, y, sample_weight, hyper, loss, solver):
+    batch_size = hyper[3]
+    n_rows = tf.shape(y, out_type=batch_size.dtype)[0]
+    total = tf.constant(0.0)
+    for i in tf.range((n_rows + batch_size - 1) // batch_size):
+        start, stop = _batch_bounds(i, batch_size, n_rows)
+        total += _step(
+            state, X[start:stop], y[start:stop], sample_weight[start:stop], hyper, loss, solver
+        )
+    return total / tf.cast(n_rows, total.dtype)
+
+
+def _sparse_epoch(state, indptr, indices, values, y, sample_weight, hyper, loss, solver):
+    batch_size = hyper[3]
+    n_rows = tf.shape(y, out_type=tf.int64)[0]
+    n_features = tf.shape(state[0][1], out_type=tf.int64)[0]
+    total = tf.constant(0.0)
+    for i in tf.range((n_rows + batch_size - 1) // batch_size):
+        start, stop = _batch_bounds(i, batch_size, n_rows)
+        # Rows arrive shuffled in CSR order, so a batch is a contiguous slice
+        # whose indices are already sorted as SparseTensor expects.
+        rows = tf.repeat(
+            tf.range(stop - start), indptr[start + 1 : stop + 1] - indptr[start:stop]
+        )
+        lo, hi = indptr[start], indptr[stop]
+        x = tf.SparseTensor(
+            tf.stack([rows, indices[lo:hi]], axis=1),
+            values[lo:hi],
+            tf.stack([stop - start, n_features]),
+        )
+        total += _step(
+            state, x, y[start:stop], sample_weight[start:stop], hyper, loss, solver
+        )
+    return total / tf.cast(n_rows, total.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _epoch_function(sparse, n_features, n_factors):
+    """The traced epoch for parameters of one shape, shared by every fit.
+
+    One graph call runs a whole epoch: per-batch Python dispatch would cost more
+    than the FM arithmetic on small batches. Fits with the same parameter shape
+    reuse the graph (traced once per loss and solver), so tracing is not paid
+    per fit. Data shapes generalise; parameter shapes must not: TensorFlow
+    (2.21) reuses a shape-generalised graph for variables of another shape but
+    keeps the static shapes of the variables it was traced with. A graph
+    dropped from this cache is freed.
+    """
+    return tf.function(_sparse_epoch if sparse else _dense_epoch, reduce_retracing=True)
 
 
 class _Trainer:
-    """Minibatch training of one FactorizationMachine layer.
+    """Minibatch training of the FM parameters of one ``fit`` or ``partial_fit``.
 
-    Built by sklearn_fm's estimators for one call to ``fit`` or ``partial_fit``
-    from NumPy parameters, and read back into NumPy afterwards: no Keras object
-    outlives the call, which keeps the estimators picklable and thread-safe.
+    Built from NumPy parameters and read back into NumPy afterwards: the
+    estimators store no TensorFlow object, which keeps them picklable and
+    thread-safe.
 
     The objective is ``sum_i s_i [loss(y_i, f(x_i)) + penalty(x_i)] / n`` with
     sample weights ``s`` normalised to mean 1, where ``penalty(x_i)`` is
@@ -179,27 +333,28 @@ class _Trainer:
         sparse,
         optimizer_state=None,
     ):
-        # The weights come from the estimator; a random initializer here would
-        # draw its seed from Python's global random module.
-        self.layer = FactorizationMachine(
-            n_factors=factors.shape[1], factors_initializer="zeros"
+        params = [np.float32(intercept), coef.astype(np.float32), factors.astype(np.float32)]
+        _, initial_slots, _ = _SOLVERS[solver]
+        if optimizer_state is None:
+            optimizer_state = [np.int64(0)] + [
+                np.full_like(param, value) for value in initial_slots for param in params
+            ]
+        step, *slots = optimizer_state
+        n_slots = len(initial_slots)
+        self._params = tuple(tf.Variable(p) for p in params)
+        # slots[j * 3 + p] is slot j of parameter p; grouped per parameter here.
+        self._slots = tuple(
+            tuple(tf.Variable(slots[j * 3 + p]) for j in range(n_slots)) for p in range(3)
         )
-        self.layer.build((None, coef.shape[0]))
-        self.layer.set_weights([np.asarray(intercept), coef, factors])
-        self.optimizer = _OPTIMIZERS[solver](learning_rate=learning_rate)
-        self.optimizer.build(self.layer.trainable_variables)
-        if optimizer_state is not None:
-            for variable, value in zip(self.optimizer.variables, optimizer_state):
-                variable.assign(value)
-            self.optimizer.learning_rate = learning_rate
-        self._loss = _LOSSES[loss]
-        self._alphas = (float(alpha_linear), float(alpha_factors))
-        self._batch_size = int(batch_size)
-        # One graph call runs a whole epoch: per-batch Python dispatch would
-        # cost more than the FM arithmetic on small batches.
-        self._run_epoch = tf.function(
-            self._sparse_epoch if sparse else self._dense_epoch, reduce_retracing=True
+        self._step = tf.Variable(np.int64(step))
+        self._hyper = (
+            tf.constant(learning_rate, tf.float32),
+            tf.constant(alpha_linear, tf.float32),
+            tf.constant(alpha_factors, tf.float32),
+            tf.constant(batch_size, tf.int64),
         )
+        self._loss, self._solver = loss, solver
+        self._epoch = _epoch_function(sparse, *factors.shape)
 
     def run_epoch(self, arrays):
         """Train one epoch on batches cut in order from ``arrays``.
@@ -207,75 +362,16 @@ class _Trainer:
         ``arrays`` comes from ``sklearn_fm._data.epoch_arrays`` with its rows
         already shuffled. Returns the epoch's mean objective.
         """
-        return float(self._run_epoch(*arrays))
+        state = (self._params, self._slots, self._step)
+        return float(self._epoch(state, *arrays, self._hyper, self._loss, self._solver))
 
     def weights(self):
         """The current (intercept, coef, factors) as float64 NumPy values."""
-        intercept, coef, factors = self.layer.get_weights()
+        intercept, coef, factors = (p.numpy() for p in self._params)
         return float(intercept), coef.astype(np.float64), factors.astype(np.float64)
 
     def optimizer_state(self):
-        return [variable.numpy() for variable in self.optimizer.variables]
-
-    def _penalty(self, x, sample_weight):
-        """sum_i s_i penalty(x_i) over a batch, computed in the batch's format."""
-        alpha_linear, alpha_factors = self._alphas
-        kernel, factors = self.layer.kernel, self.layer.factors
-        if isinstance(x, tf.SparseTensor):
-            # Only the rows of the features present in the batch are read.
-            cols = x.indices[:, 1]
-            weight = ops.take(sample_weight, x.indices[:, 0], axis=0)
-            kernel = ops.take(kernel, cols, axis=0)
-            factors = ops.take(factors, cols, axis=0)
-        else:
-            present = ops.cast(ops.not_equal(x, 0.0), sample_weight.dtype)
-            weight = ops.matmul(sample_weight, present)
-        per_feature = alpha_linear * ops.square(kernel) + alpha_factors * ops.sum(
-            ops.square(factors), axis=1
-        )
-        return 0.5 * ops.sum(weight * per_feature)
-
-    def _step(self, x, y, sample_weight):
-        """One optimizer step on a batch; returns the batch's summed objective."""
-        with tf.GradientTape() as tape:
-            raw = self.layer(x)[:, 0]
-            objective = ops.sum(sample_weight * self._loss(y, raw)) + self._penalty(
-                x, sample_weight
-            )
-            mean_objective = objective / ops.cast(ops.shape(y)[0], objective.dtype)
-        variables = self.layer.trainable_variables
-        gradients = tape.gradient(mean_objective, [v.value for v in variables])
-        self.optimizer.apply([_sum_duplicates(g) for g in gradients], variables)
-        return objective
-
-    def _dense_epoch(self, X, y, sample_weight):
-        n_rows = tf.shape(y)[0]
-        total = tf.constant(0.0)
-        for i in tf.range((n_rows + self._batch_size - 1) // self._batch_size):
-            start = i * self._batch_size
-            stop = tf.minimum(start + self._batch_size, n_rows)
-            total += self._step(
-                X[start:stop], y[start:stop], sample_weight[start:stop]
-            )
-        return total / tf.cast(n_rows, total.dtype)
-
-    def _sparse_epoch(self, indptr, indices, values, y, sample_weight):
-        n_rows = tf.shape(y, out_type=tf.int64)[0]
-        n_features = tf.shape(self.layer.kernel, out_type=tf.int64)[0]
-        total = tf.constant(0.0)
-        for i in tf.range((n_rows + self._batch_size - 1) // self._batch_size):
-            start = i * self._batch_size
-            stop = tf.minimum(start + self._batch_size, n_rows)
-            # Rows arrive shuffled in CSR order, so a batch is a contiguous
-            # slice whose indices are already sorted as SparseTensor expects.
-            rows = tf.repeat(
-                tf.range(stop - start), indptr[start + 1 : stop + 1] - indptr[start:stop]
-            )
-            lo, hi = indptr[start], indptr[stop]
-            x = tf.SparseTensor(
-                tf.stack([rows, indices[lo:hi]], axis=1),
-                values[lo:hi],
-                tf.stack([stop - start, n_features]),
-            )
-            total += self._step(x, y[start:stop], sample_weight[start:stop])
-        return total / tf.cast(n_rows, total.dtype)
+        """The step count and the solver's slots, for a later ``partial_fit``."""
+        n_slots = len(self._slots[0])
+        slots = [self._slots[p][j].numpy() for j in range(n_slots) for p in range(3)]
+        return [self._step.numpy()] + slots
