@@ -123,7 +123,12 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         train, validation = self._split(X.shape[0], rng)
         weight_train = sample_weight[train]
         if not weight_train.sum() > 0:
-            raise ValueError("The training samples all have zero sample_weight.")
+            # scikit-learn >= 1.9 rejects all-zero weights itself; this also
+            # covers older versions and a validation split that took them all.
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number among "
+                "the training samples (those not held out for early stopping)."
+            )
         training_set = (
             X[train],
             y[train].astype(np.float32),

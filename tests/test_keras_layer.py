@@ -111,3 +111,42 @@ def test_layer_trains_inside_a_keras_model_on_sparse_input():
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     history = model.fit(X, y, epochs=20, batch_size=50, shuffle=False, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+@pytest.mark.parametrize(
+    "solver, keras_optimizer",
+    [
+        ("sgd", keras.optimizers.SGD),
+        ("adagrad", keras.optimizers.Adagrad),
+        ("rmsprop", keras.optimizers.RMSprop),
+        ("adam", keras.optimizers.Adam),
+    ],
+)
+@pytest.mark.parametrize("sparse_gradients", [False, True])
+def test_solvers_reproduce_the_keras_optimizers(solver, keras_optimizer, sparse_gradients):
+    from sklearn_fm.keras import _SOLVERS, _apply
+
+    rng = np.random.RandomState(0)
+    start = rng.normal(size=(6, 3)).astype(np.float32)
+    ours = (tf.Variable(start),)
+    _, initial_slots, _ = _SOLVERS[solver]
+    slots = (tuple(tf.Variable(np.full_like(start, value)) for value in initial_slots),)
+    step = tf.Variable(np.int64(0))
+    theirs = keras.Variable(start)
+    optimizer = keras_optimizer(learning_rate=0.05)
+    optimizer.build([theirs])
+    for _ in range(5):
+        # Rows 1 and 4 only, row 1 twice: the duplicate slices a sparse batch makes.
+        rows = np.array([1, 4, 1])
+        values = rng.normal(size=(3, 3)).astype(np.float32)
+        dense = np.zeros_like(start)
+        np.add.at(dense, rows, values)
+        gradient = (
+            tf.IndexedSlices(tf.constant(values), tf.constant(rows), tf.constant([6, 3]))
+            if sparse_gradients
+            else tf.constant(dense)
+        )
+        step.assign_add(1)
+        _apply(solver, ours, slots, [gradient], tf.constant(0.05), step)
+        optimizer.apply([tf.constant(dense)], [theirs])
+    assert_allclose(ours[0].numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)

@@ -95,7 +95,29 @@ def run(mode):
 def test_identical_model_in_every_process_and_tf_global_seed_untouched():
     first, second, without_fit = run("fit"), run("fit"), run("skip")
     assert first["predictions"] == second["predictions"]
+    # Here the traced training graph is shared with fits of other sizes and
+    # shapes first; the model must not depend on that history.
+    for n_samples, n_factors in [(100, 8), (250, 3), (280, 8)]:
+        FMRegressor(n_factors=n_factors, max_iter=2).fit(X[:n_samples], y[:n_samples])
     here = FMRegressor(random_state=7, max_iter=10).fit(X, y).predict(X)
     assert_array_equal(np.array(first["predictions"]), here)
     # TensorFlow's global-seeded random stream continues as if no fit happened.
     assert first["after"] == without_fit["after"]
+
+
+def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
+    from sklearn_fm.keras import _epoch_function
+
+    for n_samples in (100, 150):  # the second size makes the graph shape-general
+        FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
+    graph = _epoch_function(False, 6, 3)
+    traces = graph.experimental_get_tracing_count()
+    for n_samples in (120, 170, 300):
+        FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
+    assert graph.experimental_get_tracing_count() == traces
+    # Other parameter shapes get graphs of their own (one shape-general graph
+    # reused for them would keep the static shapes it was traced with).
+    for n_features, n_factors in [(6, 8), (5, 3), (9, 4), (2, 1)]:
+        model = FMRegressor(n_factors=n_factors, max_iter=2, tol=None, random_state=0)
+        model.fit(X[:, :n_features] if n_features <= 6 else np.hstack([X, X[:, :3]]), y)
+        assert model.factors_.shape == (n_features, n_factors)
