@@ -19,8 +19,9 @@ class FMRegressor(RegressorMixin, _BaseFM):
     Sharing the factors lets it estimate interactions between features that
     rarely or never occur together, such as a user and an item in one-hot
     encoded rating data. Training minimises the half squared error plus an L2
-    penalty with a minibatch optimizer run by TensorFlow; prediction uses only
-    NumPy and SciPy. Dense and sparse input are both supported, and sparse
+    penalty with a minibatch optimizer, in TensorFlow, through the same FM
+    computation as :class:`sklearn_fm.keras.FactorizationMachine`; prediction
+    uses only NumPy and SciPy. Dense and sparse input are both supported, and sparse
     input is never densified.
 
     Parameters
@@ -39,7 +40,8 @@ class FMRegressor(RegressorMixin, _BaseFM):
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
 
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
-        The Keras optimizer used for training.
+        The optimizer: Keras' optimizer of that name with its default settings
+        (for example ``beta_1=0.9, beta_2=0.999, epsilon=1e-7`` for Adam).
 
     learning_rate_init : float, default=0.01
         The optimizer's learning rate.
