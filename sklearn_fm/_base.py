@@ -117,8 +117,6 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         rng = _check_random_state(self.random_state)
-        params, state = self._start_state(first_call, incremental, y, sample_weight, rng)
-
         X = training_matrix(X)
         train, validation = self._split(X.shape[0], rng)
         weight_train = sample_weight[train]
@@ -129,11 +127,16 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "Sample weights must contain at least one non-zero number among "
                 "the training samples (those not held out for early stopping)."
             )
+        params, state = self._start_state(
+            first_call, incremental, y[train], weight_train, rng
+        )
         training_set = (
             X[train],
             y[train].astype(np.float32),
             (weight_train / weight_train.mean()).astype(np.float32),
         )
+        if validation is not None:
+            X_val, y_val, weight_val = X[validation], y[validation], sample_weight[validation]
 
         from . import keras as fm_keras  # TensorFlow is imported here, not before
 
@@ -150,6 +153,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         best_params = params
         no_improvement = 0
+        diverged = False
         for _ in range(1 if incremental else self.max_iter):
             order = rng.permutation(train.shape[0])
             loss = trainer.run_epoch(epoch_arrays(*training_set, order))
@@ -162,6 +166,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                     f"{self.learning_rate_init}) or scale the features.",
                     ConvergenceWarning,
                 )
+                diverged = True
                 break
             params = new_params
             state["n_iter_"] += 1
@@ -172,9 +177,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 improved = loss < state["best_loss_"] - (self.tol or 0.0)
                 state["best_loss_"] = min(loss, state["best_loss_"])
             else:
-                score = self._validation_score(
-                    y[validation], fm_decision(X[validation], *params), sample_weight[validation]
-                )
+                score = self._validation_score(y_val, fm_decision(X_val, *params), weight_val)
                 if self.verbose:
                     print(f"Validation score: {score:.8f}")
                 state["validation_scores_"].append(score)
@@ -202,7 +205,8 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["validation_scores_"] = state["best_validation_score_"] = None
         else:
             params, state["best_loss_"] = best_params, None
-        state["_optimizer_state"] = trainer.optimizer_state()
+        if not diverged:  # otherwise keep the state training started from
+            state["_optimizer_state"] = trainer.optimizer_state()
         # Assigned only now, so an interrupted fit leaves the estimator as it was.
         self.intercept_, self.coef_, self.factors_ = params
         for name, value in state.items():

@@ -6,20 +6,29 @@ never needs it.
 """
 
 import functools
+import os
 
-import keras
-import numpy as np
-import tensorflow as tf
-from keras import ops
+
+def _check_backend(backend):
+    if backend != "tensorflow":
+        raise ImportError(
+            "sklearn_fm trains with the TensorFlow backend of Keras, but Keras is "
+            f"configured for {backend!r}. Set the environment variable "
+            "KERAS_BACKEND=tensorflow before Keras is first imported."
+        )
+
+
+# Before importing Keras, which may fail with another backend's package missing.
+_check_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import ops  # noqa: E402
+
+_check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
 
 __all__ = ["FactorizationMachine"]
-
-if keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "sklearn_fm trains with the TensorFlow backend of Keras, but Keras is "
-        f"configured for {keras.backend.backend()!r}. Set the environment variable "
-        "KERAS_BACKEND=tensorflow before Keras is first imported."
-    )
 
 
 def fm_output(bias, kernel, factors, x):

@@ -1,5 +1,6 @@
 """``import sklearn_fm`` stays cheap: no TensorFlow or Keras until training."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -23,3 +24,23 @@ def test_import_and_unfitted_use_do_not_import_tensorflow():
     version, loaded = result.stdout.split("\n")[:2]
     assert version.count(".") == 2
     assert loaded == "[]"
+
+
+def test_another_keras_backend_gets_a_clear_error_when_training():
+    # Keras' numpy backend needs no extra package; sklearn_fm needs TensorFlow's.
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from sklearn_fm import FMRegressor
+        try:
+            FMRegressor().fit(np.eye(3), np.ones(3))
+        except ImportError as error:
+            print(error)
+        """
+    )
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert "Keras is configured for 'numpy'" in result.stdout
+    assert "KERAS_BACKEND=tensorflow" in result.stdout

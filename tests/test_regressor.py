@@ -319,3 +319,18 @@ def test_verbose_reports_every_epoch_and_why_training_stopped(interaction_data, 
     assert "Validation score did not improve more than tol=0.01 for 1 consecutive epochs" in out
     FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
+    X, y = make_interaction_data(n_samples=200)
+    fm = FMRegressor(solver="adam", learning_rate_init=0.01, random_state=0)
+    fm.partial_fit(X, y)
+    before = fm.predict(X)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        fm.partial_fit(X * 1e20, y)
+    assert fm.n_iter_ == 1
+    assert_array_equal(fm.predict(X), before)
+    fm.partial_fit(X, y)
+    assert fm.n_iter_ == 2
+    assert np.isfinite(fm.predict(X)).all()
+    assert np.isfinite(np.concatenate([s.ravel() for s in fm._optimizer_state[1:]])).all()
