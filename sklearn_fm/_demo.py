@@ -77,7 +77,7 @@ def run_demo(n_jobs=2):
     pipe = make_pipeline(preprocessing(), FMRegressor(early_stopping=True, random_state=0))
     grid = {
         "fmregressor__n_factors": [4, 16],
-        "fmregressor__alpha_factors": [1e-4, 1e-2],
+        "fmregressor__alpha_factors": [0.01, 0.1],
     }
     search = GridSearchCV(
         pipe, grid, cv=3, scoring="neg_root_mean_squared_error", n_jobs=n_jobs, refit=False

@@ -30,14 +30,18 @@ class FMRegressor(RegressorMixin, _BaseFM):
         Dimension of the factor vector of each feature, the rank of the
         interaction matrix.
 
-    alpha_linear : float, default=1e-4
+    alpha_linear : float, default=0.01
         L2 penalty on the linear weights ``coef_``. Every sample penalises the
         weights of its non-zero features, so on dense data this is the usual
-        ``alpha_linear / 2 * ||coef_||**2`` and on sparse data frequent
-        features are shrunk more, as in libFM's SGD.
+        ``alpha_linear / 2 * ||coef_||**2`` and on sparse data each feature is
+        penalised in proportion to how often it occurs, as in libFM's SGD.
 
-    alpha_factors : float, default=1e-4
+    alpha_factors : float, default=0.1
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
+        The interactions are what overfits first on noisy data such as
+        ratings: on MovieLens 100K (split u1) 0.1 gave the best test RMSE of
+        {0.01, 0.03, 0.1, 0.2, 0.5}, while it shrinks clean planted
+        interactions on standardised data by about 5%. Tune it first.
 
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
         The optimizer: Keras' optimizer of that name with its default settings
@@ -174,8 +178,8 @@ class FMRegressor(RegressorMixin, _BaseFM):
         self,
         *,
         n_factors=8,
-        alpha_linear=1e-4,
-        alpha_factors=1e-4,
+        alpha_linear=0.01,
+        alpha_factors=0.1,
         solver="adam",
         learning_rate_init=0.01,
         batch_size=256,
