@@ -33,6 +33,24 @@ def make_ratings(n_users=60, n_items=40, n_ratings=2500, rank=3, seed=0):
     return users, items, y
 
 
+def make_noisy_ratings(n_users=300, n_items=200, n_ratings=15_000, seed=0):
+    """Ratings like MovieLens: popularity-skewed ids, rounded 1-5 stars, noise
+    std 0.9 and a weak user x item interaction. Returns (ids, y)."""
+    rng = np.random.RandomState(seed)
+    users = rng.choice(n_users, n_ratings, p=rng.dirichlet(np.full(n_users, 0.7)))
+    items = rng.choice(n_items, n_ratings, p=rng.dirichlet(np.full(n_items, 0.5)))
+    user_factors = rng.normal(scale=0.55, size=(n_users, 3))
+    item_factors = rng.normal(scale=0.55, size=(n_items, 3))
+    y = (
+        3.5
+        + 0.4 * rng.normal(size=n_users)[users]
+        + 0.5 * rng.normal(size=n_items)[items]
+        + (user_factors[users] * item_factors[items]).sum(axis=1)
+        + 0.9 * rng.normal(size=n_ratings)
+    )
+    return np.column_stack([users, items]), np.clip(np.round(y), 1, 5)
+
+
 @pytest.fixture
 def interaction_data():
     return make_interaction_data()

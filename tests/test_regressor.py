@@ -334,3 +334,21 @@ def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
     assert fm.n_iter_ == 2
     assert np.isfinite(fm.predict(X)).all()
     assert np.isfinite(np.concatenate([s.ravel() for s in fm._optimizer_state[1:]])).all()
+
+
+def test_defaults_do_not_overfit_noisy_ratings():
+    # With the earlier default penalties (1e-4) this gave RMSE 1.18 against
+    # Ridge's 1.01, as on MovieLens 100K (1.10 vs 0.95).
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import OneHotEncoder
+
+    from .conftest import make_noisy_ratings
+
+    ids, y = make_noisy_ratings()
+    X = OneHotEncoder().fit_transform(ids)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    fm = FMRegressor(random_state=0).fit(X_train, y_train)
+    ridge = Ridge().fit(X_train, y_train)
+    fm_rmse = np.sqrt(np.mean((fm.predict(X_test) - y_test) ** 2))
+    ridge_rmse = np.sqrt(np.mean((ridge.predict(X_test) - y_test) ** 2))
+    assert fm_rmse < ridge_rmse - 0.03
