@@ -173,6 +173,10 @@ SPARSE_CONTAINERS = [
     sp.csr_array,
     sp.csc_array,
     sp.coo_array,
+    sp.lil_array,
+    sp.dok_array,
+    sp.bsr_array,
+    sp.dia_array,
 ]
 
 
