@@ -31,7 +31,7 @@ _check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
 __all__ = ["FactorizationMachine"]
 
 
-def fm_output(bias, kernel, factors, x):
+def _fm_output(bias, kernel, factors, x):
     """The FM output of each row of ``x`` (dense tensor or ``tf.SparseTensor``).
 
     The one implementation of the model in TensorFlow, shared by
@@ -126,7 +126,7 @@ class FactorizationMachine(keras.layers.Layer):
     def call(self, inputs):
         if not isinstance(inputs, tf.SparseTensor):
             inputs = ops.cast(inputs, self.compute_dtype)
-        return fm_output(self.bias, self.kernel, self.factors, inputs)[:, None]
+        return _fm_output(self.bias, self.kernel, self.factors, inputs)[:, None]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
@@ -245,7 +245,7 @@ def _step(state, x, y, sample_weight, hyper, loss, solver):
     params, slots, step = state
     learning_rate, alpha_linear, alpha_factors, _ = hyper
     with tf.GradientTape() as tape:
-        raw = fm_output(*params, x)
+        raw = _fm_output(*params, x)
         objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, raw)) + _penalty(
             params, x, sample_weight, alpha_linear, alpha_factors
         )
