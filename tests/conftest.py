@@ -16,39 +16,40 @@ def make_interaction_data(n_samples=600, n_features=6, noise=0.1, seed=0):
     return X, y + noise * rng.normal(size=n_samples)
 
 
-def make_ratings(n_users=60, n_items=40, n_ratings=2500, rank=3, seed=0):
-    """Synthetic user-item ratings with a planted low-rank user x item interaction."""
+def make_ratings(
+    n_users=60,
+    n_items=40,
+    n_ratings=2500,
+    factor_scale=1.0,
+    noise=0.2,
+    popularity=None,
+    stars=False,
+    seed=0,
+):
+    """Synthetic ratings: user and item biases plus a planted rank-3 user x item
+    interaction. Returns (users, items, y).
+
+    ``popularity`` draws ids with Dirichlet(popularity) frequencies (smaller is
+    more skewed) instead of uniformly; ``stars`` rounds y to 1-5 stars. With
+    ``factor_scale=0.55, noise=0.9, popularity=0.6, stars=True`` the ratings
+    look like MovieLens: noisy, skewed, with a weak interaction.
+    """
     rng = np.random.RandomState(seed)
-    users = rng.randint(n_users, size=n_ratings)
-    items = rng.randint(n_items, size=n_ratings)
-    user_factors = rng.normal(size=(n_users, rank))
-    item_factors = rng.normal(size=(n_items, rank))
+    if popularity is None:
+        users, items = rng.randint(n_users, size=n_ratings), rng.randint(n_items, size=n_ratings)
+    else:
+        users = rng.choice(n_users, n_ratings, p=rng.dirichlet(np.full(n_users, popularity)))
+        items = rng.choice(n_items, n_ratings, p=rng.dirichlet(np.full(n_items, popularity)))
+    user_factors = rng.normal(scale=factor_scale, size=(n_users, 3))
+    item_factors = rng.normal(scale=factor_scale, size=(n_items, 3))
     y = (
         3.5
         + 0.5 * rng.normal(size=n_users)[users]
         + 0.5 * rng.normal(size=n_items)[items]
         + (user_factors[users] * item_factors[items]).sum(axis=1)
-        + 0.2 * rng.normal(size=n_ratings)
+        + noise * rng.normal(size=n_ratings)
     )
-    return users, items, y
-
-
-def make_noisy_ratings(n_users=300, n_items=200, n_ratings=15_000, seed=0):
-    """Ratings like MovieLens: popularity-skewed ids, rounded 1-5 stars, noise
-    std 0.9 and a weak user x item interaction. Returns (ids, y)."""
-    rng = np.random.RandomState(seed)
-    users = rng.choice(n_users, n_ratings, p=rng.dirichlet(np.full(n_users, 0.7)))
-    items = rng.choice(n_items, n_ratings, p=rng.dirichlet(np.full(n_items, 0.5)))
-    user_factors = rng.normal(scale=0.55, size=(n_users, 3))
-    item_factors = rng.normal(scale=0.55, size=(n_items, 3))
-    y = (
-        3.5
-        + 0.4 * rng.normal(size=n_users)[users]
-        + 0.5 * rng.normal(size=n_items)[items]
-        + (user_factors[users] * item_factors[items]).sum(axis=1)
-        + 0.9 * rng.normal(size=n_ratings)
-    )
-    return np.column_stack([users, items]), np.clip(np.round(y), 1, 5)
+    return users, items, np.clip(np.round(y), 1, 5) if stars else y
 
 
 @pytest.fixture
