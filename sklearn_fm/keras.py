@@ -346,14 +346,14 @@ class _Trainer:
         _, initial_slots, _ = _SOLVERS[solver]
         if optimizer_state is None:
             optimizer_state = [np.int64(0)] + [
-                np.full_like(param, value) for value in initial_slots for param in params
+                np.full_like(param, value) for param in params for value in initial_slots
             ]
-        step, *slots = optimizer_state
+        step, *slots = optimizer_state  # the slots, parameter by parameter
         n_slots = len(initial_slots)
         self._params = tuple(tf.Variable(p) for p in params)
-        # slots[j * 3 + p] is slot j of parameter p; grouped per parameter here.
         self._slots = tuple(
-            tuple(tf.Variable(slots[j * 3 + p]) for j in range(n_slots)) for p in range(3)
+            tuple(tf.Variable(value) for value in slots[i * n_slots : (i + 1) * n_slots])
+            for i in range(len(params))
         )
         self._step = tf.Variable(np.int64(step))
         self._hyper = (
@@ -381,6 +381,4 @@ class _Trainer:
 
     def optimizer_state(self):
         """The step count and the solver's slots, for a later ``partial_fit``."""
-        n_slots = len(self._slots[0])
-        slots = [self._slots[p][j].numpy() for j in range(n_slots) for p in range(3)]
-        return [self._step.numpy()] + slots
+        return [self._step.numpy()] + [s.numpy() for slots in self._slots for s in slots]

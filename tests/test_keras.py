@@ -1,4 +1,4 @@
-"""The Keras layer: the FM formula, sparse handling and serialisation."""
+"""The Keras module: the FM layer (formula, sparse input, serialisation) and the trainer."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import tensorflow as tf
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_fm._data import fm_decision
 from sklearn_fm.keras import FactorizationMachine
@@ -150,3 +150,33 @@ def test_solvers_reproduce_the_keras_optimizers(solver, keras_optimizer, sparse_
         _apply(solver, ours, slots, [gradient], tf.constant(0.05), step)
         optimizer.apply([tf.constant(dense)], [theirs])
     assert_allclose(ours[0].numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_trainer_state_hand_over_continues_training_exactly(solver, sparse):
+    from sklearn_fm._data import epoch_arrays, training_matrix
+    from sklearn_fm.keras import _Trainer
+
+    rng = np.random.RandomState(0)
+    X = sp.random(120, 10, density=0.3, random_state=rng, format="csr")
+    X = training_matrix(X if sparse else X.toarray())
+    y = rng.normal(size=120).astype(np.float32)
+    weights = np.ones(120, np.float32)
+    settings = dict(
+        loss="squared_error", solver=solver, learning_rate=0.05, alpha_linear=0.01,
+        alpha_factors=0.1, batch_size=32, sparse=sparse,
+    )
+    start = (0.5, np.zeros(10), rng.normal(scale=0.1, size=(10, 3)))
+    orders = [rng.permutation(120) for _ in range(2)]
+
+    continuous = _Trainer(*start, **settings)
+    for order in orders:
+        continuous.run_epoch(epoch_arrays(X, y, weights, order))
+    first = _Trainer(*start, **settings)
+    first.run_epoch(epoch_arrays(X, y, weights, orders[0]))
+    second = _Trainer(*first.weights(), optimizer_state=first.optimizer_state(), **settings)
+    second.run_epoch(epoch_arrays(X, y, weights, orders[1]))
+
+    for a, b in zip(continuous.weights(), second.weights()):
+        assert_array_equal(a, b)
