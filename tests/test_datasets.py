@@ -1,0 +1,172 @@
+"""load_movielens on synthetic files in both formats, served from 127.0.0.1."""
+
+import hashlib
+import http.server
+import io
+import socket
+import threading
+import zipfile
+
+import pytest
+
+from sklearn_fm import datasets
+from sklearn_fm.datasets import load_movielens
+
+# Tiny files in the GroupLens formats, with a latin-1 title as in ML-1M.
+FILES_100K = {
+    "u.data": "1\t10\t4\t881250949\n2\t10\t3\t891717742\n1\t20\t5\t878887116\n",
+    "u.user": "1|24|M|technician|85711\n2|53|F|other|94043\n",
+    "u.genre": "unknown|0\nAction|1\nComedy|2\n\n",
+    "u.item": (
+        "10|Toy Story (1995)|01-Jan-1995||http://x|0|0|1\n"
+        "20|Misérables, Les (1995)|01-Jan-1995||http://y|0|1|1\n"
+    ),
+}
+FILES_1M = {
+    "ratings.dat": "1::10::5::978300760\n2::20::3::978302109\n2::10::4::978301968\n",
+    "users.dat": "1::F::1::10::48067\n2::M::56::16::70072\n",
+    "movies.dat": "10::Toy Story (1995)::Animation|Comedy\n20::Misérables, Les (1995)::Drama\n",
+}
+
+
+def write(folder, files):
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode("latin-1"))
+
+
+def check_100k(data):
+    ratings, users, items = data
+    assert list(ratings.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert ratings.to_numpy().tolist()[0] == [1, 10, 4, 881250949]
+    assert list(users.columns) == ["user_id", "gender", "age", "occupation", "zip_code"]
+    assert users.iloc[1].tolist() == [2, "F", 53, "other", "94043"]
+    assert items.to_dict("list") == {
+        "item_id": [10, 20],
+        "title": ["Toy Story (1995)", "Misérables, Les (1995)"],
+        "genres": ["Comedy", "Action|Comedy"],
+    }
+
+
+def check_1m(data, timestamps=True):
+    ratings, users, items = data
+    columns = ["user_id", "item_id", "rating"] + (["timestamp"] if timestamps else [])
+    assert list(ratings.columns) == columns
+    assert ratings[["user_id", "item_id", "rating"]].to_numpy().tolist() == [
+        [1, 10, 5],
+        [2, 20, 3],
+        [2, 10, 4],
+    ]
+    assert users.iloc[0].tolist() == [1, "F", 1, 10, "48067"]
+    assert items["title"].tolist() == ["Toy Story (1995)", "Misérables, Les (1995)"]
+    assert items["genres"].tolist() == ["Animation|Comedy", "Drama"]
+
+
+def test_reads_unzipped_100k(tmp_path):
+    write(tmp_path / "ml-100k", FILES_100K)
+    check_100k(load_movielens("100k", data_home=tmp_path, download=False))
+
+
+def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
+    write(tmp_path / "ml-1m", FILES_1M)
+    check_1m(load_movielens("1m", data_home=tmp_path, download=False))
+    (tmp_path / "ml-1m" / "ratings.dat").unlink()
+    (tmp_path / "ml-1m" / "ratings_uir.dat").write_text("1::10::5\n2::20::3\n2::10::4\n")
+    check_1m(load_movielens("1m", data_home=tmp_path, download=False), timestamps=False)
+
+
+def test_missing_files_without_download(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"\['u.data', 'u.user', 'u.item', 'u.genre'\].*download=False"):
+        load_movielens("100k", data_home=tmp_path, download=False)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        load_movielens("10m", data_home=tmp_path)
+
+
+def zipped(folder, files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(f"{folder}/{name}", text.encode("latin-1"))
+        archive.writestr(f"{folder}/README", "not extracted")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def server():
+    """An HTTP server on 127.0.0.1 serving ``server.files`` and counting requests."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = served.files.get(self.path)
+            served.requests.append(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    served = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    served.files, served.requests = {}, []
+    served.url = f"http://127.0.0.1:{served.server_address[1]}"
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    yield served
+    served.shutdown()
+    served.server_close()
+
+
+def serve_archive(server, monkeypatch, variant, files, checksum=None):
+    archive = datasets.ARCHIVES[variant]
+    body = zipped(archive.folder, files)
+    server.files[f"/{archive.folder}.zip"] = body
+    checksum = checksum or ("sha256", hashlib.sha256(body).hexdigest())
+    monkeypatch.setitem(
+        datasets.ARCHIVES,
+        variant,
+        archive._replace(url=f"{server.url}/{archive.folder}.zip", checksum=checksum),
+    )
+
+
+@pytest.mark.parametrize("variant, files, check", [("100k", FILES_100K, check_100k), ("1m", FILES_1M, check_1m)])
+def test_downloads_verifies_unzips_and_then_uses_the_cache(tmp_path, server, monkeypatch, variant, files, check):
+    serve_archive(server, monkeypatch, variant, files)
+    check(load_movielens(variant, data_home=tmp_path))
+    check(load_movielens(variant, data_home=tmp_path))
+    assert len(server.requests) == 1
+    folder = tmp_path / datasets.ARCHIVES[variant].folder
+    assert sorted(p.name for p in folder.iterdir()) == sorted(files)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_checksum_mismatch_deletes_the_download(tmp_path, server, monkeypatch):
+    serve_archive(server, monkeypatch, "100k", FILES_100K, checksum=("sha256", "0" * 64))
+    with pytest.raises(OSError, match="has sha256 .* expected 0{64}"):
+        load_movielens("100k", data_home=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_gives_a_clear_error(tmp_path, monkeypatch):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    archive = datasets.ARCHIVES["1m"]
+    monkeypatch.setitem(
+        datasets.ARCHIVES, "1m", archive._replace(url=f"http://127.0.0.1:{port}/ml-1m.zip")
+    )
+    with pytest.raises(OSError, match="Could not download .*offline"):
+        load_movielens("1m", data_home=tmp_path)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_missing_archive_on_the_server(tmp_path, server, monkeypatch):
+    archive = datasets.ARCHIVES["100k"]
+    monkeypatch.setitem(
+        datasets.ARCHIVES, "100k", archive._replace(url=f"{server.url}/nothing.zip")
+    )
+    with pytest.raises(OSError, match="HTTP Error 404"):
+        load_movielens("100k", data_home=tmp_path)
