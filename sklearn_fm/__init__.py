@@ -5,8 +5,9 @@ import them only when they train. The Keras layer lives in
 :mod:`sklearn_fm.keras`.
 """
 
+from ._encoders import MultiHotEncoder
 from ._regressor import FMRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["FMRegressor", "__version__"]
+__all__ = ["FMRegressor", "MultiHotEncoder", "__version__"]

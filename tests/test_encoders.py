@@ -1,0 +1,105 @@
+"""MultiHotEncoder alone and as a block of an FM pipeline."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from sklearn_fm import FMRegressor, MultiHotEncoder
+
+
+def test_encodes_separated_strings_lists_missing_and_unknown_labels():
+    train = pd.DataFrame(
+        {
+            "genres": ["Action|Comedy", "Drama", None, "Comedy|Comedy"],
+            "tags": [["a", "b"], ("b",), [], {"c"}],
+        }
+    )
+    encoder = MultiHotEncoder().fit(train)
+    assert [c.tolist() for c in encoder.categories_] == [["Action", "Comedy", "Drama"], ["a", "b", "c"]]
+    assert encoder.get_feature_names_out().tolist() == [
+        "genres_Action", "genres_Comedy", "genres_Drama", "tags_a", "tags_b", "tags_c",
+    ]
+    out = encoder.transform(train)
+    assert sp.issparse(out) and out.format == "csr"
+    assert_array_equal(
+        out.toarray(),
+        [[1, 1, 0, 1, 1, 0], [0, 0, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 1]],
+    )
+    test = pd.DataFrame({"genres": ["Western|Action", np.nan], "tags": [["z"], ["c"]]})
+    assert_array_equal(encoder.transform(test).toarray(), [[1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]])
+
+
+def test_separator_norm_and_mixed_label_types():
+    X = np.array([["x;y;z"], ["y"]], dtype=object)
+    assert_allclose(MultiHotEncoder(separator=";", norm="l1").fit_transform(X).toarray(), [[1 / 3] * 3, [0, 1, 0]])
+    assert_allclose(
+        MultiHotEncoder(separator=";", norm="l2").fit_transform(X).toarray(),
+        [[3**-0.5] * 3, [0, 1, 0]],
+    )
+    mixed = np.array([[3], ["a"], [[1, "b"]]], dtype=object)
+    encoder = MultiHotEncoder().fit(mixed)
+    assert encoder.categories_[0].tolist() == [1, 3, "a", "b"]
+    assert encoder.get_feature_names_out(["f"]).tolist() == ["f_1", "f_3", "f_a", "f_b"]
+
+
+def test_rejects_bad_parameters_and_other_column_counts():
+    with pytest.raises(ValueError, match="'norm' parameter of MultiHotEncoder"):
+        MultiHotEncoder(norm="max").fit([["a"]])
+    encoder = MultiHotEncoder().fit([["a", "b"]])
+    with pytest.raises(ValueError, match="X has 1 features, but MultiHotEncoder is expecting 2"):
+        encoder.transform([["a"]])
+
+
+def genre_ratings(n_users=80, n_items=300, n_ratings=4000, seed=0):
+    """Ratings driven by how much each user likes each genre of the item; with
+    300 items rated about 13 times each, the item ids alone say little."""
+    rng = np.random.RandomState(seed)
+    genres = np.array(["Action", "Comedy", "Drama", "Horror", "Romance"])
+    item_genres = [rng.choice(genres, size=rng.randint(1, 3), replace=False) for _ in range(n_items)]
+    taste = {g: rng.normal(size=n_users) for g in genres}
+    users, items = rng.randint(n_users, size=n_ratings), rng.randint(n_items, size=n_ratings)
+    y = 3.5 + np.array([np.mean([taste[g][u] for g in item_genres[i]]) for u, i in zip(users, items)])
+    frame = pd.DataFrame(
+        {
+            "user": users.astype(str),
+            "item": items.astype(str),
+            "genres": ["|".join(item_genres[i]) for i in items],
+        }
+    )
+    return frame, y + 0.3 * rng.normal(size=n_ratings)
+
+
+def test_genre_block_in_a_tuned_fm_pipeline():
+    frame, y = genre_ratings()
+    X_train, X_test, y_train, y_test = train_test_split(frame, y, random_state=0)
+    blocks = ColumnTransformer(
+        [
+            ("ids", OneHotEncoder(handle_unknown="ignore"), ["user", "item"]),
+            ("genres", MultiHotEncoder(), ["genres"]),
+        ]
+    )
+    pipe = make_pipeline(blocks, FMRegressor(random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"columntransformer__genres__norm": [None, "l1"], "fmregressor__alpha_factors": [0.01, 0.1]},
+        cv=3,
+    ).fit(X_train, y_train)
+    assert search.best_estimator_[0].named_transformers_["genres"].norm == search.best_params_[
+        "columntransformer__genres__norm"
+    ]
+    ids_only = make_pipeline(
+        ColumnTransformer([("ids", OneHotEncoder(handle_unknown="ignore"), ["user", "item"])]),
+        FMRegressor(random_state=0),
+    ).fit(X_train, y_train)
+    ridge = make_pipeline(blocks, Ridge()).fit(X_train, y_train)
+    # User x genre taste: the genre block helps the FM, and a linear model
+    # cannot use it.
+    assert search.score(X_test, y_test) > ids_only.score(X_test, y_test) + 0.05
+    assert search.score(X_test, y_test) > ridge.score(X_test, y_test) + 0.2
