@@ -40,7 +40,7 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of input columns.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the input columns, when ``X`` had string column names.
 
     Examples
