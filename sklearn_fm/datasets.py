@@ -98,7 +98,7 @@ def load_movielens(variant="100k", data_home=None, download=True):
 
         data_home = get_data_home()
     folder = Path(data_home) / archive.folder
-    missing = [name for name in archive.files if not _present(folder, name)]
+    missing = [name for name in archive.files if _find(folder, name) is None]
     if missing:
         if not download:
             raise FileNotFoundError(
@@ -110,10 +110,11 @@ def load_movielens(variant="100k", data_home=None, download=True):
     return MovieLens(*reader(folder))
 
 
-def _present(folder, name):
+def _find(folder, name):
+    """The path of the file ``name`` in ``folder``, or None if it is absent."""
     # ML-1M ratings also come as ratings_uir.dat, without timestamps.
-    alternatives = ("ratings.dat", "ratings_uir.dat") if name == "ratings.dat" else (name,)
-    return any((folder / alternative).is_file() for alternative in alternatives)
+    candidates = ("ratings.dat", "ratings_uir.dat") if name == "ratings.dat" else (name,)
+    return next((folder / c for c in candidates if (folder / c).is_file()), None)
 
 
 def _download(archive, data_home):
@@ -184,10 +185,10 @@ def _read_100k(folder):
 
 
 def _read_1m(folder):
-    if (folder / "ratings.dat").is_file():
-        path, names = folder / "ratings.dat", ["user_id", "item_id", "rating", "timestamp"]
-    else:
-        path, names = folder / "ratings_uir.dat", ["user_id", "item_id", "rating"]
+    path = _find(folder, "ratings.dat")
+    names = ["user_id", "item_id", "rating"]
+    if path.name == "ratings.dat":
+        names.append("timestamp")
     ratings = _read_double_colon(path, names).astype("int64")
     users = _read_double_colon(
         folder / "users.dat", ["user_id", "gender", "age", "occupation", "zip_code"]
