@@ -121,10 +121,10 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
                     if label in index:
                         rows.append(row)
                         cols.append(index[label])
+            # Built from coordinates, so repeated labels are already summed.
             block = sp.csr_matrix(
                 (np.ones(len(rows)), (rows, cols)), shape=(X.shape[0], len(categories))
             )
-            block.sum_duplicates()
             block.data[:] = 1.0  # a label repeated in a cell is still one label
             blocks.append(normalize(block, norm=self.norm) if self.norm else block)
         return sp.hstack(blocks, format="csr")
