@@ -22,8 +22,8 @@ __all__ = ["MovieLens", "load_movielens"]
 class _Archive(NamedTuple):
     url: str
     folder: str
-    # (hashlib algorithm, hex digest). GroupLens publishes MD5 sums of its
-    # archives; no other digest of them could be verified independently.
+    # (hashlib algorithm, hex digest): the SHA-256 that TensorFlow Datasets
+    # registers for the GroupLens archive (url_checksums/movielens.txt).
     checksum: tuple
     files: tuple
 
@@ -32,13 +32,13 @@ ARCHIVES = {
     "100k": _Archive(
         url="https://files.grouplens.org/datasets/movielens/ml-100k.zip",
         folder="ml-100k",
-        checksum=("md5", "0e33842e24a9c977be4e0107933c0723"),
+        checksum=("sha256", "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229"),
         files=("u.data", "u.user", "u.item", "u.genre"),
     ),
     "1m": _Archive(
         url="https://files.grouplens.org/datasets/movielens/ml-1m.zip",
         folder="ml-1m",
-        checksum=("md5", "c4d9eecfca2ab87c1945afe126590906"),
+        checksum=("sha256", "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20"),
         files=("ratings.dat", "users.dat", "movies.dat"),
     ),
 }
