@@ -5,7 +5,6 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit
@@ -17,7 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import epoch_arrays, fm_decision, training_matrix
+from ._data import epoch_batches, fm_decision, training_matrix
 
 
 def _check_random_state(seed):
@@ -147,16 +146,15 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             learning_rate=self.learning_rate_init,
             alpha_linear=self.alpha_linear,
             alpha_factors=self.alpha_factors,
-            batch_size=self.batch_size,
-            sparse=sp.issparse(X),
             optimizer_state=state["_optimizer_state"],
         )
+        batch_size = min(self.batch_size, train.shape[0])
         best_params = params
         no_improvement = 0
         diverged = False
         for _ in range(1 if incremental else self.max_iter):
             order = rng.permutation(train.shape[0])
-            loss = trainer.run_epoch(epoch_arrays(*training_set, order))
+            loss = trainer.run_epoch(epoch_batches(*training_set, order, batch_size))
             new_params = trainer.weights()
             if not (np.isfinite(loss) and all(np.isfinite(p).all() for p in new_params)):
                 warnings.warn(

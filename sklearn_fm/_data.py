@@ -5,39 +5,63 @@ import scipy.sparse as sp
 
 
 def training_matrix(X):
-    """``X`` as float32: a C-contiguous array, or a canonical CSR matrix.
+    """``X`` as a canonical float32 CSR matrix, the one form training reads.
 
     Canonical means sorted indices, no duplicates (they are summed, as scipy
-    does) and no explicit zeros, so that the sparse and dense forms of the same
-    data train the same model. Batches are cut from it row by row, which is why
-    no other sparse format reaches TensorFlow. The caller's matrix is never
-    modified.
+    does) and no explicit zeros, so dense and sparse input holding the same
+    values train the same model, and a step costs O(k * nnz) either way. The
+    caller's matrix is never modified.
     """
-    if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=np.float32, copy=True)
-        X.sum_duplicates()
-        X.eliminate_zeros()
-        return X
-    return np.ascontiguousarray(X, dtype=np.float32)
+    X = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    return X
 
 
-def epoch_arrays(X, y, sample_weight, order):
-    """The rows ``order`` of a training matrix and its targets, as the trainer reads them.
+def _capacity(nnz):
+    """``nnz`` rounded up by at most 1/8, to one of few sizes.
 
-    Dense: ``(X, y, sample_weight)``. CSR: ``(indptr, indices, values, y,
-    sample_weight)``, with int64 indices as TensorFlow's sparse tensors need.
+    The compiled training step is specific to its batch shape. Shuffling
+    changes the largest batch every epoch, and folds of one dataset differ a
+    little; rounding lets them all share one compiled step.
     """
-    y, sample_weight = y[order], sample_weight[order]
+    quantum = 2 ** max(0, int(nnz).bit_length() - 4)
+    return max(1, -(-nnz // quantum) * quantum)
+
+
+def epoch_batches(X, y, sample_weight, order, batch_size):
+    """The rows ``order`` of a training matrix cut into padded batches.
+
+    Returns ``(cols, values, rows, y, sample_weight, n_rows)``: the first three
+    of shape ``(n_batches, capacity)`` hold each batch's non-zeros in
+    coordinate form (``rows`` counts from the batch's first row), padded with
+    zeros; ``y`` and ``sample_weight`` are ``(n_batches, batch_size)``, padded
+    with zero weight; ``n_rows`` is each batch's number of real rows. Padding
+    changes neither outputs nor gradients, and fixed shapes let one compiled
+    step serve every batch.
+    """
     X = X[order]
-    if sp.issparse(X):
-        return (
-            X.indptr.astype(np.int64),
-            X.indices.astype(np.int64),
-            X.data,
-            y,
-            sample_weight,
-        )
-    return X, y, sample_weight
+    n_samples = X.shape[0]
+    n_batches = -(-n_samples // batch_size)
+    bounds = X.indptr[np.minimum(np.arange(n_batches + 1) * batch_size, n_samples)]
+    capacity = _capacity(np.diff(bounds).max())
+    row = np.repeat(np.arange(n_samples), np.diff(X.indptr))
+    batch = row // batch_size
+    slot = batch * capacity + np.arange(X.nnz) - bounds[batch]
+    cols = np.zeros((n_batches, capacity), np.int32)
+    values = np.zeros((n_batches, capacity), np.float32)
+    rows = np.zeros((n_batches, capacity), np.int32)
+    cols.flat[slot], values.flat[slot], rows.flat[slot] = (
+        X.indices,
+        X.data,
+        row - batch * batch_size,
+    )
+    padded_y = np.zeros((n_batches, batch_size), np.float32)
+    padded_weight = np.zeros((n_batches, batch_size), np.float32)
+    padded_y.flat[:n_samples], padded_weight.flat[:n_samples] = y[order], sample_weight[order]
+    n_rows = np.full(n_batches, batch_size, np.float32)
+    n_rows[-1] = n_samples - (n_batches - 1) * batch_size
+    return cols, values, rows, padded_y, padded_weight, n_rows
 
 
 def fm_decision(X, intercept, coef, factors):

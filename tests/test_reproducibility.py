@@ -108,9 +108,11 @@ def test_identical_model_in_every_process_and_tf_global_seed_untouched():
 def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
     from sklearn_fm.keras import _epoch_function
 
-    for n_samples in (100, 150):  # the second size makes the graph shape-general
+    # The second fit, with another number of batches of another size, makes
+    # the graph shape-general.
+    for n_samples in (100, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
-    graph = _epoch_function(False, 6, 3)
+    graph = _epoch_function(6, 3)
     traces = graph.experimental_get_tracing_count()
     for n_samples in (120, 170, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
