@@ -3,11 +3,14 @@
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import normalize
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from ._base import _check_random_state
 
 
 class MultiHotEncoder(TransformerMixin, BaseEstimator):
@@ -174,4 +177,175 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
+        return tags
+
+
+class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
+    """Encode each (user, item) row by the set of items its user rated.
+
+    The implicit-feedback block of SVD++ (Koren, 2008) as FM features: ``fit``
+    learns which items each user rated, and ``transform`` gives every row one
+    column per item, non-zero for the items its user rated, scaled by
+    ``1 / sqrt(|N(u)|)`` with the default ``norm="l2"``. An FM on user ids,
+    item ids and this block models a user also through the items they chose
+    to rate, which helps most for users with few ratings. Only the user column
+    is read by ``transform``; users not seen in ``fit`` encode as empty rows.
+
+    Each row has as many non-zeros as its user has rated items, so the block
+    dominates the size of the design matrix and the cost of training: on
+    MovieLens 1M, 900,000 training rows hold 316 million non-zeros.
+    ``max_items`` keeps a random subset of each user's items to bound it.
+
+    Parameters
+    ----------
+    norm : {"l1", "l2"} or None, default="l2"
+        Scale each user's row to unit norm: ``"l2"`` gives SVD++'s
+        ``|N(u)|**-0.5``, ``"l1"`` gives ``1 / |N(u)|``, None keeps ones.
+
+    max_items : int or None, default=None
+        Keep at most this many rated items per user, drawn at random in
+        ``fit``. None keeps them all.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the items kept under ``max_items``. None draws fresh entropy,
+        never from NumPy's global generator.
+
+    Attributes
+    ----------
+    users_ : ndarray of shape (n_users,)
+        The sorted users seen in ``fit``.
+
+    items_ : ndarray of shape (n_items,)
+        The sorted items seen in ``fit``, in the order of the output columns.
+
+    user_items_ : sparse matrix of shape (n_users, n_items)
+        The encoded row of each user in ``users_``.
+
+    n_features_in_ : int
+        Number of input columns (always 2).
+
+    feature_names_in_ : ndarray of shape (2,)
+        Names of the input columns, when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_fm import ImplicitFeedbackEncoder
+    >>> ratings = pd.DataFrame({"user": [1, 1, 1, 1, 2], "item": ["a", "b", "c", "d", "a"]})
+    >>> encoder = ImplicitFeedbackEncoder().fit(ratings)
+    >>> encoder.get_feature_names_out().tolist()
+    ['rated_item_a', 'rated_item_b', 'rated_item_c', 'rated_item_d']
+    >>> encoder.transform(pd.DataFrame({"user": [1, 2, 3], "item": ["a", "a", "a"]})).toarray()
+    array([[0.5, 0.5, 0.5, 0.5],
+           [1. , 0. , 0. , 0. ],
+           [0. , 0. , 0. , 0. ]])
+    """
+
+    _parameter_constraints: dict = {
+        "norm": [StrOptions({"l1", "l2"}), None],
+        "max_items": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, norm="l2", max_items=None, random_state=None):
+        self.norm = norm
+        self.max_items = max_items
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the items each user rated.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2)
+            User in the first column, item in the second. A pair seen
+            several times counts once.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ImplicitFeedbackEncoder
+            The fitted encoder.
+        """
+        X = self._validate(X, reset=True)
+        self.users_, users = np.unique(X[:, 0], return_inverse=True)
+        self.items_, items = np.unique(X[:, 1], return_inverse=True)
+        rated = sp.csr_matrix(
+            (np.ones(X.shape[0]), (users.ravel(), items.ravel())),
+            shape=(self.users_.shape[0], self.items_.shape[0]),
+        )
+        rated.data[:] = 1.0
+        if self.max_items is not None:
+            rated = self._subsample(rated, _check_random_state(self.random_state))
+        self.user_items_ = normalize(rated, norm=self.norm) if self.norm else rated
+        return self
+
+    def transform(self, X):
+        """Encode the user of each row by the items that user rated.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2)
+            User in the first column, item in the second (not read).
+
+        Returns
+        -------
+        X_out : sparse matrix of shape (n_samples, n_items)
+            CSR matrix with the columns of ``items_``.
+        """
+        check_is_fitted(self)
+        users = self._validate(X, reset=False)[:, 0]
+        n_users = self.users_.shape[0]
+        position = np.searchsorted(self.users_, users).clip(max=n_users - 1)
+        known = self.users_[position] == users
+        # Unknown users take the extra empty last row.
+        rows = sp.vstack([self.user_items_, sp.csr_matrix((1, self.items_.shape[0]))])
+        return rows.tocsr()[np.where(known, position, n_users)]
+
+    def get_feature_names_out(self, input_features=None):
+        """``"rated_<item column>_<item>"`` for every output column.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input column names; by default ``feature_names_in_`` or
+            ``x0, x1``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            The output column names.
+        """
+        check_is_fitted(self)
+        item_column = _check_feature_names_in(self, input_features)[1]
+        return np.array([f"rated_{item_column}_{item}" for item in self.items_], dtype=object)
+
+    def _subsample(self, rated, rng):
+        """Keep ``max_items`` random columns of each row that has more."""
+        keep = np.ones(rated.nnz, dtype=bool)
+        for row in np.flatnonzero(np.diff(rated.indptr) > self.max_items):
+            start, stop = rated.indptr[row], rated.indptr[row + 1]
+            dropped = rng.choice(stop - start, stop - start - self.max_items, replace=False)
+            keep[start + dropped] = False
+        coo = rated.tocoo()
+        return sp.csr_matrix(
+            (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=rated.shape
+        )
+
+    def _validate(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
+        if X.shape[1] != 2:
+            raise ValueError(
+                f"ImplicitFeedbackEncoder expects 2 columns (user, item), got {X.shape[1]}."
+            )
+        if pd.isna(X).any():
+            raise ValueError("ImplicitFeedbackEncoder got a missing user or item.")
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
         return tags

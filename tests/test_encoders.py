@@ -1,4 +1,4 @@
-"""MultiHotEncoder alone and as a block of an FM pipeline."""
+"""The feature-block encoders alone and as blocks of an FM pipeline."""
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from sklearn_fm import FMRegressor, MultiHotEncoder
+from sklearn_fm import FMRegressor, ImplicitFeedbackEncoder, MultiHotEncoder
 
 
 def test_encodes_separated_strings_lists_missing_and_unknown_labels():
@@ -103,3 +103,102 @@ def test_genre_block_in_a_tuned_fm_pipeline():
     # cannot use it.
     assert search.score(X_test, y_test) > ids_only.score(X_test, y_test) + 0.05
     assert search.score(X_test, y_test) > ridge.score(X_test, y_test) + 0.2
+
+
+def test_implicit_feedback_rows_hold_the_users_rated_items():
+    train = pd.DataFrame(
+        {"user": ["u", "u", "u", "u", "v", "v", "u"], "movie": [3, 1, 2, 4, 1, 1, 3]}
+    )
+    encoder = ImplicitFeedbackEncoder().fit(train)
+    assert encoder.users_.tolist() == ["u", "v"] and encoder.items_.tolist() == [1, 2, 3, 4]
+    assert encoder.get_feature_names_out().tolist() == [
+        "rated_movie_1", "rated_movie_2", "rated_movie_3", "rated_movie_4",
+    ]
+    test = pd.DataFrame({"user": ["v", "new", "u"], "movie": [2, 1, 99]})
+    out = encoder.transform(test)
+    assert sp.issparse(out) and out.format == "csr"
+    # u rated 4 distinct items (3 twice): 4**-0.5 each; v rated one item twice.
+    assert_allclose(out.toarray(), [[1, 0, 0, 0], [0, 0, 0, 0], [0.5, 0.5, 0.5, 0.5]])
+    assert_allclose(
+        ImplicitFeedbackEncoder(norm="l1").fit(train).transform(test).toarray()[2], [0.25] * 4
+    )
+    assert_array_equal(ImplicitFeedbackEncoder(norm=None).fit(train).transform(test).data, 1)
+
+
+def test_implicit_feedback_max_items_draws_a_reproducible_subset():
+    rng = np.random.RandomState(0)
+    train = pd.DataFrame({"user": rng.randint(5, size=300), "item": rng.randint(100, size=300)})
+    full = ImplicitFeedbackEncoder(norm=None).fit(train).transform(train)
+    state = np.random.get_state()
+    capped = [
+        ImplicitFeedbackEncoder(norm=None, max_items=10, random_state=seed).fit(train)
+        for seed in (0, 0, 1)
+    ]
+    assert np.array_equal(np.random.get_state()[1], state[1])
+    kept = [encoder.user_items_ for encoder in capped]
+    assert_array_equal(np.diff(kept[0].indptr), 10)
+    assert (kept[0] != kept[1]).nnz == 0 and (kept[0] != kept[2]).nnz > 0
+    # Each kept item is one the user rated.
+    out = capped[0].transform(train)
+    assert (out.multiply(full) != out).nnz == 0
+    assert_allclose(
+        ImplicitFeedbackEncoder(max_items=10, random_state=0).fit(train).user_items_.toarray(),
+        kept[0].toarray() * 10**-0.5,
+    )
+
+
+def test_implicit_feedback_rejects_bad_input():
+    with pytest.raises(ValueError, match="expects 2 columns"):
+        ImplicitFeedbackEncoder().fit([[1, 2, 3]])
+    with pytest.raises(ValueError, match="missing user or item"):
+        ImplicitFeedbackEncoder().fit(pd.DataFrame({"user": [1, None], "item": [1, 2]}))
+    with pytest.raises(ValueError, match="'max_items' parameter"):
+        ImplicitFeedbackEncoder(max_items=0).fit([[1, 2]])
+
+
+def chosen_item_ratings(n_users=200, n_items=60, per_user=12, seed=0):
+    """Two kinds of users and items: users mostly rate items of their own kind
+    and like them (+1) more than the others (-1). The items a user rated tell
+    their kind; the item alone does not."""
+    rng = np.random.RandomState(seed)
+    user_kind = rng.randint(2, size=n_users)
+    item_kind = np.arange(n_items) % 2
+    users, items = [], []
+    for user in range(n_users):
+        own = rng.choice(np.flatnonzero(item_kind == user_kind[user]), per_user - 2, replace=False)
+        other = rng.choice(np.flatnonzero(item_kind != user_kind[user]), 2, replace=False)
+        users += [user] * per_user
+        items += [*own, *other]
+    users, items = np.array(users), np.array(items)
+    y = 3 + np.where(user_kind[users] == item_kind[items], 1.0, -1.0)
+    frame = pd.DataFrame({"user": users, "item": items})
+    return frame, y + 0.2 * rng.normal(size=y.shape[0])
+
+
+def test_implicit_feedback_block_in_a_tuned_fm_pipeline():
+    frame, y = chosen_item_ratings()
+    X_train, X_test, y_train, y_test = train_test_split(frame, y, random_state=0)
+    blocks = ColumnTransformer(
+        [
+            ("item", OneHotEncoder(handle_unknown="ignore"), ["item"]),
+            ("implicit", ImplicitFeedbackEncoder(), ["user", "item"]),
+        ]
+    )
+    search = GridSearchCV(
+        make_pipeline(blocks, FMRegressor(random_state=0)),
+        {"columntransformer__implicit__norm": ["l1", "l2"]},
+        cv=3,
+    ).fit(X_train, y_train)
+    assert search.best_estimator_[0].named_transformers_["implicit"].norm == search.best_params_[
+        "columntransformer__implicit__norm"
+    ]
+    item_only = make_pipeline(
+        ColumnTransformer([("item", OneHotEncoder(handle_unknown="ignore"), ["item"])]),
+        FMRegressor(random_state=0),
+    ).fit(X_train, y_train)
+    ridge = make_pipeline(blocks, Ridge()).fit(X_train, y_train)
+    # The like-your-kind effect is an interaction of the rated items with the
+    # item: the FM finds it, the item alone or a linear model cannot.
+    assert search.score(X_test, y_test) > 0.5
+    assert item_only.score(X_test, y_test) < 0.1
+    assert ridge.score(X_test, y_test) < 0.1
