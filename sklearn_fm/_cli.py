@@ -15,6 +15,25 @@ def main(argv=None):
         help="tune FMRegressor in a Pipeline on generated rating data and compare it "
         "with LinearRegression and Ridge (about a minute, no download)",
     )
+    benchmark = commands.add_parser(
+        "benchmark", help="benchmark FMRegressor against baselines and peers on real data"
+    )
+    benchmark.add_argument("dataset", choices=["movielens"])
+    benchmark.add_argument(
+        "--data",
+        required=True,
+        help="folder holding ml-1m/ and/or ml-100k/ as unzipped from GroupLens",
+    )
+    benchmark.add_argument(
+        "--variant", choices=["1m", "100k", "both"], default="both", help="default: both"
+    )
+    benchmark.add_argument(
+        "--repeats", type=int, default=3, help="runs per model; medians are reported (3)"
+    )
+    benchmark.add_argument("--out", help="folder for the markdown tables and plots")
+    benchmark.add_argument(
+        "--no-peers", action="store_true", help="skip modern-fm, myfm and scikit-surprise"
+    )
     args = parser.parse_args(argv)
     # This is a program, not the library: keep TensorFlow's C++ logging (a
     # harmless "failed call to cuInit" on machines without a GPU, among
@@ -24,4 +43,11 @@ def main(argv=None):
         from ._demo import run_demo
 
         run_demo()
+    elif args.command == "benchmark":
+        from ._benchmark import run
+
+        variants = ["100k", "1m"] if args.variant == "both" else [args.variant]
+        for variant in variants:
+            print(f"MovieLens {variant}:", flush=True)
+            print(run(variant, args.data, args.repeats, args.out, peers=not args.no_peers))
     return 0

@@ -1,0 +1,48 @@
+"""The MovieLens benchmark command, on synthetic files in the ML-100K format."""
+
+import re
+
+import numpy as np
+
+from sklearn_fm._cli import main
+
+from .conftest import make_ratings
+
+
+def write_synthetic_100k(folder, n_users=40, n_items=30):
+    users, items, y = make_ratings(n_users, n_items, 1500, stars=True, seed=1)
+    folder.mkdir(parents=True)
+    lines = [f"{u + 1}\t{i + 1}\t{int(r)}\t880000000\n" for u, i, r in zip(users, items, y)]
+    (folder / "u.data").write_text("".join(lines))
+    (folder / "u1.base").write_text("".join(lines[:1200]))
+    (folder / "u1.test").write_text("".join(lines[1200:]))
+    (folder / "u.user").write_text(
+        "".join(f"{u}|{20 + u}|{'MF'[u % 2]}|job{u % 3}|00000\n" for u in range(1, n_users + 1))
+    )
+    (folder / "u.genre").write_text("Action|0\nComedy|1\n\n")
+    (folder / "u.item").write_text(
+        "".join(
+            f"{i}|Movie {i} ({1990 + i % 9})|01-Jan-1995||http://x|{i % 2}|{1 - i % 2}\n"
+            for i in range(1, n_items + 1)
+        )
+    )
+
+
+def test_benchmark_command_writes_a_table_of_every_model(tmp_path, capsys):
+    write_synthetic_100k(tmp_path / "ml-100k")
+    args = ["benchmark", "movielens", "--data", str(tmp_path), "--variant", "100k"]
+    assert main([*args, "--repeats", "1", "--no-peers", "--out", str(tmp_path / "out")]) == 0
+    table = (tmp_path / "out" / "movielens-100k.md").read_text()
+    assert table.strip() in capsys.readouterr().out
+    assert "Machine: " in table and "medians of 1 runs" in table
+    rows = re.findall(r"^\| ([^|]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.e+-]+) \|", table, re.M)
+    names = [name for name, *_ in rows]
+    assert names == [
+        "notebook: dense side columns, StandardScaler, FM",
+        "FMRegressor, user + item one-hot",
+        "FMRegressor, ids + side + genres + implicit (max_items=20)",
+        "Ridge, user + item one-hot",
+    ]
+    rmse, mae, fit_seconds = (np.array([float(row[i]) for row in rows]) for i in (1, 2, 3))
+    # Stars are 1-5 and predictions are clipped to [1, 5].
+    assert np.all((0 < mae) & (mae <= rmse) & (rmse < 4)) and np.all(fit_seconds > 0)
