@@ -20,5 +20,6 @@ def test_readme_has_an_example():
 def test_readme_example_runs(code, capsys):
     exec(compile(code, str(README), "exec"), {})
     out = capsys.readouterr().out
-    fm, ridge = map(float, re.search(r"R²: FM (\S+), Ridge (\S+)", out).groups())
-    assert fm > 0.95 > ridge
+    if "R²" in code:  # the main example: an FM beats Ridge on interactions
+        fm, ridge = map(float, re.search(r"R²: FM (\S+), Ridge (\S+)", out).groups())
+        assert fm > 0.95 > ridge
