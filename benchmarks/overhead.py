@@ -22,6 +22,7 @@ import sklearn
 
 import sklearn_fm
 from sklearn_fm import FMRegressor
+from sklearn_fm._benchmark import _resident_mib
 
 
 def median_seconds(function, repeats, number=1):
@@ -33,11 +34,6 @@ def median_seconds(function, repeats, number=1):
             function()
         times.append((time.perf_counter() - start) / number)
     return float(np.median(times))
-
-
-def resident_mb():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def one_hot_ids(n_rows, n_users, n_items, seed):
@@ -78,10 +74,10 @@ def main():
     small = FMRegressor(max_iter=20, tol=None, random_state=0)
     small.fit(X_small, y_small)  # imports TensorFlow
     small.fit(X_small[:200], y_small[:200])  # the graph generalises over data sizes
-    rss_before = resident_mb()
+    rss_before = _resident_mib()
     for _ in range(100):
         small.fit(X_small, y_small)
-    rss_growth = (resident_mb() - rss_before) / 100
+    rss_growth = (_resident_mib() - rss_before) / 100
 
     X_ids = one_hot_ids(100_000, 6040, 3706, seed=0)
     y_ids = rng.normal(size=X_ids.shape[0])
