@@ -11,18 +11,16 @@ timing, so fit figures exclude the one-off import.
 
 import argparse
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import scipy.sparse as sp
-import sklearn
 
 import sklearn_fm
 from sklearn_fm import FMRegressor
-from sklearn_fm._benchmark import _resident_mib
+from sklearn_fm._benchmark import _resident_mib, machine
 
 
 def median_seconds(function, repeats, number=1):
@@ -44,22 +42,6 @@ def one_hot_ids(n_rows, n_users, n_items, seed):
     rows = np.repeat(np.arange(n_rows), 2)
     return sp.csr_matrix(
         (np.ones(2 * n_rows), (rows, cols)), shape=(n_rows, n_users + n_items)
-    )
-
-
-def machine():
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    import tensorflow as tf
-
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"sklearn_fm {sklearn_fm.__version__}, scikit-learn {sklearn.__version__}, "
-        f"TensorFlow {tf.__version__}, NumPy {np.__version__}"
     )
 
 
@@ -109,7 +91,7 @@ def main():
         ),
         ("memory growth per fit, over 100 fits of 300 x 5", rss_growth),
     ]
-    print(f"Machine: {machine()}\n")
+    print(f"Machine: {machine()}; sklearn_fm {sklearn_fm.__version__}\n")
     print(f"| measurement | median of {repeats} |")
     print("| --- | ---: |")
     for name, value in rows:
