@@ -38,8 +38,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         "n_factors": [Interval(Integral, 1, None, closed="left")],
         "alpha_linear": [Interval(Real, 0, None, closed="left")],
         "alpha_factors": [Interval(Real, 0, None, closed="left")],
+        "alpha_uniform": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"adam", "sgd", "adagrad", "rmsprop"})],
+        "learning_rate": [StrOptions({"constant", "invscaling"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -59,8 +62,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         n_factors,
         alpha_linear,
         alpha_factors,
+        alpha_uniform,
         solver,
+        learning_rate,
         learning_rate_init,
+        power_t,
         batch_size,
         max_iter,
         tol,
@@ -75,8 +81,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         self.n_factors = n_factors
         self.alpha_linear = alpha_linear
         self.alpha_factors = alpha_factors
+        self.alpha_uniform = alpha_uniform
         self.solver = solver
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
@@ -143,9 +152,10 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             *params,
             loss=self._loss,
             solver=self.solver,
-            learning_rate=self.learning_rate_init,
             alpha_linear=self.alpha_linear,
             alpha_factors=self.alpha_factors,
+            # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
+            alpha_uniform=self.alpha_uniform / train.shape[0],
             optimizer_state=state["_optimizer_state"],
         )
         batch_size = min(self.batch_size, train.shape[0])
@@ -154,7 +164,12 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         diverged = False
         for _ in range(1 if incremental else self.max_iter):
             order = rng.permutation(train.shape[0])
-            loss = trainer.run_epoch(epoch_batches(*training_set, order, batch_size))
+            learning_rate = self.learning_rate_init
+            if self.learning_rate == "invscaling":
+                learning_rate /= (state["n_iter_"] + 1) ** self.power_t
+            loss = trainer.run_epoch(
+                epoch_batches(*training_set, order, batch_size), learning_rate
+            )
             new_params = trainer.weights()
             if not (np.isfinite(loss) and all(np.isfinite(p).all() for p in new_params)):
                 warnings.warn(

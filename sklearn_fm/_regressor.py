@@ -43,12 +43,36 @@ class FMRegressor(RegressorMixin, _BaseFM):
         {0.01, 0.03, 0.1, 0.2, 0.5}, while it shrinks clean planted
         interactions on standardised data by about 5%. Tune it first.
 
+    alpha_uniform : float, default=0.0
+        L2 penalty on all linear weights and factors alike, however often
+        their features occur: it adds
+        ``alpha_uniform / (2 * n_samples) * (||coef_||**2 + ||factors_||**2)``
+        to the mean loss, like MLPRegressor's ``alpha``, so it weighs as much
+        as ``alpha_uniform`` samples' worth of penalty on every parameter.
+        Rare features, which the per-sample penalties above barely touch,
+        feel it most; on MovieLens 1M ids it lowers the test RMSE from 0.845
+        to 0.839 (see the user guide). Above 0 every step updates every
+        parameter, also with the 'sgd' and 'adagrad' solvers, which otherwise
+        update only the rows of the features in the batch.
+
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
         The optimizer: Keras' optimizer of that name with its default settings
         (for example ``beta_1=0.9, beta_2=0.999, epsilon=1e-7`` for Adam).
 
+    learning_rate : {'constant', 'invscaling'}, default='constant'
+        The schedule of the optimizer's learning rate over the epochs.
+        'constant' keeps ``learning_rate_init``; 'invscaling' uses
+        ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t`` (counting
+        from 0 over all calls to ``partial_fit`` and ``fit`` with
+        ``warm_start``). Unlike MLPRegressor, whose ``t`` counts samples and
+        which applies the schedule only to SGD, ``t`` counts epochs and every
+        solver follows it.
+
     learning_rate_init : float, default=0.01
-        The optimizer's learning rate.
+        The optimizer's learning rate in the first epoch.
+
+    power_t : float, default=0.5
+        The exponent of the 'invscaling' schedule.
 
     batch_size : int, default=256
         Number of samples per minibatch (fewer in an epoch's last batch).
@@ -143,10 +167,10 @@ class FMRegressor(RegressorMixin, _BaseFM):
     ``1/2 sum_f [(sum_i v_if x_i)**2 - sum_i v_if**2 x_i**2]``, which costs
     O(n_factors * nnz(x)) per sample instead of O(n_features**2).
 
-    The objective is ``sum_i s_i [(y_i - y(x_i))**2 / 2 + p(x_i)] / n`` with
-    the sample weights ``s`` scaled to mean 1 and
-    ``p(x_i) = 1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors
-    ||v_j||**2)``.
+    The objective is ``sum_i s_i [(y_i - y(x_i))**2 / 2 + p(x_i)] / n +
+    alpha_uniform / (2 n) (||w||**2 + ||V||**2)`` with the sample weights
+    ``s`` scaled to mean 1 and ``p(x_i) = 1/2 sum_{j: x_ij != 0}
+    (alpha_linear w_j**2 + alpha_factors ||v_j||**2)``.
 
     Targets far from zero mean or unit scale train slower with the default
     learning rate; wrap the model in
@@ -180,8 +204,11 @@ class FMRegressor(RegressorMixin, _BaseFM):
         n_factors=8,
         alpha_linear=0.01,
         alpha_factors=0.1,
+        alpha_uniform=0.0,
         solver="adam",
+        learning_rate="constant",
         learning_rate_init=0.01,
+        power_t=0.5,
         batch_size=256,
         max_iter=200,
         tol=1e-4,
@@ -197,8 +224,11 @@ class FMRegressor(RegressorMixin, _BaseFM):
             n_factors=n_factors,
             alpha_linear=alpha_linear,
             alpha_factors=alpha_factors,
+            alpha_uniform=alpha_uniform,
             solver=solver,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             batch_size=batch_size,
             max_iter=max_iter,
             tol=tol,

@@ -220,17 +220,18 @@ def _apply_rows(solver, table, slots, scratch, cols, gradient, learning_rate, st
         variable.scatter_update(tf.IndexedSlices(value, cols))
 
 
-def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver):
+def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
     """One optimizer step on a padded batch; returns the batch's summed objective.
 
     The batch holds ``n_rows`` real rows; padding rows have zero weight and
     padding non-zeros have value 0, so neither changes the output, the
     gradient or the objective. The gradient of the FM is written out rather
     than taped: it is short, and the tape's version costs several times more
-    operations per step.
+    operations per step. Without the ``uniform`` penalty, which touches every
+    parameter, SGD and Adagrad update only the rows of the batch's features.
     """
     (bias, table, scratch), (bias_slots, table_slots), step = state
-    learning_rate, alpha_linear, alpha_factors = hyper
+    learning_rate, alpha_linear, alpha_factors, alpha_uniform = hyper
     params = tf.gather(table, cols)  # (nnz, 1 + k): w_j and v_j of each non-zero
     raw, xv = _sparse_fm(
         bias, params[:, 0], params[:, 1:], values, rows, tf.shape(y)[0]
@@ -249,14 +250,16 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
         [d_x, d_x * (tf.gather(xv, rows) - params[:, 1:] * values[:, None])], axis=1
     )
     gradient = d_params + (weight / n_rows)[:, None] * alphas * params
+    if uniform:  # per step; times n_rows, the epoch's mean counts it once
+        penalty += 0.5 * alpha_uniform * n_rows * tf.reduce_sum(tf.square(table))
     step.assign_add(1)
     t = tf.cast(step, learning_rate.dtype)
     _apply(solver, bias, bias_slots, tf.reduce_sum(d_raw), learning_rate, t)
-    if _SOLVERS[solver][2]:
+    if _SOLVERS[solver][2] and not uniform:
         _apply_rows(solver, table, table_slots, scratch, cols, gradient, learning_rate, t)
     else:
         dense = tf.math.unsorted_segment_sum(gradient, cols, tf.shape(table)[0])
-        _apply(solver, table, table_slots, dense, learning_rate, t)
+        _apply(solver, table, table_slots, dense + alpha_uniform * table, learning_rate, t)
     return objective + penalty
 
 
@@ -266,12 +269,12 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
 _compiled_step = tf.function(_step, jit_compile=True)
 
 
-def _epoch(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver):
+def _epoch(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
     total = tf.constant(0.0)
     for i in tf.range(tf.shape(y)[0]):
         total += _compiled_step(
             state, cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i],
-            hyper, loss, solver,
+            hyper, loss, solver, uniform,
         )
     return total / tf.reduce_sum(n_rows)
 
@@ -299,12 +302,14 @@ class _Trainer:
     thread-safe. The linear weights and the factors train as one table whose
     row ``j`` is ``(w_j, v_j)``, so each step gathers and scatters once.
 
-    The objective is ``sum_i s_i [loss(y_i, f(x_i)) + penalty(x_i)] / n`` with
-    sample weights ``s`` normalised to mean 1, where ``penalty(x_i)`` is
+    The objective is ``sum_i s_i [loss(y_i, f(x_i)) + penalty(x_i)] / n
+    + alpha_uniform / 2 (|w|**2 + |V|**2)`` with sample weights ``s``
+    normalised to mean 1, where ``penalty(x_i)`` is
     ``1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors |v_j|**2)``:
     each row regularises the features it uses, as in libFM's SGD. On dense
     data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
-    batch instead of touching every parameter.
+    batch instead of touching every parameter. The uniform term touches every
+    parameter in every step, so with it SGD and Adagrad update densely too.
     """
 
     def __init__(
@@ -315,9 +320,9 @@ class _Trainer:
         *,
         loss,
         solver,
-        learning_rate,
         alpha_linear,
         alpha_factors,
+        alpha_uniform=0.0,
         optimizer_state=None,
     ):
         params = [np.float32(intercept), np.column_stack([coef, factors]).astype(np.float32)]
@@ -329,6 +334,7 @@ class _Trainer:
         step, *slots = optimizer_state  # the slots of the intercept, then of the table
         n_slots = len(initial_slots)
         bias, table = (tf.Variable(p) for p in params)
+        self._uniform = alpha_uniform > 0
         scratch = tf.Variable(tf.zeros_like(table)) if _SOLVERS[solver][2] else None
         self._params = (bias, table, scratch)
         self._slots = (
@@ -336,21 +342,22 @@ class _Trainer:
             tuple(tf.Variable(value) for value in slots[n_slots:]),
         )
         self._step = tf.Variable(np.int64(step))
-        self._hyper = (
-            tf.constant(learning_rate, tf.float32),
-            tf.constant(alpha_linear, tf.float32),
-            tf.constant(alpha_factors, tf.float32),
+        self._alphas = tuple(
+            tf.constant(alpha, tf.float32) for alpha in (alpha_linear, alpha_factors, alpha_uniform)
         )
         self._loss, self._solver = loss, solver
         self._epoch = _epoch_function(*factors.shape)
 
-    def run_epoch(self, batches):
+    def run_epoch(self, batches, learning_rate):
         """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``.
 
         Returns the epoch's mean objective.
         """
         state = (self._params, self._slots, self._step)
-        return float(self._epoch(state, *batches, self._hyper, self._loss, self._solver))
+        hyper = (tf.constant(learning_rate, tf.float32), *self._alphas)
+        return float(
+            self._epoch(state, *batches, hyper, self._loss, self._solver, self._uniform)
+        )
 
     def weights(self):
         """The current (intercept, coef, factors) as float64 NumPy values."""

@@ -162,19 +162,18 @@ def test_trainer_state_hand_over_continues_training_exactly(solver):
     y = rng.normal(size=120).astype(np.float32)
     weights = np.ones(120, np.float32)
     settings = dict(
-        loss="squared_error", solver=solver, learning_rate=0.05, alpha_linear=0.01,
-        alpha_factors=0.1,
+        loss="squared_error", solver=solver, alpha_linear=0.01, alpha_factors=0.1
     )
     start = (0.5, np.zeros(10), rng.normal(scale=0.1, size=(10, 3)))
     orders = [rng.permutation(120) for _ in range(2)]
 
     continuous = _Trainer(*start, **settings)
     for order in orders:
-        continuous.run_epoch(epoch_batches(X, y, weights, order, 32))
+        continuous.run_epoch(epoch_batches(X, y, weights, order, 32), 0.05)
     first = _Trainer(*start, **settings)
-    first.run_epoch(epoch_batches(X, y, weights, orders[0], 32))
+    first.run_epoch(epoch_batches(X, y, weights, orders[0], 32), 0.05)
     second = _Trainer(*first.weights(), optimizer_state=first.optimizer_state(), **settings)
-    second.run_epoch(epoch_batches(X, y, weights, orders[1], 32))
+    second.run_epoch(epoch_batches(X, y, weights, orders[1], 32), 0.05)
 
     for a, b in zip(continuous.weights(), second.weights()):
         assert_array_equal(a, b)

@@ -136,6 +136,60 @@ def test_changing_n_factors_cannot_warm_start(interaction_data):
         fm.set_params(n_factors=5).fit(X, y)
 
 
+def stated_objective(theta, X, y, s, alphas, n_factors):
+    """The objective of FMRegressor's Notes, in float64, for theta = (w0, w, V) flattened."""
+    n, d = X.shape
+    w0, w, V = theta[0], theta[1 : d + 1], theta[d + 1 :].reshape(d, n_factors)
+    alpha_linear, alpha_factors, alpha_uniform = alphas
+    prediction = w0 + X @ w + 0.5 * (((X @ V) ** 2).sum(1) - ((X**2) @ (V**2)).sum(1))
+    used = X != 0
+    per_row = 0.5 * used @ (alpha_linear * w**2 + alpha_factors * (V**2).sum(1))
+    s = s / s.mean()
+    uniform = alpha_uniform / (2 * n) * (w @ w + (V**2).sum())
+    return (s * (0.5 * (y - prediction) ** 2 + per_row)).sum() / n + uniform
+
+
+def numerical_gradient(f, theta, h=1e-6):
+    steps = np.eye(theta.size) * h
+    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling"])
+def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
+    # Full-batch SGD takes one step per epoch, theta -= eta_t * grad J(theta),
+    # so each step exposes the gradient of the objective and the schedule's
+    # rate. Column 5 is all zero: only the uniform penalty moves its
+    # parameters, which SGD then has to update although no row uses them.
+    rng = np.random.RandomState(0)
+    X = sp.random(40, 6, density=0.5, random_state=rng, format="csr").toarray()
+    X[:, 5] = 0
+    y = rng.normal(size=40)
+    s = rng.uniform(0.5, 2.0, size=40)
+    alphas = (0.05, 0.2, 3.0)
+    fm = FMRegressor(
+        n_factors=3, alpha_linear=alphas[0], alpha_factors=alphas[1],
+        alpha_uniform=alphas[2], solver="sgd", learning_rate=learning_rate,
+        learning_rate_init=0.1, power_t=0.7, batch_size=40, init_std=0.5, random_state=0,
+    )
+
+    def objective(theta):
+        return stated_objective(theta, X, y, s, alphas, n_factors=3)
+
+    def theta():
+        return np.concatenate([[fm.intercept_], fm.coef_, fm.factors_.ravel()])
+
+    fm.partial_fit(X, y, sample_weight=s)
+    for t in range(1, 4):
+        before = theta()
+        fm.partial_fit(X, y, sample_weight=s)
+        rate = 0.1 / (t + 1) ** 0.7 if learning_rate == "invscaling" else 0.1
+        assert_allclose(
+            (before - theta()) / rate, numerical_gradient(objective, before),
+            rtol=1e-3, atol=1e-5,
+        )
+        assert fm.loss_curve_[-1] == pytest.approx(objective(before), rel=1e-5)
+
+
 def test_sample_weight_pulls_predictions_towards_heavy_samples():
     # The same input with two targets: the weighted mean is the best prediction.
     # Each row of eye(4) appears with both targets, 0 and 1; weight 9 goes
