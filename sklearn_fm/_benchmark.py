@@ -26,16 +26,20 @@ from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._regressor import FMRegressor
 from .datasets import load_movielens
 
-# Settings for rating data, chosen by a sweep on the ML-1M split (see
-# benchmarks/README.md); docs/user_guide.rst explains them.
+# Settings for rating data, chosen by sweeps on the ML-1M split (see
+# benchmarks/README.md); docs/user_guide.rst explains them. The batch size
+# gives about 200 steps per epoch.
 RATINGS_SETTINGS = dict(
     n_factors=64,
-    alpha_factors=0.06,
-    learning_rate_init=0.002,
-    batch_size=4096,
-    max_iter=20,
+    alpha_factors=0.03,
+    alpha_uniform=8.0,
+    learning_rate="invscaling",
+    learning_rate_init=0.015,
+    power_t=1.0,
+    max_iter=15,
     tol=None,
 )
+BATCH_SIZE = {"1m": 4096, "100k": 512}
 IDS = ["user_id", "item_id"]
 SIDE = ["gender", "age", "occupation"]
 
@@ -68,9 +72,10 @@ def load_split(variant, data):
     return frames
 
 
-def fm_models():
+def fm_models(variant):
     """The estimators of this package compared in the benchmark, by name."""
     one_hot = OneHotEncoder(handle_unknown="ignore")
+    settings = dict(RATINGS_SETTINGS, batch_size=BATCH_SIZE[variant], random_state=0)
     return {
         "notebook: dense side columns, StandardScaler, FM": make_pipeline(
             ColumnTransformer(
@@ -80,7 +85,7 @@ def fm_models():
         ),
         "FMRegressor, user + item one-hot": make_pipeline(
             ColumnTransformer([("ids", one_hot, IDS)]),
-            FMRegressor(random_state=0, **RATINGS_SETTINGS),
+            FMRegressor(**settings),
         ),
         "FMRegressor, ids + side + genres + implicit (max_items=20)": make_pipeline(
             ColumnTransformer(
@@ -90,7 +95,7 @@ def fm_models():
                     ("implicit", ImplicitFeedbackEncoder(max_items=20, random_state=0), IDS),
                 ]
             ),
-            FMRegressor(random_state=0, **RATINGS_SETTINGS),
+            FMRegressor(**settings),
         ),
         "Ridge, user + item one-hot": make_pipeline(
             ColumnTransformer([("ids", one_hot, IDS)]), Ridge()
@@ -235,7 +240,7 @@ def machine():
 def run(variant, data, repeats=3, out=None, peers=True):
     """Run the benchmark on one MovieLens variant; returns the table as markdown."""
     train, test = load_split(variant, data)
-    models = {**fm_models(), **(peer_models() if peers else {})}
+    models = {**fm_models(variant), **(peer_models() if peers else {})}
     results = {}
     for name, model in models.items():
         print(f"  {name} ...", flush=True)
