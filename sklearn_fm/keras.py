@@ -259,7 +259,9 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
         _apply_rows(solver, table, table_slots, scratch, cols, gradient, learning_rate, t)
     else:
         dense = tf.math.unsorted_segment_sum(gradient, cols, tf.shape(table)[0])
-        _apply(solver, table, table_slots, dense + alpha_uniform * table, learning_rate, t)
+        if uniform:
+            dense += alpha_uniform * table
+        _apply(solver, table, table_slots, dense, learning_rate, t)
     return objective + penalty
 
 
