@@ -139,7 +139,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             first_call, incremental, y[train], weight_train, rng
         )
         training_set = (
-            X[train],
+            X if validation is None else X[train],  # indexing all rows would copy X
             y[train].astype(np.float32),
             (weight_train / weight_train.mean()).astype(np.float32),
         )
