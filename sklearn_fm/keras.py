@@ -32,18 +32,21 @@ __all__ = ["FactorizationMachine"]
 
 
 def _sparse_fm(bias, kernel, factors, values, rows, n_rows):
-    """The FM output of rows given in coordinate form, and their ``x @ V``.
+    """The FM outputs of rows given in coordinate form, and their ``x @ V``.
 
-    ``kernel`` and ``factors`` hold the parameters of the column of each
-    non-zero ``values[i]`` of row ``rows[i]``. Working on the gathered rows
-    keeps the cost at O(k * nnz). The one sparse implementation of the model,
-    shared by :class:`FactorizationMachine` and the estimators' trainer.
+    ``kernel`` (nnz, n_outputs) and ``factors`` (nnz, n_outputs, k) hold the
+    parameters of the column of each non-zero ``values[i]`` of row
+    ``rows[i]``; each output is an FM of its own. Working on the gathered rows
+    keeps the cost at O(n_outputs * k * nnz). Returns the outputs (n_rows,
+    n_outputs) and ``x @ V`` (n_rows, n_outputs, k). The one sparse
+    implementation of the model, shared by :class:`FactorizationMachine` and
+    the estimators' trainer.
     """
-    v = factors * values[:, None]
-    linear = tf.math.unsorted_segment_sum(kernel * values, rows, n_rows)
+    v = factors * values[:, None, None]
+    linear = tf.math.unsorted_segment_sum(kernel * values[:, None], rows, n_rows)
     xv = tf.math.unsorted_segment_sum(v, rows, n_rows)
-    x2v2 = tf.math.unsorted_segment_sum(tf.reduce_sum(v * v, axis=1), rows, n_rows)
-    return bias + linear + 0.5 * (tf.reduce_sum(xv * xv, axis=1) - x2v2), xv
+    x2v2 = tf.math.unsorted_segment_sum(tf.reduce_sum(v * v, axis=-1), rows, n_rows)
+    return bias + linear + 0.5 * (tf.reduce_sum(xv * xv, axis=-1) - x2v2), xv
 
 
 @keras.saving.register_keras_serializable(package="sklearn_fm")
@@ -120,12 +123,13 @@ class FactorizationMachine(keras.layers.Layer):
             rows, cols = inputs.indices[:, 0], inputs.indices[:, 1]
             output, _ = _sparse_fm(
                 self.bias,
-                ops.take(self.kernel, cols, axis=0),
-                ops.take(self.factors, cols, axis=0),
+                ops.take(self.kernel, cols, axis=0)[:, None],
+                ops.take(self.factors, cols, axis=0)[:, None, :],
                 ops.cast(inputs.values, self.factors.dtype),
                 rows,
                 ops.shape(inputs)[0],
             )
+            return output
         else:
             x = ops.cast(inputs, self.compute_dtype)
             xv = ops.matmul(x, self.factors)
@@ -190,7 +194,8 @@ _SOLVERS = {
     "adam": (_adam, (0.0, 0.0), False),
 }
 
-_LOSSES = {"squared_error": lambda y, raw: 0.5 * tf.square(y - raw)}
+# Each loss maps targets (n_rows,) and outputs (n_rows, n_outputs) to (n_rows,).
+_LOSSES = {"squared_error": lambda y, raw: 0.5 * tf.square(y - raw[:, 0])}
 
 
 def _apply(solver, param, slots, gradient, learning_rate, step):
@@ -232,9 +237,10 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
     """
     (bias, table, scratch), (bias_slots, table_slots), step = state
     learning_rate, alpha_linear, alpha_factors, alpha_uniform = hyper
-    params = tf.gather(table, cols)  # (nnz, 1 + k): w_j and v_j of each non-zero
+    # (nnz, n_outputs, 1 + k): w_j and v_j of each output, for each non-zero.
+    params = tf.reshape(tf.gather(table, cols), (tf.shape(cols)[0], bias.shape[0], -1))
     raw, xv = _sparse_fm(
-        bias, params[:, 0], params[:, 1:], values, rows, tf.shape(y)[0]
+        bias, params[..., 0], params[..., 1:], values, rows, tf.shape(y)[0]
     )
     with tf.GradientTape() as tape:
         tape.watch(raw)
@@ -242,19 +248,20 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
     d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
     # Each row regularises the features it uses; padding (value 0) uses none.
     weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
-    alphas = tf.concat([[alpha_linear], tf.fill(tf.shape(xv)[1:], alpha_factors)], axis=0)
-    penalty = 0.5 * tf.reduce_sum(weight[:, None] * alphas * tf.square(params))
+    alphas = tf.concat([[alpha_linear], tf.fill(tf.shape(xv)[2:], alpha_factors)], axis=0)
+    penalty = 0.5 * tf.reduce_sum(weight[:, None, None] * alphas * tf.square(params))
     # d raw / d w_j = x_j and d raw / d v_j = x_j (xv - v_j x_j), per non-zero.
-    d_x = (tf.gather(d_raw, rows) * values)[:, None]
+    d_x = (tf.gather(d_raw, rows) * values[:, None])[..., None]
     d_params = tf.concat(
-        [d_x, d_x * (tf.gather(xv, rows) - params[:, 1:] * values[:, None])], axis=1
+        [d_x, d_x * (tf.gather(xv, rows) - params[..., 1:] * values[:, None, None])], axis=-1
     )
-    gradient = d_params + (weight / n_rows)[:, None] * alphas * params
+    gradient = d_params + (weight / n_rows)[:, None, None] * alphas * params
+    gradient = tf.reshape(gradient, (tf.shape(cols)[0], -1))  # back to table rows
     if uniform:  # per step; times n_rows, the epoch's mean counts it once
         penalty += 0.5 * alpha_uniform * n_rows * tf.reduce_sum(tf.square(table))
     step.assign_add(1)
     t = tf.cast(step, learning_rate.dtype)
-    _apply(solver, bias, bias_slots, tf.reduce_sum(d_raw), learning_rate, t)
+    _apply(solver, bias, bias_slots, tf.reduce_sum(d_raw, axis=0), learning_rate, t)
     if _SOLVERS[solver][2] and not uniform:
         _apply_rows(solver, table, table_slots, scratch, cols, gradient, learning_rate, t)
     else:
@@ -282,7 +289,7 @@ def _epoch(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, sol
 
 
 @functools.lru_cache(maxsize=16)
-def _epoch_function(n_features, n_factors):
+def _epoch_function(n_features, n_outputs, n_factors):
     """The traced epoch for parameters of one shape, shared by every fit.
 
     One graph call runs a whole epoch: per-batch Python dispatch would cost more
@@ -327,7 +334,22 @@ class _Trainer:
         alpha_uniform=0.0,
         optimizer_state=None,
     ):
-        params = [np.float32(intercept), np.column_stack([coef, factors]).astype(np.float32)]
+        # One output: a scalar intercept, coef (n_features,), factors
+        # (n_features, k); n outputs: (n,), (n_features, n), (n_features, n, k).
+        self._shapes = tuple(np.shape(p) for p in (intercept, coef, factors))
+        n_features, n_factors = factors.shape[0], factors.shape[-1]
+        n_outputs = np.size(intercept)
+        table = np.concatenate(
+            [
+                np.reshape(coef, (n_features, n_outputs, 1)),
+                np.reshape(factors, (n_features, n_outputs, n_factors)),
+            ],
+            axis=-1,
+        )
+        params = [
+            np.reshape(intercept, n_outputs).astype(np.float32),
+            table.reshape(n_features, -1).astype(np.float32),
+        ]
         _, initial_slots, _ = _SOLVERS[solver]
         if optimizer_state is None:
             optimizer_state = [np.int64(0)] + [
@@ -348,7 +370,7 @@ class _Trainer:
             tf.constant(alpha, tf.float32) for alpha in (alpha_linear, alpha_factors, alpha_uniform)
         )
         self._loss, self._solver = loss, solver
-        self._epoch = _epoch_function(*factors.shape)
+        self._epoch = _epoch_function(n_features, n_outputs, n_factors)
 
     def run_epoch(self, batches, learning_rate):
         """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``.
@@ -362,9 +384,18 @@ class _Trainer:
         )
 
     def weights(self):
-        """The current (intercept, coef, factors) as float64 NumPy values."""
+        """The current (intercept, coef, factors) as float64 NumPy values,
+        shaped as they were given."""
+        intercept_shape, coef_shape, factors_shape = self._shapes
+        bias = self._params[0].numpy().astype(np.float64)
         table = self._params[1].numpy().astype(np.float64)
-        return float(self._params[0].numpy()), table[:, 0], table[:, 1:]
+        table = table.reshape(table.shape[0], bias.shape[0], -1)
+        intercept = float(bias[0]) if intercept_shape == () else bias
+        return (
+            intercept,
+            table[..., 0].reshape(coef_shape),
+            table[..., 1:].reshape(factors_shape),
+        )
 
     def optimizer_state(self):
         """The step count and the solver's slots, for a later ``partial_fit``."""

@@ -177,3 +177,17 @@ def test_trainer_state_hand_over_continues_training_exactly(solver):
 
     for a, b in zip(continuous.weights(), second.weights()):
         assert_array_equal(a, b)
+
+
+def test_sparse_fm_computes_one_independent_fm_per_output():
+    from sklearn_fm.keras import _sparse_fm
+
+    X = sp.random(15, 8, density=0.4, random_state=0, format="coo")
+    rng = np.random.RandomState(1)
+    bias, w, V = rng.normal(size=3), rng.normal(size=(8, 3)), rng.normal(size=(8, 3, 4))
+    raw, _ = _sparse_fm(
+        tf.constant(bias), tf.gather(w, X.col), tf.gather(V, X.col),
+        tf.constant(X.data), X.row, 15,
+    )
+    expected = [brute_force_fm(X.toarray(), bias[c], w[:, c], V[:, c]) for c in range(3)]
+    assert_allclose(raw.numpy(), np.column_stack(expected), rtol=1e-10)

@@ -112,7 +112,7 @@ def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
     # the graph shape-general.
     for n_samples in (100, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
-    graph = _epoch_function(6, 3)
+    graph = _epoch_function(6, 1, 3)
     traces = graph.experimental_get_tracing_count()
     for n_samples in (120, 170, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
