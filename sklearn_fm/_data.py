@@ -68,11 +68,18 @@ def fm_decision(X, intercept, coef, factors):
     """The FM output for each row of ``X`` (dense or sparse) in NumPy.
 
     The same formula as :class:`sklearn_fm.keras.FactorizationMachine`, so a
-    fitted estimator predicts without TensorFlow. Each row goes through the
-    same operations whatever the other rows are, so predicting rows one by one
-    or together gives bit-identical results. A plain BLAS matmul would not: it
-    picks its kernel by shape.
+    fitted estimator predicts without TensorFlow. One output takes a scalar
+    intercept, ``coef`` (n_features,) and ``factors`` (n_features, k) and
+    returns (n_samples,); ``n`` outputs, each an FM of its own, take (n,),
+    (n_features, n) and (n_features, n, k) and return (n_samples, n).
+
+    Each row goes through the same operations whatever the other rows are, so
+    predicting rows one by one or together gives bit-identical results. A
+    plain BLAS matmul would not: it picks its kernel by shape.
     """
+    n_features, n_factors, n_outputs = factors.shape[0], factors.shape[-1], np.size(intercept)
+    coef = np.reshape(coef, (n_features, n_outputs))
+    factors = np.reshape(factors, (n_features, n_outputs, n_factors))
     if sp.issparse(X):
         # Read only the parameters of the columns present: a row then costs
         # O(k * nnz) instead of O(k * n_features). The column map is monotone,
@@ -91,8 +98,8 @@ def fm_decision(X, intercept, coef, factors):
         def dot(A, W):
             return (A[:, None, :] @ W)[:, 0]  # the same (1, d) @ (d, m) per row
 
-    xw = dot(X, np.column_stack([coef, factors]))
-    squared = dot(X_squared, np.square(factors).sum(axis=1)[:, None])
-    xv = xw[:, 1:]
-    pairwise = 0.5 * (np.square(xv).sum(axis=1) - squared[:, 0])
-    return intercept + xw[:, 0] + pairwise
+    xw = dot(X, np.column_stack([coef, factors.reshape(len(factors), -1)]))
+    squared = dot(X_squared, np.square(factors).sum(axis=2))
+    xv = xw[:, n_outputs:].reshape(-1, n_outputs, n_factors)
+    output = intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)
+    return output[:, 0] if np.ndim(intercept) == 0 else output

@@ -191,3 +191,12 @@ def test_sparse_fm_computes_one_independent_fm_per_output():
     )
     expected = [brute_force_fm(X.toarray(), bias[c], w[:, c], V[:, c]) for c in range(3)]
     assert_allclose(raw.numpy(), np.column_stack(expected), rtol=1e-10)
+
+
+def test_numpy_prediction_of_several_outputs_is_one_fm_per_output():
+    X = sp.random(20, 9, density=0.3, random_state=2, format="csr")
+    rng = np.random.RandomState(3)
+    bias, w, V = rng.normal(size=3), rng.normal(size=(9, 3)), rng.normal(size=(9, 3, 4))
+    expected = [brute_force_fm(X.toarray(), bias[c], w[:, c], V[:, c]) for c in range(3)]
+    for data in (X, X.toarray()):
+        assert_allclose(fm_decision(data, bias, w, V), np.column_stack(expected), rtol=1e-10)
