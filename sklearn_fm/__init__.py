@@ -5,9 +5,10 @@ import them only when they train. The Keras layer lives in
 :mod:`sklearn_fm.keras`.
 """
 
+from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._regressor import FMRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["FMRegressor", "ImplicitFeedbackEncoder", "MultiHotEncoder", "__version__"]
+__all__ = ["FMClassifier", "FMRegressor", "ImplicitFeedbackEncoder", "MultiHotEncoder", "__version__"]

@@ -5,7 +5,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
@@ -105,7 +105,12 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, y, raw, sample_weight):
         """Score (higher is better) of the raw FM outputs on validation data."""
 
-    def _fit(self, X, y, sample_weight, incremental):
+    @abstractmethod
+    def _training_targets(self, y, sample_weight, first_call, classes):
+        """The validated ``y`` as training targets (float), with the sample
+        weights training uses, and the number of FM outputs."""
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains one "
@@ -119,10 +124,13 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             reset=first_call,
-            y_numeric=True,
+            y_numeric=not is_classifier(self),
         )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        y, sample_weight, n_outputs = self._training_targets(
+            y, sample_weight, first_call, classes
         )
         rng = _check_random_state(self.random_state)
         X = training_matrix(X)
@@ -136,7 +144,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "the training samples (those not held out for early stopping)."
             )
         params, state = self._start_state(
-            first_call, incremental, y[train], weight_train, rng
+            first_call, incremental, y[train], weight_train, n_outputs, rng
         )
         training_set = (
             X if validation is None else X[train],  # indexing all rows would copy X
@@ -226,14 +234,20 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             setattr(self, name, value)
         return self
 
-    def _start_state(self, first_call, incremental, y, sample_weight, rng):
-        """The parameters training starts from, and the bookkeeping it continues."""
-        n_features = self.n_features_in_
+    def _start_state(self, first_call, incremental, y, sample_weight, n_outputs, rng):
+        """The parameters training starts from, and the bookkeeping it continues.
+
+        One output has a scalar intercept, coef (n_features,) and factors
+        (n_features, k); n outputs (n,), (n_features, n), (n_features, n, k).
+        """
+        outputs = () if n_outputs == 1 else (n_outputs,)
         if first_call:
             params = (
                 self._initial_intercept(y, sample_weight),
-                np.zeros(n_features),
-                rng.normal(0.0, self.init_std, size=(n_features, self.n_factors)),
+                np.zeros((self.n_features_in_, *outputs)),
+                rng.normal(
+                    0.0, self.init_std, size=(self.n_features_in_, *outputs, self.n_factors)
+                ),
             )
             return params, {
                 "n_iter_": 0,
@@ -243,9 +257,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "best_validation_score_": -np.inf,
                 "_optimizer_state": None,
             }
-        if self.factors_.shape[1] != self.n_factors:
+        if self.factors_.shape[-1] != self.n_factors:
             raise ValueError(
-                f"n_factors={self.n_factors} differs from the {self.factors_.shape[1]} "
+                f"n_factors={self.n_factors} differs from the {self.factors_.shape[-1]} "
                 "factors of the fitted model; warm_start and partial_fit continue "
                 "training the same model."
             )

@@ -309,3 +309,6 @@ class FMRegressor(RegressorMixin, _BaseFM):
 
     def _validation_score(self, y, raw, sample_weight):
         return r2_score(y, raw, sample_weight=sample_weight)
+
+    def _training_targets(self, y, sample_weight, first_call, classes):
+        return y, sample_weight, 1

@@ -194,8 +194,19 @@ _SOLVERS = {
     "adam": (_adam, (0.0, 0.0), False),
 }
 
+def _log_loss(y, raw):
+    """Logistic loss of one output, softmax cross-entropy of several; ``y``
+    holds class indices."""
+    if raw.shape[1] == 1:
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=raw[:, 0])
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(y, tf.int32), logits=raw)
+
+
 # Each loss maps targets (n_rows,) and outputs (n_rows, n_outputs) to (n_rows,).
-_LOSSES = {"squared_error": lambda y, raw: 0.5 * tf.square(y - raw[:, 0])}
+_LOSSES = {
+    "squared_error": lambda y, raw: 0.5 * tf.square(y - raw[:, 0]),
+    "log_loss": _log_loss,
+}
 
 
 def _apply(solver, param, slots, gradient, learning_rate, step):

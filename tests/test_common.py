@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_fm import FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor
 
 MINIBATCH_REASON = (
     "Minibatch training: a sample of weight 2 is seen once per epoch, a repeated "
@@ -19,7 +19,7 @@ def expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [FMRegressor(random_state=0)],
+    [FMRegressor(random_state=0), FMClassifier(random_state=0)],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

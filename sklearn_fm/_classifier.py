@@ -1,0 +1,349 @@
+"""Factorization Machine classification."""
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import log_loss
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import _BaseFM
+
+
+class FMClassifier(ClassifierMixin, _BaseFM):
+    """Factorization Machine classifier (Rendle, 2010), trained with Keras.
+
+    Binary problems use one FM output and the logistic loss. With more
+    classes, each class has an FM output of its own (its own linear weights
+    and factors) and training minimises the softmax cross-entropy, as
+    multinomial logistic regression does with linear outputs. Factors are not
+    shared between classes: shared factors would force every class to weigh
+    each pair of features alike, up to a scale.
+
+    Parameters are those of :class:`FMRegressor`, plus ``class_weight``.
+
+    Parameters
+    ----------
+    n_factors : int, default=8
+        Dimension of the factor vector of each feature (per class with more
+        than two classes).
+
+    alpha_linear : float, default=0.01
+        L2 penalty on the linear weights, applied per sample as in
+        :class:`FMRegressor`.
+
+    alpha_factors : float, default=0.1
+        L2 penalty on the factors, applied like ``alpha_linear``.
+
+    alpha_uniform : float, default=0.0
+        L2 penalty on every parameter alike, divided by the number of samples.
+
+    solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
+        The optimizer, Keras' of that name with its default settings.
+
+    learning_rate : {'constant', 'invscaling'}, default='constant'
+        The learning-rate schedule over the epochs.
+
+    learning_rate_init : float, default=0.01
+        The learning rate in the first epoch.
+
+    power_t : float, default=0.5
+        The exponent of the 'invscaling' schedule.
+
+    batch_size : int, default=256
+        Number of samples per minibatch.
+
+    max_iter : int, default=200
+        Maximum number of epochs.
+
+    tol : float or None, default=1e-4
+        Training stops when the training loss (or, with ``early_stopping``,
+        the validation score, the negative log-loss) has not improved by
+        ``tol`` for more than ``n_iter_no_change`` epochs.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data and
+        keep the parameters of the epoch with the lowest log-loss on it.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without improvement tolerated before stopping.
+
+    init_std : float, default=0.1
+        Standard deviation of the initial factors.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying the sample weights. 'balanced'
+        uses ``n_samples / (n_classes * np.bincount(y))``; it is not supported
+        by ``partial_fit``, which sees only part of the data.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the previous fit's parameters.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial factors, the shuffling and the validation split,
+        without touching any global random state.
+
+    verbose : int, default=0
+        Print the loss of every epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    intercept_ : float or ndarray of shape (n_classes,)
+        The bias of the single output (two classes) or of each class.
+
+    coef_ : ndarray of shape (n_features,) or (n_features, n_classes)
+        The linear weights.
+
+    factors_ : ndarray of shape (n_features, n_factors) or \
+            (n_features, n_classes, n_factors)
+        The factor vectors.
+
+    n_iter_, loss_curve_, best_loss_, validation_scores_, \
+best_validation_score_, n_features_in_, feature_names_in_
+        As in :class:`FMRegressor`; the validation score is the negative
+        log-loss.
+
+    See Also
+    --------
+    FMRegressor : Factorization Machine regression.
+    sklearn.linear_model.LogisticRegression : Linear logistic regression.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fm import FMClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(400, 3))
+    >>> y = np.where(X[:, 0] * X[:, 1] > 0, "same sign", "opposite")
+    >>> clf = FMClassifier(n_factors=4, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['opposite', 'same sign'], dtype='<U9')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    _loss = "log_loss"
+
+    _parameter_constraints: dict = {
+        **_BaseFM._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_factors=8,
+        alpha_linear=0.01,
+        alpha_factors=0.1,
+        alpha_uniform=0.0,
+        solver="adam",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        batch_size=256,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        init_std=0.1,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_factors=n_factors,
+            alpha_linear=alpha_linear,
+            alpha_factors=alpha_factors,
+            alpha_uniform=alpha_uniform,
+            solver=solver,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            init_std=init_std,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse input is used without densifying.
+
+        y : array-like of shape (n_samples,)
+            Class labels of any type.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : FMClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on the given data, continuing from the current model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored after.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : FMClassifier
+            The updated estimator.
+        """
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, which "
+                "sees only part of the data. Pass the class weights as a dict."
+            )
+        if classes is None and not hasattr(self, "coef_"):
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def decision_function(self, X):
+        """The raw FM outputs: log-odds of ``classes_[1]`` for two classes,
+        otherwise one score per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The scores.
+        """
+        return self._decision_function(X)
+
+    def predict_log_proba(self, X):
+        """Log-probability of each class, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probabilities.
+        """
+        scores = self._decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+    def predict_proba(self, X):
+        """Probability of each class, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probabilities; each row sums to 1.
+        """
+        return _proba(self._decision_function(X))
+
+    def predict(self, X):
+        """The most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores = self._decision_function(X)
+        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[indices]
+
+    def _training_targets(self, y, sample_weight, first_call, classes):
+        check_classification_targets(y)
+        if first_call:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                "FMClassifier needs samples of at least 2 classes, but the data "
+                f"contains only one class: {self.classes_[0]!r}."
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        encoded = np.searchsorted(self.classes_, y)
+        if self.class_weight is not None:
+            present = np.unique(encoded)
+            weights = np.ones(self.classes_.shape[0])
+            weights[present] = compute_class_weight(
+                self.class_weight, classes=self.classes_[present], y=y
+            )
+            sample_weight = sample_weight * weights[encoded]
+        n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
+        return encoded.astype(np.float64), sample_weight, n_outputs
+
+    def _initial_intercept(self, y, sample_weight):
+        n_classes = self.classes_.shape[0]
+        prior = np.bincount(y.astype(int), weights=sample_weight, minlength=n_classes)
+        prior = np.clip(prior / prior.sum(), 1e-3, None)
+        if n_classes == 2:
+            return float(np.log(prior[1] / prior[0]))
+        return np.log(prior) - np.log(prior).mean()
+
+    def _validation_score(self, y, raw, sample_weight):
+        labels = np.arange(self.classes_.shape[0])
+        return -log_loss(y, _proba(raw), sample_weight=sample_weight, labels=labels)
+
+
+def _proba(scores):
+    if scores.ndim == 1:
+        positive = expit(scores)
+        return np.column_stack([1 - positive, positive])
+    return softmax(scores, axis=1)
