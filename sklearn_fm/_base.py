@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import ShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -134,7 +134,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         rng = _check_random_state(self.random_state)
         X = training_matrix(X)
-        train, validation = self._split(X.shape[0], rng)
+        train, validation = self._split(y, rng)
         weight_train = sample_weight[train]
         if not weight_train.sum() > 0:
             # scikit-learn >= 1.9 rejects all-zero weights itself; this also
@@ -277,14 +277,19 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             "_optimizer_state": self._optimizer_state if incremental else None,
         }
 
-    def _split(self, n_samples, rng):
-        """Row indices for training and, with early stopping, for validation."""
+    def _split(self, y, rng):
+        """Row indices for training and, with early stopping, for validation.
+
+        Classifiers split stratified, as MLPClassifier does, so that every
+        class is in the validation data in its proportion.
+        """
+        n_samples = y.shape[0]
         if not self.early_stopping:
             return np.arange(n_samples), None
-        splitter = ShuffleSplit(
+        splitter = (StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit)(
             n_splits=1, test_size=self.validation_fraction, random_state=rng
         )
-        train, validation = next(splitter.split(np.empty((n_samples, 1))))
+        train, validation = next(splitter.split(np.empty((n_samples, 1)), y))
         if validation.shape[0] < 2:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "

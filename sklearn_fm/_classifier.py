@@ -307,10 +307,15 @@ best_validation_score_, n_features_in_, feature_names_in_
         check_classification_targets(y)
         if first_call:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differs from the classes "
+                f"{self.classes_.tolist()} the model was first trained with."
+            )
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "FMClassifier needs samples of at least 2 classes, but the data "
-                f"contains only one class: {self.classes_[0]!r}."
+                f"contains only one class: {self.classes_.tolist()[0]!r}."
             )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
