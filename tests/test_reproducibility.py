@@ -10,11 +10,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
-from sklearn_fm import FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor
 
 from .conftest import make_interaction_data
 
 X, y = make_interaction_data(n_samples=300)
+labels = np.digitize(y, [-1.0, 1.0])  # three classes
 
 
 def test_same_random_state_gives_identical_models_fit_after_fit():
@@ -29,6 +30,10 @@ def test_same_random_state_gives_identical_models_fit_after_fit():
         b = FMRegressor(random_state=3, max_iter=15, **params).fit(data, y)
         assert_array_equal(a.factors_, b.factors_)
         assert_array_equal(a.predict(data), b.predict(data))
+    for params in [{}, {"early_stopping": True}]:
+        a = FMClassifier(random_state=3, max_iter=15, **params).fit(X, labels)
+        b = FMClassifier(random_state=3, max_iter=15, **params).fit(X, labels)
+        assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
 def test_random_state_matters_and_none_differs_every_time():
@@ -62,6 +67,7 @@ def test_fit_does_not_touch_global_random_states():
     before = snapshot()
     for random_state in (0, None, np.random.RandomState(5)):
         FMRegressor(random_state=random_state, max_iter=2, early_stopping=True).fit(X, y)
+        FMClassifier(random_state=random_state, max_iter=2, early_stopping=True).fit(X, labels)
     assert snapshot() == before
 
 
@@ -74,11 +80,12 @@ SCRIPT = textwrap.dedent(
     first = tf.random.uniform([3]).numpy().tolist()
     predictions = None
     if sys.argv[1] == "fit":
-        from sklearn_fm import FMRegressor
+        from sklearn_fm import FMClassifier, FMRegressor
         from tests.conftest import make_interaction_data
         X, y = make_interaction_data(n_samples=300)
         model = FMRegressor(random_state=7, max_iter=10).fit(X, y)
-        predictions = model.predict(X).tolist()
+        classifier = FMClassifier(random_state=7, max_iter=10).fit(X, np.digitize(y, [-1, 1]))
+        predictions = model.predict(X).tolist() + classifier.predict_proba(X).ravel().tolist()
     after = tf.random.uniform([3]).numpy().tolist()
     print(json.dumps({"first": first, "after": after, "predictions": predictions}))
     """
@@ -100,6 +107,8 @@ def test_identical_model_in_every_process_and_tf_global_seed_untouched():
     for n_samples, n_factors in [(100, 8), (250, 3), (280, 8)]:
         FMRegressor(n_factors=n_factors, max_iter=2).fit(X[:n_samples], y[:n_samples])
     here = FMRegressor(random_state=7, max_iter=10).fit(X, y).predict(X)
+    classifier = FMClassifier(random_state=7, max_iter=10).fit(X, labels)
+    here = np.concatenate([here, classifier.predict_proba(X).ravel()])
     assert_array_equal(np.array(first["predictions"]), here)
     # TensorFlow's global-seeded random stream continues as if no fit happened.
     assert first["after"] == without_fit["after"]
