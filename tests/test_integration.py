@@ -1,20 +1,29 @@
-"""FMRegressor in the places a scikit-learn user puts it."""
+"""FMRegressor and FMClassifier in the places a scikit-learn user puts them."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score, train_test_split
+from sklearn.datasets import load_wine
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sklearn_fm import FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor
 
-from .conftest import make_interaction_data, make_ratings
+from .conftest import make_clicks, make_interaction_data, make_ratings
 
 
 def test_pipeline_with_standard_scaler_on_unscaled_features():
@@ -105,3 +114,71 @@ def test_cross_validated_fm_ties_ridge_on_linear_data(cv):
     y = X @ rng.normal(size=6) + 0.5 * rng.normal(size=600)
     fm, ridge = rmse(FMRegressor(random_state=0), X, y, cv), rmse(Ridge(), X, y, cv)
     assert abs(fm - ridge) < 0.05 * ridge
+
+
+def one_hot_fm_classifier(**params):
+    fields = ["user", "ad", "hour", "device"]
+    encode = ColumnTransformer([("fields", OneHotEncoder(handle_unknown="ignore"), fields)])
+    return make_pipeline(encode, FMClassifier(random_state=0, **params))
+
+
+@pytest.mark.parametrize("scoring", ["roc_auc", "neg_log_loss"])
+def test_grid_search_over_one_hot_click_fields(scoring):
+    # roc_auc scores decision_function, neg_log_loss predict_proba.
+    X, y = make_clicks(n_samples=3000)
+    pipe = one_hot_fm_classifier(max_iter=40, tol=None)
+    grid = {"fmclassifier__n_factors": [1, 8], "fmclassifier__alpha_factors": [0.01, 1.0]}
+    search = GridSearchCV(pipe, grid, scoring=scoring, cv=3, n_jobs=2).fit(X, y)
+    # Rank 8 with a light penalty is what the planted rank-2 interaction needs;
+    # alpha_factors=1 shrinks the factors to nothing whatever their number.
+    assert search.best_params_ == {
+        "fmclassifier__n_factors": 8,
+        "fmclassifier__alpha_factors": 0.01,
+    }
+    scores = search.cv_results_["mean_test_score"]
+    heavy = search.cv_results_["param_fmclassifier__alpha_factors"] == 1.0
+    assert np.ptp(scores[heavy]) < 0.002
+    by_hand = clone(pipe).set_params(**search.best_params_).fit(X, y)
+    assert_array_equal(by_hand.predict_proba(X), search.predict_proba(X))
+    assert search.best_estimator_[-1].factors_.shape == (40 + 25 + 6 + 3, 8)
+
+
+def test_calibrated_classifier_cv_wraps_the_pipeline():
+    X, y = make_clicks(n_samples=3000)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+    calibrated = CalibratedClassifierCV(one_hot_fm_classifier(), cv=3).fit(X_train, y_train)
+    assert len(calibrated.calibrated_classifiers_) == 3
+    proba = calibrated.predict_proba(X_test)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert roc_auc_score(y_test, proba[:, 1]) > 0.75
+    raw = one_hot_fm_classifier().fit(X_train, y_train)
+    assert log_loss(y_test, proba) < log_loss(y_test, raw.predict_proba(X_test)) + 0.01
+
+
+def roc_auc(model, X, y):
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    return cross_val_score(model, X, y, cv=cv, scoring="roc_auc").mean()
+
+
+def test_cross_validated_fm_beats_logistic_regression_on_interacting_fields():
+    X, y = make_clicks(interactions=True)
+    logistic = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression())
+    fm, linear = roc_auc(one_hot_fm_classifier(), X, y), roc_auc(logistic, X, y)
+    assert fm > linear + 0.06
+
+
+def test_cross_validated_fm_ties_logistic_regression_on_additive_fields():
+    X, y = make_clicks(interactions=False)
+    logistic = make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression())
+    fm, linear = roc_auc(one_hot_fm_classifier(), X, y), roc_auc(logistic, X, y)
+    assert abs(fm - linear) < 0.005
+
+
+def test_multiclass_wine_matches_logistic_regression():
+    X, y = load_wine(return_X_y=True)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    fm = make_pipeline(StandardScaler(), FMClassifier(random_state=0))
+    logistic = make_pipeline(StandardScaler(), LogisticRegression())
+    fm_accuracy = cross_val_score(fm, X, y, cv=cv).mean()
+    assert fm_accuracy > 0.95
+    assert fm_accuracy > cross_val_score(logistic, X, y, cv=cv).mean() - 0.02
