@@ -14,78 +14,97 @@ from ._base import _BaseFM
 class FMClassifier(ClassifierMixin, _BaseFM):
     """Factorization Machine classifier (Rendle, 2010), trained with Keras.
 
-    Binary problems use one FM output and the logistic loss. With more
-    classes, each class has an FM output of its own (its own linear weights
-    and factors) and training minimises the softmax cross-entropy, as
-    multinomial logistic regression does with linear outputs. Factors are not
-    shared between classes: shared factors would force every class to weigh
-    each pair of features alike, up to a scale.
+    Scores each class with a Factorization Machine, a bias, a linear term and
+    all pairwise feature interactions whose weights are dot products of
+    learned factor vectors::
 
-    Parameters are those of :class:`FMRegressor`, plus ``class_weight``.
+        f(x) = w0 + sum_i w_i x_i + sum_{i<j} <v_i, v_j> x_i x_j
+
+    Two classes use one FM output, the log-odds of ``classes_[1]``, and the
+    logistic loss. More classes use one FM output per class and the softmax
+    cross-entropy, as multinomial logistic regression does with linear
+    outputs. Labels may be of any type (ints, strings, bools, categoricals).
+    Training runs in TensorFlow with a minibatch optimizer, exactly as for
+    :class:`FMRegressor`; prediction uses only NumPy and SciPy. Dense and
+    sparse input are both supported, and sparse input is never densified.
 
     Parameters
     ----------
     n_factors : int, default=8
-        Dimension of the factor vector of each feature (per class with more
-        than two classes).
+        Dimension of the factor vector of each feature (of each feature and
+        class with more than two classes).
 
     alpha_linear : float, default=0.01
-        L2 penalty on the linear weights, applied per sample as in
-        :class:`FMRegressor`.
+        L2 penalty on the linear weights ``coef_``, applied per sample to the
+        weights of its non-zero features, as in :class:`FMRegressor`.
 
     alpha_factors : float, default=0.1
-        L2 penalty on the factors, applied like ``alpha_linear``.
+        L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
+        It caps how steep the scores may grow: on noise-free classes 0.01
+        separates better, on noisy clicks the default does well. Tune it first.
 
     alpha_uniform : float, default=0.0
-        L2 penalty on every parameter alike, divided by the number of samples.
+        L2 penalty on all linear weights and factors alike, divided by the
+        number of samples, as in :class:`FMRegressor`.
 
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
-        The optimizer, Keras' of that name with its default settings.
+        The optimizer: Keras' optimizer of that name with its default settings.
 
     learning_rate : {'constant', 'invscaling'}, default='constant'
-        The learning-rate schedule over the epochs.
+        The schedule of the learning rate over the epochs: 'invscaling' uses
+        ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t``.
 
     learning_rate_init : float, default=0.01
-        The learning rate in the first epoch.
+        The optimizer's learning rate in the first epoch.
 
     power_t : float, default=0.5
         The exponent of the 'invscaling' schedule.
 
     batch_size : int, default=256
-        Number of samples per minibatch.
+        Number of samples per minibatch (fewer in an epoch's last batch).
 
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (passes over the training data).
 
     tol : float or None, default=1e-4
         Training stops when the training loss (or, with ``early_stopping``,
-        the validation score, the negative log-loss) has not improved by
-        ``tol`` for more than ``n_iter_no_change`` epochs.
+        the validation score) has not improved by at least ``tol`` for more
+        than ``n_iter_no_change`` consecutive epochs. ``None`` always trains
+        ``max_iter`` epochs.
 
     early_stopping : bool, default=False
-        Whether to hold out ``validation_fraction`` of the training data and
-        keep the parameters of the epoch with the lowest log-loss on it.
+        Whether to set aside ``validation_fraction`` of the training data,
+        stratified by class, stop when the log-loss on it stops improving, and
+        keep the parameters of the best epoch.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping.
+        Fraction of the training data set aside for early stopping. Only used
+        if ``early_stopping`` is True.
 
     n_iter_no_change : int, default=10
-        Number of epochs without improvement tolerated before stopping.
+        Number of epochs without improvement by ``tol`` tolerated before
+        training stops.
 
     init_std : float, default=0.1
-        Standard deviation of the initial factors.
+        Standard deviation of the normal distribution the factors are drawn
+        from. The linear weights start at zero and the intercepts at the
+        log-odds of the (weighted) class frequencies.
 
     class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplying the sample weights. 'balanced'
-        uses ``n_samples / (n_classes * np.bincount(y))``; it is not supported
-        by ``partial_fit``, which sees only part of the data.
+        Weights of the classes, ``{label: weight}``, multiplying the sample
+        weights; classes not in the dict weigh 1. 'balanced' uses
+        ``n_samples / (n_classes * np.bincount(y))``; ``partial_fit``, which
+        sees only part of the data, needs a dict instead.
 
     warm_start : bool, default=False
-        When True, ``fit`` continues from the previous fit's parameters.
+        When True, ``fit`` continues from the parameters of the previous fit
+        (with a fresh optimizer state) instead of starting over.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial factors, the shuffling and the validation split,
-        without touching any global random state.
+        Seeds the initial factors, the shuffling of every epoch and the
+        validation split. An int gives an identical model on every fit, in any
+        process; ``None`` gives a different one each time. Neither touches
+        NumPy's, Python's or TensorFlow's global random state.
 
     verbose : int, default=0
         Print the loss of every epoch.
@@ -93,7 +112,7 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels, sorted; the columns of ``predict_proba`` follow them.
 
     intercept_ : float or ndarray of shape (n_classes,)
         The bias of the single output (two classes) or of each class.
@@ -103,17 +122,61 @@ class FMClassifier(ClassifierMixin, _BaseFM):
 
     factors_ : ndarray of shape (n_features, n_factors) or \
             (n_features, n_classes, n_factors)
-        The factor vectors.
+        The factor vectors. With two classes the interaction weight of
+        features ``i`` and ``j`` is ``factors_[i] @ factors_[j]``; with more,
+        ``factors_[i, c] @ factors_[j, c]`` for class ``c``.
 
-    n_iter_, loss_curve_, best_loss_, validation_scores_, \
-best_validation_score_, n_features_in_, feature_names_in_
-        As in :class:`FMRegressor`; the validation score is the negative
-        log-loss.
+    n_iter_ : int
+        Number of epochs trained, over all calls to ``fit`` with
+        ``warm_start`` and to ``partial_fit``.
+
+    loss_curve_ : list of float
+        The mean training objective (log-loss plus penalty) of each epoch.
+
+    best_loss_ : float or None
+        The lowest value of ``loss_curve_``; None with ``early_stopping``.
+
+    validation_scores_ : list of float or None
+        The negative log-loss on the validation set after each epoch; None
+        without ``early_stopping``.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose parameters the model keeps;
+        None without ``early_stopping``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during ``fit``. Defined only when ``X``
+        has feature names that are all strings.
 
     See Also
     --------
     FMRegressor : Factorization Machine regression.
     sklearn.linear_model.LogisticRegression : Linear logistic regression.
+    sklearn.linear_model.SGDClassifier : Linear models fitted by SGD.
+
+    Notes
+    -----
+    Factors are not shared between classes. Shared factors would give every
+    class the same interaction weight ``<v_i, v_j>`` for a pair of features,
+    so a pair that raises one class's score would raise every other class's
+    just as much, and softmax would cancel it. Separate factors let each
+    class have interactions of its own, at ``n_classes`` times the
+    parameters and the cost per sample.
+
+    The objective is ``sum_i s_i [L(y_i, f(x_i)) + p(x_i)] / n +
+    alpha_uniform / (2 n) (||w||**2 + ||V||**2)``, with ``L`` the logistic
+    loss or softmax cross-entropy, the sample weights ``s`` (times the class
+    weights) scaled to mean 1, and ``p(x_i) = 1/2 sum_{j: x_ij != 0}
+    (alpha_linear ||w_j||**2 + alpha_factors ||v_j||**2)`` summed over the
+    outputs.
+
+    References
+    ----------
+    Steffen Rendle. "Factorization Machines." IEEE International Conference
+    on Data Mining (ICDM), 2010.
 
     Examples
     --------

@@ -12,8 +12,8 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "demo",
-        help="tune FMRegressor in a Pipeline on generated rating data and compare it "
-        "with LinearRegression and Ridge (about a minute, no download)",
+        help="tune FMRegressor on generated ratings and FMClassifier on generated clicks, "
+        "and compare them with linear models (about 30 s, no download)",
     )
     benchmark = commands.add_parser(
         "benchmark", help="benchmark FMRegressor against baselines and peers on real data"

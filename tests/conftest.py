@@ -5,7 +5,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-import pandas as pd
 import pytest
 
 
@@ -56,25 +55,3 @@ def make_ratings(
 @pytest.fixture
 def interaction_data():
     return make_interaction_data()
-
-
-def make_clicks(n_samples=4000, interactions=True, seed=0):
-    """Synthetic click data: four categorical fields and a 0/1 click.
-
-    The click's log-odds add a main effect per level of each field and, with
-    ``interactions``, a planted rank-2 user x ad interaction and a device x
-    hour one, which a linear model on one-hot fields cannot represent.
-    Returns (frame, y).
-    """
-    rng = np.random.RandomState(seed)
-    levels = {"user": 40, "ad": 25, "hour": 6, "device": 3}
-    codes = {name: rng.randint(n, size=n_samples) for name, n in levels.items()}
-    logit = -1.0 + sum(0.5 * rng.normal(size=n)[codes[name]] for name, n in levels.items())
-    if interactions:
-        user_factors = rng.normal(size=(levels["user"], 2))
-        ad_factors = rng.normal(size=(levels["ad"], 2))
-        logit += 1.5 * (user_factors[codes["user"]] * ad_factors[codes["ad"]]).sum(axis=1)
-        logit += rng.normal(size=(levels["device"], levels["hour"]))[codes["device"], codes["hour"]]
-    y = (rng.uniform(size=n_samples) < 1 / (1 + np.exp(-logit))).astype(int)
-    frame = pd.DataFrame({name: [f"{name}{c}" for c in code] for name, code in codes.items()})
-    return frame, y

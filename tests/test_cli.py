@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 
-def test_demo_tunes_and_compares_fm_with_linear_models():
+def test_demo_tunes_and_compares_fms_with_linear_models():
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_fm", "demo"],
         capture_output=True,
@@ -18,15 +18,19 @@ def test_demo_tunes_and_compares_fm_with_linear_models():
         timeout=300,
     )
     out = result.stdout
-    for stage in range(1, 5):
-        assert f"[{stage}/4]" in out
+    for stage in range(1, 8):
+        assert f"[{stage}/7]" in out
     assert re.search(r"Best: alpha_factors=\S+, n_factors=\d+ \(CV RMSE \d\.\d+\)", out)
-    rmse = {
-        name: float(mean)
-        for name, mean in re.findall(r"^  (\S+(?: \(tuned\))?)\s+(\d+\.\d+) ± \d+\.\d+\s+\d+\.\d+$", out, re.M)
+    assert re.search(r"Best: alpha_factors=\S+, n_factors=\d+ \(CV log-loss \d\.\d+\)", out)
+    score = r"\s+(\d+\.\d+) ± \d+\.\d+"
+    rows = re.findall(rf"^  (\S+(?: \(tuned\))?){score}(?:{score})?\s+\d+\.\d+$", out, re.M)
+    scores = {name: [float(v) for v in values if v] for name, *values in rows}
+    assert set(scores) == {
+        "FMRegressor (tuned)", "Ridge", "LinearRegression", "FMClassifier (tuned)", "LogisticRegression"
     }
-    assert set(rmse) == {"FMRegressor (tuned)", "Ridge", "LinearRegression"}
-    assert rmse["FMRegressor (tuned)"] < 0.5 * rmse["Ridge"]
+    assert scores["FMRegressor (tuned)"][0] < 0.5 * scores["Ridge"][0]
+    (fm_auc, fm_log_loss), (lr_auc, lr_log_loss) = scores["FMClassifier (tuned)"], scores["LogisticRegression"]
+    assert fm_auc > lr_auc + 0.1 and fm_log_loss < lr_log_loss
 
 
 def test_console_script_is_installed_and_lists_the_demo():

@@ -22,8 +22,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm._demo import make_clicks
 
-from .conftest import make_clicks, make_interaction_data, make_ratings
+from .conftest import make_interaction_data, make_ratings
 
 
 def test_pipeline_with_standard_scaler_on_unscaled_features():
