@@ -2,26 +2,34 @@
 
 Trains, in one process, the approaches a user would compare on the standard
 splits (ML-1M: ``RandomState(0).permutation``, first 10% test; ML-100K:
-``u1.base``/``u1.test``) and prints one markdown table with test RMSE and MAE
-of predictions clipped to [1, 5], fit and predict seconds, seconds per epoch
-and the process's peak resident memory during the fit. Figures are medians
-over ``--repeats`` runs. Peers (modern-fm, myfm, scikit-surprise) run when
-they are importable; none is a dependency.
+``u1.base``/``u1.test``), for two tasks:
+
+- ratings: test RMSE and MAE of predictions clipped to [1, 5];
+- clicks: ratings of 4 or 5 stars as the positive class, with test ROC AUC,
+  log-loss and accuracy.
+
+Each task prints one markdown table with those scores, fit and predict
+seconds, seconds per epoch and the process's peak resident memory during the
+fit. Figures are medians over ``--repeats`` runs. Peers (modern-fm, myfm,
+scikit-surprise) run when they are importable; none is a dependency.
 """
 
 import os
 import platform
 import threading
 import time
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._regressor import FMRegressor
 from .datasets import load_movielens
@@ -39,6 +47,10 @@ RATINGS_SETTINGS = dict(
     max_iter=15,
     tol=None,
 )
+# The log-loss of clicks is on another scale than the squared error of
+# ratings; the uniform penalty, which weighs against the mean loss, had to
+# shrink with it (0.2 to 1 did alike on the ML-1M split, 2 and 8 underfit).
+CLICK_SETTINGS = dict(RATINGS_SETTINGS, alpha_uniform=0.5)
 BATCH_SIZE = {"1m": 4096, "100k": 512}
 IDS = ["user_id", "item_id"]
 SIDE = ["gender", "age", "occupation"]
@@ -73,8 +85,7 @@ def load_split(variant, data):
 
 
 def fm_models(variant):
-    """The estimators of this package compared in the benchmark, by name."""
-    one_hot = OneHotEncoder(handle_unknown="ignore")
+    """The estimators of this package compared on ratings, by name."""
     settings = dict(RATINGS_SETTINGS, batch_size=BATCH_SIZE[variant], random_state=0)
     return {
         "notebook: dense side columns, StandardScaler, FM": make_pipeline(
@@ -84,23 +95,49 @@ def fm_models(variant):
             FMRegressor(random_state=0),
         ),
         "FMRegressor, user + item one-hot": make_pipeline(
-            ColumnTransformer([("ids", one_hot, IDS)]),
-            FMRegressor(**settings),
+            features("ids"), FMRegressor(**settings)
         ),
         "FMRegressor, ids + side + genres + implicit (max_items=20)": make_pipeline(
-            ColumnTransformer(
-                [
-                    ("ids", one_hot, IDS + SIDE),
-                    ("genres", MultiHotEncoder(norm="l2"), ["genres"]),
-                    ("implicit", ImplicitFeedbackEncoder(max_items=20, random_state=0), IDS),
-                ]
-            ),
-            FMRegressor(**settings),
+            features("implicit"), FMRegressor(**settings)
         ),
-        "Ridge, user + item one-hot": make_pipeline(
-            ColumnTransformer([("ids", one_hot, IDS)]), Ridge()
+        "Ridge, user + item one-hot": make_pipeline(features("ids"), Ridge()),
+    }
+
+
+def click_models(variant):
+    """The estimators compared on clicks (4 or 5 stars), by name."""
+    settings = dict(CLICK_SETTINGS, batch_size=BATCH_SIZE[variant], random_state=0)
+    return {
+        "FMClassifier, user + item one-hot": make_pipeline(
+            features("ids"), FMClassifier(**settings)
+        ),
+        "FMClassifier, ids + side + genres": make_pipeline(
+            features("side"), FMClassifier(**settings)
+        ),
+        "LogisticRegression, user + item one-hot": make_pipeline(
+            features("ids"), LogisticRegression(max_iter=1000)
+        ),
+        "LogisticRegression, ids + side + genres": make_pipeline(
+            features("side"), LogisticRegression(max_iter=1000)
         ),
     }
+
+
+def features(which, max_items=20):
+    """The design matrix's transformer: 'ids' one-hot encodes user and item;
+    'side' adds the users' gender, age and occupation and the items' genres;
+    'implicit' adds the items each user rated, ``max_items`` at most."""
+    one_hot = OneHotEncoder(handle_unknown="ignore")
+    if which == "ids":
+        return ColumnTransformer([("ids", one_hot, IDS)])
+    blocks = [
+        ("ids", one_hot, IDS + SIDE),
+        ("genres", MultiHotEncoder(norm="l2"), ["genres"]),
+    ]
+    if which == "implicit":
+        implicit = ImplicitFeedbackEncoder(max_items=max_items, random_state=0)
+        blocks.append(("implicit", implicit, IDS))
+    return ColumnTransformer(blocks)
 
 
 class _OnIds:
@@ -117,6 +154,9 @@ class _OnIds:
 
     def predict(self, frame):
         return self.estimator.predict(self.encoder.transform(frame[IDS]))
+
+    def predict_proba(self, frame):
+        return self.estimator.predict_proba(self.encoder.transform(frame[IDS]))
 
 
 class _SurprisePeer:
@@ -138,32 +178,35 @@ class _SurprisePeer:
         )
 
 
-def peer_models():
-    """The peers that are importable, by name."""
+def peer_models(task):
+    """The peers for ``task`` ('ratings' or 'clicks') that are importable, by name."""
     peers = {}
     try:
         import modern_fm
 
-        peers["modern-fm FMRegressor (k=10, 20 epochs), user + item one-hot"] = _OnIds(
-            modern_fm.FMRegressor(n_factors=10, max_iter=20, random_state=0)
+        estimator = modern_fm.FMRegressor if task == "ratings" else modern_fm.FMClassifier
+        peers[f"modern-fm {estimator.__name__} (k=10, 20 epochs), user + item one-hot"] = _OnIds(
+            estimator(n_factors=10, max_iter=20, random_state=0)
         )
     except ImportError:
         pass
     try:
         import myfm
 
-        peers["myfm MCMC (rank 10, 200 samples), user + item one-hot"] = _OnIds(
-            myfm.MyFMRegressor(rank=10, random_seed=0), n_iter=200
+        estimator = myfm.MyFMRegressor if task == "ratings" else myfm.MyFMClassifier
+        peers[f"myfm {estimator.__name__} MCMC (rank 10, 200 samples), user + item one-hot"] = (
+            _OnIds(estimator(rank=10, random_seed=0), n_iter=200)
         )
     except ImportError:
         pass
-    try:
-        import surprise
+    if task == "ratings":
+        try:
+            import surprise
 
-        peers["scikit-surprise SVD"] = _SurprisePeer(surprise.SVD(random_state=0))
-        peers["scikit-surprise SVD++"] = _SurprisePeer(surprise.SVDpp(random_state=0))
-    except ImportError:
-        pass
+            peers["scikit-surprise SVD"] = _SurprisePeer(surprise.SVD(random_state=0))
+            peers["scikit-surprise SVD++"] = _SurprisePeer(surprise.SVDpp(random_state=0))
+        except ImportError:
+            pass
     return peers
 
 
@@ -191,30 +234,59 @@ def _resident_mib():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(model, train, test, repeats):
+def _rating_scores(model, test):
+    error = test["rating"].to_numpy(float) - np.clip(model.predict(test), 1, 5)
+    return {"RMSE": np.sqrt(np.mean(error**2)), "MAE": np.mean(np.abs(error))}
+
+
+def _click_scores(model, test):
+    proba = model.predict_proba(test)
+    positive = proba[:, 1] if proba.ndim == 2 else proba  # myfm gives P(1) only
+    clicked = _clicks(test)
+    return {
+        "ROC AUC": roc_auc_score(clicked, positive),
+        "log-loss": log_loss(clicked, positive),
+        "accuracy": accuracy_score(clicked, positive > 0.5),
+    }
+
+
+def _clicks(frame):
+    return (frame["rating"] >= 4).to_numpy(int)
+
+
+# task: (models by variant, target of a frame, test scores, title, plotted score)
+TASKS = {
+    "ratings": (fm_models, lambda frame: frame["rating"].to_numpy(float), _rating_scores, "", "RMSE"),
+    "clicks": (click_models, _clicks, _click_scores, "clicks (4-5 stars)", "ROC AUC"),
+}
+
+
+def measure(model, train, test, repeats, task="ratings"):
     """Median figures over ``repeats`` fits of ``model``."""
+    _, target, scores, _, _ = TASKS[task]
     rows = []
     for _ in range(repeats):
         start = time.perf_counter()
         with _PeakMemory() as memory:
-            model.fit(train, train["rating"].to_numpy(float))
+            model.fit(train, target(train))
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        predicted = np.clip(model.predict(test), 1, 5)
+        row = scores(model, test)
         predict_seconds = time.perf_counter() - start
-        error = test["rating"].to_numpy(float) - predicted
         last = model[-1] if isinstance(model, Pipeline) else getattr(model, "estimator", None)
+        # Epochs of the minibatch models; LogisticRegression's n_iter_ (an
+        # array) counts solver iterations, which are not epochs.
         n_epochs = getattr(last, "n_iter_", None)
-        rows.append(
+        n_epochs = n_epochs if isinstance(n_epochs, Integral) else None
+        row.update(
             {
-                "RMSE": np.sqrt(np.mean(error**2)),
-                "MAE": np.mean(np.abs(error)),
                 "fit s": fit_seconds,
                 "s/epoch": fit_seconds / n_epochs if n_epochs else np.nan,
                 "predict s": predict_seconds,
                 "peak RSS MiB": memory.peak,
             }
         )
+        rows.append(row)
     return pd.DataFrame(rows).median()
 
 
@@ -237,16 +309,19 @@ def machine():
     )
 
 
-def run(variant, data, repeats=3, out=None, peers=True):
-    """Run the benchmark on one MovieLens variant; returns the table as markdown."""
+def run(variant, data, repeats=3, out=None, peers=True, task="ratings"):
+    """Run the benchmark of ``task`` on one MovieLens variant; returns the
+    table as markdown."""
+    models_of, _, _, task_title, plotted = TASKS[task]
     train, test = load_split(variant, data)
-    models = {**fm_models(variant), **(peer_models() if peers else {})}
+    models = {**models_of(variant), **(peer_models(task) if peers else {})}
     results = {}
     for name, model in models.items():
         print(f"  {name} ...", flush=True)
-        results[name] = measure(model, train, test, repeats)
+        results[name] = measure(model, train, test, repeats, task)
     table = pd.DataFrame(results).T
     title = {"1m": "MovieLens 1M (90/10 split)", "100k": "MovieLens 100K (u1)"}[variant]
+    title = f"{title}, {task_title}" if task_title else title
     markdown = "\n".join(
         [
             f"### {title}, medians of {repeats} runs",
@@ -260,13 +335,15 @@ def run(variant, data, repeats=3, out=None, peers=True):
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"movielens-{variant}.md").write_text(markdown)
-        _plot(table, title, out / f"movielens-{variant}.png")
+        name = f"movielens-{variant}" if task == "ratings" else f"movielens-{task}-{variant}"
+        (out / f"{name}.md").write_text(markdown)
+        _plot(table, title, out / f"{name}.png", plotted)
     return markdown
 
 
 def _markdown_table(table):
-    formats = {"RMSE": "{:.4f}", "MAE": "{:.4f}", "peak RSS MiB": "{:.0f}"}
+    formats = {"peak RSS MiB": "{:.0f}"}
+    formats.update(dict.fromkeys(["RMSE", "MAE", "ROC AUC", "log-loss", "accuracy"], "{:.4f}"))
     lines = [
         "| model | " + " | ".join(table.columns) + " |",
         "| --- |" + " ---: |" * len(table.columns),
@@ -280,7 +357,7 @@ def _markdown_table(table):
     return "\n".join(lines)
 
 
-def _plot(table, title, path):
+def _plot(table, title, path, score):
     try:
         import matplotlib
 
@@ -290,13 +367,13 @@ def _plot(table, title, path):
         print("matplotlib is not installed: no plot written.")
         return
     figure, axes = plt.subplots(figsize=(8, 5))
-    axes.scatter(table["fit s"], table["RMSE"])
+    axes.scatter(table["fit s"], table[score])
     for name, row in table.iterrows():
-        axes.annotate(name, (row["fit s"], row["RMSE"]), fontsize=7, xytext=(4, 2),
+        axes.annotate(name, (row["fit s"], row[score]), fontsize=7, xytext=(4, 2),
                       textcoords="offset points")
     axes.set_xscale("log")
     axes.set_xlabel("fit time (s, log scale)")
-    axes.set_ylabel("test RMSE (clipped to [1, 5])")
+    axes.set_ylabel({"RMSE": "test RMSE (clipped to [1, 5])"}.get(score, f"test {score}"))
     axes.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -16,7 +16,8 @@ def main(argv=None):
         "and compare them with linear models (about 30 s, no download)",
     )
     benchmark = commands.add_parser(
-        "benchmark", help="benchmark FMRegressor against baselines and peers on real data"
+        "benchmark",
+        help="benchmark FMRegressor and FMClassifier against baselines and peers on real data",
     )
     benchmark.add_argument("dataset", choices=["movielens"])
     benchmark.add_argument(
@@ -26,6 +27,13 @@ def main(argv=None):
     )
     benchmark.add_argument(
         "--variant", choices=["1m", "100k", "both"], default="both", help="default: both"
+    )
+    benchmark.add_argument(
+        "--task",
+        choices=["ratings", "clicks", "both"],
+        default="both",
+        help="predict the ratings, or the clicks (4 or 5 stars) with FMClassifier "
+        "(default: both)",
     )
     benchmark.add_argument(
         "--repeats", type=int, default=3, help="runs per model; medians are reported (3)"
@@ -47,7 +55,11 @@ def main(argv=None):
         from ._benchmark import run
 
         variants = ["100k", "1m"] if args.variant == "both" else [args.variant]
+        tasks = ["ratings", "clicks"] if args.task == "both" else [args.task]
         for variant in variants:
-            print(f"MovieLens {variant}:", flush=True)
-            print(run(variant, args.data, args.repeats, args.out, peers=not args.no_peers))
+            for task in tasks:
+                print(f"MovieLens {variant}, {task}:", flush=True)
+                print(
+                    run(variant, args.data, args.repeats, args.out, not args.no_peers, task)
+                )
     return 0

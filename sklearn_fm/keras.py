@@ -194,12 +194,14 @@ _SOLVERS = {
     "adam": (_adam, (0.0, 0.0), False),
 }
 
+
 def _log_loss(y, raw):
     """Logistic loss of one output, softmax cross-entropy of several; ``y``
     holds class indices."""
     if raw.shape[1] == 1:
         return tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=raw[:, 0])
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(y, tf.int32), logits=raw)
+    labels = tf.cast(y, tf.int32)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=raw)
 
 
 # Each loss maps targets (n_rows,) and outputs (n_rows, n_outputs) to (n_rows,).

@@ -28,16 +28,23 @@ def write_synthetic_100k(folder, n_users=40, n_items=30):
     )
 
 
-def test_benchmark_command_writes_a_table_of_every_model(tmp_path, capsys):
+def test_benchmark_command_writes_a_table_of_every_model_for_each_task(tmp_path, capsys):
     write_synthetic_100k(tmp_path / "ml-100k")
     args = ["benchmark", "movielens", "--data", str(tmp_path), "--variant", "100k"]
     assert main([*args, "--repeats", "1", "--no-peers", "--out", str(tmp_path / "out")]) == 0
-    table = (tmp_path / "out" / "movielens-100k.md").read_text()
-    assert table.strip() in capsys.readouterr().out
-    assert "Machine: " in table and "medians of 1 runs" in table
-    rows = re.findall(r"^\| ([^|]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.e+-]+) \|", table, re.M)
-    names = [name for name, *_ in rows]
-    assert names == [
+    out = capsys.readouterr().out
+    tables = {
+        task: (tmp_path / "out" / f"{name}.md").read_text()
+        for task, name in [("ratings", "movielens-100k"), ("clicks", "movielens-clicks-100k")]
+    }
+    for table in tables.values():
+        assert table.strip() in out
+        assert "Machine: " in table and "medians of 1 runs" in table
+    assert "MovieLens 100K (u1), clicks (4-5 stars)" in tables["clicks"]
+
+    number = r"([\d.e+-]+)"
+    rows = re.findall(rf"^\| ([^|]+) \| {number} \| {number} \| {number} \|", tables["ratings"], re.M)
+    assert [name for name, *_ in rows] == [
         "notebook: dense side columns, StandardScaler, FM",
         "FMRegressor, user + item one-hot",
         "FMRegressor, ids + side + genres + implicit (max_items=20)",
@@ -46,3 +53,17 @@ def test_benchmark_command_writes_a_table_of_every_model(tmp_path, capsys):
     rmse, mae, fit_seconds = (np.array([float(row[i]) for row in rows]) for i in (1, 2, 3))
     # Stars are 1-5 and predictions are clipped to [1, 5].
     assert np.all((0 < mae) & (mae <= rmse) & (rmse < 4)) and np.all(fit_seconds > 0)
+
+    rows = re.findall(
+        rf"^\| ([^|]+) \| {number} \| {number} \| {number} \| {number} \|", tables["clicks"], re.M
+    )
+    assert [name for name, *_ in rows] == [
+        "FMClassifier, user + item one-hot",
+        "FMClassifier, ids + side + genres",
+        "LogisticRegression, user + item one-hot",
+        "LogisticRegression, ids + side + genres",
+    ]
+    auc, loss, accuracy, fit_seconds = (np.array([float(row[i]) for row in rows]) for i in (1, 2, 3, 4))
+    # The synthetic ratings depend on the user and item, so every model ranks
+    # clicks better than chance.
+    assert np.all((0.6 < auc) & (auc <= 1) & (0 < loss) & (0.5 < accuracy) & (fit_seconds > 0))
