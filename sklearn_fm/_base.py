@@ -98,7 +98,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         self.verbose = verbose
 
     @abstractmethod
-    def _initial_intercept(self, y, sample_weight):
+    def _initial_intercept(self, y, sample_weight, n_outputs):
         """The intercept training starts from."""
 
     @abstractmethod
@@ -107,8 +107,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _training_targets(self, y, sample_weight, first_call, classes):
-        """The validated ``y`` as training targets (float), with the sample
-        weights training uses, and the number of FM outputs."""
+        """The validated ``y`` as training targets (float), the sample weights
+        training uses, the number of FM outputs, and the fitted attributes
+        (such as ``classes_``) to set once training has succeeded."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         if incremental and self.early_stopping:
@@ -129,7 +130,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        y, sample_weight, n_outputs = self._training_targets(
+        y, sample_weight, n_outputs, fitted = self._training_targets(
             y, sample_weight, first_call, classes
         )
         rng = _check_random_state(self.random_state)
@@ -146,6 +147,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         params, state = self._start_state(
             first_call, incremental, y[train], weight_train, n_outputs, rng
         )
+        state.update(fitted)
         training_set = (
             X if validation is None else X[train],  # indexing all rows would copy X
             y[train].astype(np.float32),
@@ -243,7 +245,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         outputs = () if n_outputs == 1 else (n_outputs,)
         if first_call:
             params = (
-                self._initial_intercept(y, sample_weight),
+                self._initial_intercept(y, sample_weight, n_outputs),
                 np.zeros((self.n_features_in_, *outputs)),
                 rng.normal(
                     0.0, self.init_std, size=(self.n_features_in_, *outputs, self.n_factors)

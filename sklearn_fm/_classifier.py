@@ -369,36 +369,39 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     def _training_targets(self, y, sample_weight, first_call, classes):
         check_classification_targets(y)
         if first_call:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes={np.unique(classes).tolist()} differs from the classes "
-                f"{self.classes_.tolist()} the model was first trained with."
-            )
-        if self.classes_.shape[0] < 2:
+            # Set on self by _fit only once training has succeeded.
+            known = np.unique(y if classes is None else np.asarray(classes))
+        else:
+            known = self.classes_
+            if classes is not None and not np.array_equal(np.unique(classes), known):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} differs from the classes "
+                    f"{known.tolist()} the model was first trained with."
+                )
+        if known.shape[0] < 2:
             raise ValueError(
                 "FMClassifier needs samples of at least 2 classes, but the data "
-                f"contains only one class: {self.classes_.tolist()[0]!r}."
+                f"contains only one class: {known.tolist()[0]!r}."
             )
-        unknown = np.setdiff1d(y, self.classes_)
+        unknown = np.setdiff1d(y, known)
         if unknown.size:
             raise ValueError(
                 f"y contains labels {unknown.tolist()} that are not in classes_ "
-                f"{self.classes_.tolist()}."
+                f"{known.tolist()}."
             )
-        encoded = np.searchsorted(self.classes_, y)
+        encoded = np.searchsorted(known, y)
         if self.class_weight is not None:
             present = np.unique(encoded)
-            weights = np.ones(self.classes_.shape[0])
+            weights = np.ones(known.shape[0])
             weights[present] = compute_class_weight(
-                self.class_weight, classes=self.classes_[present], y=y
+                self.class_weight, classes=known[present], y=y
             )
             sample_weight = sample_weight * weights[encoded]
-        n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
-        return encoded.astype(np.float64), sample_weight, n_outputs
+        n_outputs = 1 if known.shape[0] == 2 else known.shape[0]
+        return encoded.astype(np.float64), sample_weight, n_outputs, {"classes_": known}
 
-    def _initial_intercept(self, y, sample_weight):
-        n_classes = self.classes_.shape[0]
+    def _initial_intercept(self, y, sample_weight, n_outputs):
+        n_classes = max(2, n_outputs)
         prior = np.bincount(y.astype(int), weights=sample_weight, minlength=n_classes)
         prior = np.clip(prior / prior.sum(), 1e-3, None)
         if n_classes == 2:
@@ -406,7 +409,7 @@ class FMClassifier(ClassifierMixin, _BaseFM):
         return np.log(prior) - np.log(prior).mean()
 
     def _validation_score(self, y, raw, sample_weight):
-        labels = np.arange(self.classes_.shape[0])
+        labels = np.arange(2 if raw.ndim == 1 else raw.shape[1])
         return -log_loss(y, _proba(raw), sample_weight=sample_weight, labels=labels)
 
 

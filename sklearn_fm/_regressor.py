@@ -304,11 +304,11 @@ class FMRegressor(RegressorMixin, _BaseFM):
         """
         return self._decision_function(X)
 
-    def _initial_intercept(self, y, sample_weight):
+    def _initial_intercept(self, y, sample_weight, n_outputs):
         return float(np.average(y, weights=sample_weight))
 
     def _validation_score(self, y, raw, sample_weight):
         return r2_score(y, raw, sample_weight=sample_weight)
 
     def _training_targets(self, y, sample_weight, first_call, classes):
-        return y, sample_weight, 1
+        return y, sample_weight, 1, {}

@@ -298,3 +298,16 @@ def test_warm_start_continues_the_multiclass_model():
     assert first[0] > first[-1] + 0.15
     with pytest.raises(ValueError, match=r"y contains labels \[3\]"):
         fm.fit(X, np.where(y == 2, 3, y))
+
+
+def test_a_failed_refit_leaves_the_fitted_classes_and_parameters():
+    X, y = multiclass_data(n_samples=30)
+    fm = FMClassifier(**FAST).fit(X, y % 2)
+    proba = fm.predict_proba(X)
+    # Three classes cannot all be held out in 2 validation samples: the split
+    # fails after the labels were read.
+    fm.set_params(early_stopping=True, validation_fraction=0.05)
+    with pytest.raises(ValueError, match="number of classes = 3"):
+        fm.fit(X, y)
+    assert_array_equal(fm.classes_, [0, 1])
+    assert_array_equal(fm.predict_proba(X), proba)
