@@ -311,3 +311,19 @@ def test_a_failed_refit_leaves_the_fitted_classes_and_parameters():
         fm.fit(X, y)
     assert_array_equal(fm.classes_, [0, 1])
     assert_array_equal(fm.predict_proba(X), proba)
+
+
+def test_one_hot_ids_with_100k_columns_train_without_densifying():
+    # Dense, 2,000 x 100,000 float32 would be 800 MB; three classes triple
+    # the parameters but not the data.
+    rng = np.random.RandomState(0)
+    n_rows = 2000
+    columns = np.column_stack([rng.randint(50_000, size=n_rows), 50_000 + rng.randint(50_000, size=n_rows)])
+    X = sp.csr_matrix(
+        (np.ones(2 * n_rows), (np.repeat(np.arange(n_rows), 2), columns.ravel())),
+        shape=(n_rows, 100_000),
+    )
+    fm = FMClassifier(n_factors=4, max_iter=2, tol=None, random_state=0)
+    fm.fit(X, rng.choice(["a", "b", "c"], size=n_rows))
+    assert fm.factors_.shape == (100_000, 3, 4)
+    assert_allclose(fm.predict_proba(X).sum(axis=1), 1.0)

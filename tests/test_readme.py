@@ -23,3 +23,7 @@ def test_readme_example_runs(code, capsys):
     if "R²" in code:  # the main example: an FM beats Ridge on interactions
         fm, ridge = map(float, re.search(r"R²: FM (\S+), Ridge (\S+)", out).groups())
         assert fm > 0.95 > ridge
+    if "ROC AUC" in code:  # the classifier's: it sees who likes which ad
+        auc = dict(re.findall(r"ROC AUC (\S+): (\S+)", out))
+        assert float(auc["FM"]) > float(auc["LogisticRegression"]) + 0.05
+        assert "['click' 'no click']" in out
