@@ -52,6 +52,12 @@ def make_ratings(
     return users, items, np.clip(np.round(y), 1, 5) if stars else y
 
 
+def numerical_gradient(f, theta, h=1e-6):
+    """Central differences of ``f`` at ``theta``, for checking training steps."""
+    steps = np.eye(theta.size) * h
+    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
+
+
 @pytest.fixture
 def interaction_data():
     return make_interaction_data()

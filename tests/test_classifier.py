@@ -12,6 +12,8 @@ from sklearn.metrics import log_loss, recall_score
 
 from sklearn_fm import FMClassifier
 
+from .conftest import numerical_gradient
+
 FAST = dict(n_factors=4, max_iter=30, tol=None, random_state=0)
 
 
@@ -161,11 +163,6 @@ def test_sgd_steps_follow_the_log_loss_gradient(n_classes):
         gradient = (before - theta()) / 0.1
         assert_allclose(gradient, numerical_gradient(objective, before), rtol=1e-3, atol=1e-5)
         assert fm.loss_curve_[-1] == pytest.approx(objective(before), rel=1e-5)
-
-
-def numerical_gradient(f, theta, h=1e-6):
-    steps = np.eye(theta.size) * h
-    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
 
 
 def test_training_starts_from_the_class_priors():

@@ -13,7 +13,7 @@ from sklearn.metrics import r2_score
 
 from sklearn_fm import FMRegressor
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, numerical_gradient
 
 FAST = dict(n_factors=4, max_iter=30, tol=None, random_state=0)
 
@@ -147,11 +147,6 @@ def stated_objective(theta, X, y, s, alphas, n_factors):
     s = s / s.mean()
     uniform = alpha_uniform / (2 * n) * (w @ w + (V**2).sum())
     return (s * (0.5 * (y - prediction) ** 2 + per_row)).sum() / n + uniform
-
-
-def numerical_gradient(f, theta, h=1e-6):
-    steps = np.eye(theta.size) * h
-    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in steps])
 
 
 @pytest.mark.parametrize("learning_rate", ["constant", "invscaling"])
