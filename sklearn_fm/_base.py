@@ -112,6 +112,22 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         (such as ``classes_``) to set once training has succeeded."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
+        # validate_data sets n_features_in_ and feature_names_in_ as it checks
+        # X. If training then fails or is interrupted (KeyboardInterrupt), they
+        # are put back, so the estimator is left exactly as it was: unfitted,
+        # or fitted and predicting as before.
+        before = {name: vars(self).get(name) for name in ("n_features_in_", "feature_names_in_")}
+        try:
+            return self._train(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            for name, value in before.items():
+                if value is None:
+                    vars(self).pop(name, None)
+                else:
+                    vars(self)[name] = value
+            raise
+
+    def _train(self, X, y, sample_weight, incremental, classes):
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains one "
@@ -230,10 +246,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             params, state["best_loss_"] = best_params, None
         if not diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = trainer.optimizer_state()
-        # Assigned only now, so an interrupted fit leaves the estimator as it was.
-        self.intercept_, self.coef_, self.factors_ = params
-        for name, value in state.items():
-            setattr(self, name, value)
+        # Assigned only now and in one step, so that neither an interrupted fit
+        # nor a predict in another thread (see _decision_function) can see a
+        # half-updated model.
+        intercept_, coef_, factors_ = params
+        vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
         return self
 
     def _start_state(self, first_call, incremental, y, sample_weight, n_outputs, rng):
@@ -306,7 +323,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
-        return fm_decision(X, self.intercept_, self.coef_, self.factors_)
+        # One snapshot of the parameters, should another thread refit meanwhile.
+        model = vars(self).copy()
+        return fm_decision(X, model["intercept_"], model["coef_"], model["factors_"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

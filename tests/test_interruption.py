@@ -1,0 +1,125 @@
+"""An interrupted fit (KeyboardInterrupt) leaves the estimator as it was."""
+
+import _thread
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
+
+from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import keras as fm_keras
+
+from .conftest import make_interaction_data
+
+X, y = make_interaction_data(n_samples=200)
+TARGETS = {FMRegressor: y, FMClassifier: np.where(y > 0, "up", "down")}
+ESTIMATORS = list(TARGETS)
+PARAMS = dict(n_factors=3, max_iter=20, tol=None, random_state=0)
+
+
+def snapshot(model):
+    """Everything the estimator holds, with arrays copied."""
+    return {
+        name: [np.array(v, copy=True) for v in value] if isinstance(value, list) else np.array(value, copy=True)
+        for name, value in vars(model).items()
+    }
+
+
+def assert_unchanged(model, before, X_before):
+    after = snapshot(model)
+    assert list(after) == list(before)
+    for name, value in before.items():
+        if isinstance(value, list):
+            assert len(after[name]) == len(value), name
+            for a, b in zip(after[name], value):
+                assert_array_equal(a, b, err_msg=name)
+        else:
+            assert_array_equal(after[name], value, err_msg=name)
+    assert_array_equal(model.predict(X_before), model.predict(X_before))
+
+
+@pytest.fixture
+def interrupt_in_epoch(monkeypatch):
+    """Make the epoch number ``n`` of the next training raise KeyboardInterrupt."""
+
+    def arm(n):
+        calls = []
+        run_epoch = fm_keras._Trainer.run_epoch
+
+        def interrupted(trainer, batches, learning_rate):
+            calls.append(None)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return run_epoch(trainer, batches, learning_rate)
+
+        monkeypatch.setattr(fm_keras._Trainer, "run_epoch", interrupted)
+        return calls
+
+    return arm
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_an_interrupted_first_fit_leaves_the_estimator_unfitted(estimator, interrupt_in_epoch):
+    model = estimator(**PARAMS)
+    params = model.get_params()
+    interrupt_in_epoch(3)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]), TARGETS[estimator])
+    assert vars(model) == params  # not even n_features_in_ or feature_names_in_
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit", "refit on other columns"])
+def test_an_interrupted_fit_keeps_the_fitted_model(estimator, how, interrupt_in_epoch):
+    target = TARGETS[estimator]
+    model = estimator(**PARAMS, warm_start=how == "warm_start").fit(X, target)
+    expected = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+    before = snapshot(model)
+    calls = interrupt_in_epoch(1 if how == "partial_fit" else 5)
+    with pytest.raises(KeyboardInterrupt):
+        if how == "partial_fit":
+            model.partial_fit(X, target)
+        elif how == "warm_start":
+            model.fit(X, target)
+        else:  # validate_data has already recorded the new columns when training starts
+            model.fit(pd.DataFrame(X[:, :4], columns=list("abcd")), target)
+    assert len(calls) == (1 if how == "partial_fit" else 5)
+    assert_unchanged(model, before, X)
+    now = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+    assert_array_equal(now, expected)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_training_after_an_interruption_is_as_if_it_never_happened(estimator, interrupt_in_epoch):
+    target = TARGETS[estimator]
+    reference = estimator(**PARAMS).fit(X, target)
+    interrupt_in_epoch(2)
+    with pytest.raises(KeyboardInterrupt):
+        estimator(**PARAMS).fit(X, target)
+    # monkeypatch still wraps run_epoch, but its interruption has been spent.
+    again = estimator(**PARAMS).fit(X, target)
+    assert_array_equal(again.factors_, reference.factors_)
+    assert_array_equal(again.predict(X), reference.predict(X))
+
+
+@pytest.mark.parametrize("delay", [0.01, 0.05, 0.2, 0.5])
+def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay):
+    # _thread.interrupt_main raises KeyboardInterrupt in the main thread at
+    # whatever Python line it is running, as Ctrl-C does: in validation, in
+    # the batching, between epochs or while the parameters are read back.
+    model = FMRegressor(n_factors=3, max_iter=10_000, tol=None, warm_start=True, random_state=0)
+    model.set_params(max_iter=3).fit(X, y).set_params(max_iter=10_000)
+    expected = model.predict(X)
+    before = snapshot(model)
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    with pytest.raises(KeyboardInterrupt):
+        timer.start()
+        model.fit(X, y)  # 10,000 epochs take far longer than the delay
+    timer.join()
+    assert_unchanged(model, before, X)
+    assert_array_equal(model.predict(X), expected)
