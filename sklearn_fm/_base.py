@@ -146,6 +146,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        # Training is invariant to the weights' scale; at most 1, their sums
+        # stay finite however large they are.
+        sample_weight = sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
         y, sample_weight, n_outputs, fitted = self._training_targets(
             y, sample_weight, first_call, classes
         )
@@ -325,7 +328,14 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         # One snapshot of the parameters, should another thread refit meanwhile.
         model = vars(self).copy()
-        return fm_decision(X, model["intercept_"], model["coef_"], model["factors_"])
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
+            output = fm_decision(X, model["intercept_"], model["coef_"], model["factors_"])
+        if not np.isfinite(output).all():
+            raise ValueError(
+                "The model's output overflows for some rows of X, whose values reach "
+                f"{abs(X).max():.3g} in magnitude. Scale X as the training data was scaled."
+            )
+        return output
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

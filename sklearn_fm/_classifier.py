@@ -390,6 +390,13 @@ class FMClassifier(ClassifierMixin, _BaseFM):
                 f"{known.tolist()}."
             )
         encoded = np.searchsorted(known, y)
+        if isinstance(self.class_weight, dict):
+            values = np.asarray(list(self.class_weight.values()), dtype=np.float64)
+            if not (np.isfinite(values).all() and (values >= 0).all()):
+                raise ValueError(
+                    "class_weight must map classes to finite, non-negative weights; "
+                    f"got {self.class_weight!r}."
+                )
         if self.class_weight is not None:
             present = np.unique(encoded)
             weights = np.ones(known.shape[0])

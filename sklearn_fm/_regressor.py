@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
 from ._base import _BaseFM
+from ._data import check_trainable_range
 
 
 class FMRegressor(RegressorMixin, _BaseFM):
@@ -311,4 +312,5 @@ class FMRegressor(RegressorMixin, _BaseFM):
         return r2_score(y, raw, sample_weight=sample_weight)
 
     def _training_targets(self, y, sample_weight, first_call, classes):
+        check_trainable_range(y, "y")
         return y, sample_weight, 1, {}

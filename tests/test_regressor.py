@@ -347,20 +347,6 @@ def test_regression_on_one_hot_ratings_beats_ridge():
     assert r2_score(y_test, fm.predict(X_test)) > r2_score(y_test, ridge.predict(X_test)) + 0.2
 
 
-def test_divergence_keeps_the_last_finite_parameters_and_names_the_learning_rate():
-    X, y = make_interaction_data(n_samples=200)
-    X = X * 1e3
-    fm = FMRegressor(solver="sgd", learning_rate_init=10.0, max_iter=20, random_state=0)
-    with pytest.warns(ConvergenceWarning, match=r"diverged.*learning_rate_init \(now 10.0\)"):
-        fm.fit(X, y)
-    assert fm.n_iter_ < 20
-    assert len(fm.loss_curve_) == fm.n_iter_
-    assert np.isfinite(fm.loss_curve_).all()
-    for param in (fm.intercept_, fm.coef_, fm.factors_):
-        assert np.isfinite(param).all()
-    assert np.isfinite(fm.predict(X)).all()
-
-
 def test_verbose_reports_every_epoch_and_why_training_stopped(interaction_data, capsys):
     X, y = interaction_data
     fm = FMRegressor(
@@ -372,21 +358,6 @@ def test_verbose_reports_every_epoch_and_why_training_stopped(interaction_data, 
     assert "Validation score did not improve more than tol=0.01 for 1 consecutive epochs" in out
     FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
-
-
-def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
-    X, y = make_interaction_data(n_samples=200)
-    fm = FMRegressor(solver="adam", learning_rate_init=0.01, random_state=0)
-    fm.partial_fit(X, y)
-    before = fm.predict(X)
-    with pytest.warns(ConvergenceWarning, match="diverged"):
-        fm.partial_fit(X * 1e20, y)
-    assert fm.n_iter_ == 1
-    assert_array_equal(fm.predict(X), before)
-    fm.partial_fit(X, y)
-    assert fm.n_iter_ == 2
-    assert np.isfinite(fm.predict(X)).all()
-    assert np.isfinite(np.concatenate([s.ravel() for s in fm._optimizer_state[1:]])).all()
 
 
 def test_defaults_do_not_overfit_noisy_ratings():

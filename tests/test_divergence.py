@@ -1,0 +1,95 @@
+"""Diverging training never leaves infinite or NaN parameters behind."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_fm import FMClassifier, FMRegressor
+
+from .conftest import make_interaction_data
+
+X, y = make_interaction_data(n_samples=300)
+# (estimator, X, y, learning rate): plain SGD with these rates improves for a
+# few epochs, then blows up (measured: in epochs 5 and 13, with early stopping
+# in epochs 6 and 14).
+DIVERGING = {
+    "regressor": (FMRegressor, X, y, 0.7),
+    "classifier": (FMClassifier, X, y > 0, 10.0),
+}
+
+
+def assert_finite(model, X):
+    for param in (model.intercept_, model.coef_, model.factors_):
+        assert np.isfinite(param).all()
+    assert np.isfinite(model.loss_curve_).all()
+    outputs = model.decision_function(X) if hasattr(model, "decision_function") else model.predict(X)
+    assert np.isfinite(outputs).all()
+
+
+@pytest.mark.parametrize("problem", DIVERGING)
+def test_divergence_keeps_the_last_finite_epoch_and_names_the_learning_rate(problem):
+    estimator, X, y, rate = DIVERGING[problem]
+    model = estimator(solver="sgd", learning_rate_init=rate, max_iter=50, tol=None, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=rf"diverged in epoch \d+.*learning_rate_init \(now {rate}\)"):
+        model.fit(X, y)
+    assert 1 < model.n_iter_ < 50
+    assert len(model.loss_curve_) == model.n_iter_
+    assert_finite(model, X)
+    # The kept parameters are those of the last finite epoch, n_iter_.
+    last = estimator(solver="sgd", learning_rate_init=rate, max_iter=model.n_iter_, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        last.fit(X, y)
+    assert_array_equal(model.factors_, last.factors_)
+    assert_array_equal(model.coef_, last.coef_)
+
+
+@pytest.mark.parametrize("problem", DIVERGING)
+def test_divergence_with_early_stopping_keeps_the_best_epoch(problem):
+    estimator, X, y, rate = DIVERGING[problem]
+    params = dict(solver="sgd", learning_rate_init=rate, tol=None, early_stopping=True, random_state=0)
+    model = estimator(max_iter=50, **params)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.fit(X, y)
+    assert_finite(model, X)
+    best = int(np.argmax(model.validation_scores_)) + 1
+    assert best < model.n_iter_  # it diverged after its best epoch
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    # The same training stopped at the best epoch: same split, same batches.
+    stopped = estimator(max_iter=best, **params).fit(X, y)
+    assert_array_equal(model.factors_, stopped.factors_)
+    assert_array_equal(model.predict(X), stopped.predict(X))
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier], ids=lambda e: e.__name__)
+def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(estimator):
+    # Values up to 1.8e19 are accepted (see test_hostile_inputs). Training on
+    # them may diverge at once; then the initial parameters are kept.
+    target = y if estimator is FMRegressor else y > 0
+    for scale in (1e6, 1e12, 1e18):
+        model = estimator(max_iter=3, tol=None, random_state=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(X * scale, target)
+        if caught:
+            assert [str(w.message)[:31] for w in caught] == ["Training diverged in epoch 1 (t"]
+            assert model.n_iter_ == 0 and model.loss_curve_ == []
+        assert_finite(model, X * scale)
+    assert caught, "training on 1e18 should diverge"
+
+
+def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
+    model = FMRegressor(solver="adam", learning_rate_init=0.01, random_state=0)
+    model.partial_fit(X, y)
+    before = model.predict(X)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.partial_fit(X * 1e6, y)
+    assert model.n_iter_ == 1
+    assert_array_equal(model.predict(X), before)
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 2
+    assert np.isfinite(model.predict(X)).all()
+    assert np.isfinite(np.concatenate([s.ravel() for s in model._optimizer_state[1:]])).all()

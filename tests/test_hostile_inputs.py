@@ -1,0 +1,403 @@
+"""Hostile input.
+
+Every bad input to fit, partial_fit and the prediction methods gets a clear
+scikit-learn style ValueError or TypeError, raised before TensorFlow is
+imported and leaving a fitted model as it was. Unusual but valid input (messy
+sparse matrices, extreme weights, constant or tiny columns, mixed feature-name
+containers) trains the model its clean equivalent trains, as scikit-learn
+specifies.
+"""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+
+from sklearn_fm import FMClassifier, FMRegressor
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(20, 3))
+y = rng.randint(2, size=20).astype(float)  # a regression target and two classes
+FAST = dict(n_factors=4, max_iter=3, tol=None, random_state=0)
+
+
+def with_value(array, value):
+    array = array.astype(np.result_type(array, value))
+    array[2, 1] = value
+    return array
+
+
+def sparse_with_value(value):
+    matrix = sp.random(20, 3, density=0.5, random_state=0, format="csr")
+    matrix.data[0] = value
+    return matrix
+
+
+def y_with(value):
+    return np.r_[y[:3], value, y[4:]]
+
+
+def frame(**columns):
+    return pd.DataFrame({"a": X[:, 0], **columns})
+
+
+# (id, fit arguments, estimator parameters, exception, message pattern); {name}
+# in a pattern stands for the estimator's class name. Each is tried with fit
+# and with the first call of partial_fit.
+FIT_CASES = [
+    # Values of X
+    ("nan in X", (with_value(X, np.nan), y), {}, ValueError, "Input X contains NaN"),
+    ("+inf in X", (with_value(X, np.inf), y), {}, ValueError, "Input X contains infinity"),
+    ("-inf in X", (with_value(X, -np.inf), y), {}, ValueError, "Input X contains infinity"),
+    ("nan in sparse X", (sparse_with_value(np.nan), y), {}, ValueError, "Input X contains NaN"),
+    ("+inf in sparse X", (sparse_with_value(np.inf), y), {}, ValueError, "Input X contains infinity"),
+    ("-inf in sparse X", (sparse_with_value(-np.inf), y), {}, ValueError, "Input X contains infinity"),
+    ("1e30 in X", (with_value(X, 1e30), y), {}, ValueError, r"X holds values up to 1e\+30 in magnitude.*float32"),
+    ("-1e30 in sparse X", (sparse_with_value(-1e30), y), {}, ValueError, r"X holds values up to 1e\+30"),
+    ("1e39 in X, beyond float32", (with_value(X, 1e39), y), {}, ValueError, r"X holds values up to 1e\+39"),
+    ("complex X", (X + 1j, y), {}, ValueError, "Complex data not supported"),
+    ("complex sparse X", (sp.csr_matrix(X + 1j), y), {}, ValueError, "Complex data not supported"),
+    ("string column", (frame(b=["x"] * 20), y), {}, ValueError, "could not convert string to float"),
+    ("categorical column", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {}, ValueError, "could not convert string to float: 'u'"),
+    ("None in an object column", (frame(b=pd.Series([None] + [1.0] * 19, dtype=object)), y), {}, ValueError, "Input X contains NaN"),
+    ("pd.NA in a nullable column", (frame(b=pd.array([None] + [1] * 19, dtype="Int64")), y), {}, ValueError, "Input X contains NaN"),
+    ("lists in cells", (np.array([[[1, 2], 1.0]] * 20, dtype=object), y), {}, ValueError, "setting an array element with a sequence"),
+    ("datetime column", (frame(b=pd.date_range("2020", periods=20)), y), {}, TypeError, "DateTime64"),
+    # Shape of X
+    ("1-D X", (y, y), {}, ValueError, "Expected 2D array, got 1D array"),
+    ("3-D X", (X[:, :, None], y), {}, ValueError, "Found array with dim 3"),
+    ("scalar X", (3.0, y), {}, ValueError, "Expected 2D array, got scalar array"),
+    ("None as X", (None, y), {}, ValueError, "Expected 2D array, got scalar array"),
+    ("a string as X", ("abc", y), {}, ValueError, "could not convert string to float: 'abc'"),
+    ("empty X", (np.empty((0, 3)), np.empty(0)), {}, ValueError, "0 sample"),
+    ("no columns", (np.empty((20, 0)), y), {}, ValueError, "0 feature"),
+    # y
+    ("nan in y", (X, y_with(np.nan)), {}, ValueError, "Input y contains NaN"),
+    ("+inf in y", (X, y_with(np.inf)), {}, ValueError, "Input y contains infinity"),
+    ("-inf in y", (X, y_with(-np.inf)), {}, ValueError, "Input y contains infinity"),
+    ("complex y", (X, y + 1j), {}, ValueError, "Complex data not supported"),
+    ("2-D y", (X, np.column_stack([y, y])), {}, ValueError, r"y should be a 1d array, got an array of shape \(20, 2\)"),
+    ("no y", (X, None), {}, ValueError, "requires y to be passed, but the target y is None"),
+    ("mismatched lengths", (X, y[:-1]), {}, ValueError, "inconsistent numbers of samples"),
+    # sample_weight
+    ("negative sample_weight", (X, y, -np.ones(20)), {}, ValueError, "Negative values in data passed to `sample_weight`"),
+    ("nan sample_weight", (X, y, y_with(np.nan)), {}, ValueError, "sample_weight contains NaN"),
+    ("inf sample_weight", (X, y, y_with(np.inf)), {}, ValueError, "sample_weight contains infinity"),
+    ("zero sample_weight", (X, y, np.zeros(20)), {}, ValueError, "Sample weights must contain at least one non-zero"),
+    ("short sample_weight", (X, y, np.ones(19)), {}, ValueError, r"sample_weight.shape == \(19,\), expected \(20,\)"),
+    ("2-D sample_weight", (X, y, np.ones((20, 2))), {}, ValueError, "Sample weights must be 1D array or scalar"),
+    ("string sample_weight", (X, y, np.array(["a"] * 20)), {}, ValueError, "could not convert string to float"),
+    # Parameters
+    ("n_factors=0", (X, y), {"n_factors": 0}, ValueError, "'n_factors' parameter of {name} must be an int in the range"),
+    ("float n_factors", (X, y), {"n_factors": 2.5}, TypeError, "'n_factors' parameter"),
+    ("n_factors=None", (X, y), {"n_factors": None}, TypeError, "'n_factors' parameter"),
+    ("unknown solver", (X, y), {"solver": "lbfgs"}, ValueError, "'solver' parameter of {name} must be a str among"),
+    ("unknown learning_rate", (X, y), {"learning_rate": "adaptive"}, ValueError, "'learning_rate' parameter"),
+    ("learning_rate_init=0", (X, y), {"learning_rate_init": 0.0}, ValueError, "'learning_rate_init' parameter"),
+    ("negative power_t", (X, y), {"power_t": -0.5}, ValueError, "'power_t' parameter"),
+    ("negative alpha_linear", (X, y), {"alpha_linear": -1.0}, ValueError, "'alpha_linear' parameter"),
+    ("negative alpha_factors", (X, y), {"alpha_factors": -1.0}, ValueError, "'alpha_factors' parameter"),
+    ("nan alpha_uniform", (X, y), {"alpha_uniform": np.nan}, ValueError, "'alpha_uniform' parameter"),
+    ("batch_size=0", (X, y), {"batch_size": 0}, ValueError, "'batch_size' parameter"),
+    ("max_iter=0", (X, y), {"max_iter": 0}, ValueError, "'max_iter' parameter"),
+    ("string max_iter", (X, y), {"max_iter": "10"}, TypeError, "'max_iter' parameter"),
+    ("string tol", (X, y), {"tol": "small"}, ValueError, "'tol' parameter"),
+    ("validation_fraction=1", (X, y), {"validation_fraction": 1.0}, ValueError, "'validation_fraction' parameter"),
+    ("n_iter_no_change=0", (X, y), {"n_iter_no_change": 0}, ValueError, "'n_iter_no_change' parameter"),
+    ("negative init_std", (X, y), {"init_std": -0.1}, ValueError, "'init_std' parameter"),
+    ("string warm_start", (X, y), {"warm_start": "yes"}, ValueError, "'warm_start' parameter"),
+    ("string early_stopping", (X, y), {"early_stopping": "yes"}, ValueError, "'early_stopping' parameter"),
+    ("bad random_state", (X, y), {"random_state": "seed"}, ValueError, "'random_state' parameter"),
+]
+
+ONLY = {
+    FMRegressor: [
+        ("string y", (X, np.array(["a"] * 20, dtype=object)), {}, ValueError, "could not convert"),
+        ("1e30 in y", (X, y_with(1e30)), {}, ValueError, r"y holds values up to 1e\+30 in magnitude"),
+    ],
+    FMClassifier: [
+        ("continuous y", (X, rng.normal(size=20)), {}, ValueError, "Unknown label type: continuous"),
+        ("one class", (X, np.zeros(20)), {}, ValueError, "only one class: 0.0"),
+        ("a single sample", (X[:1], y[:1]), {}, ValueError, "only one class"),
+        ("unknown class_weight", (X, y), {"class_weight": "even"}, ValueError, "'class_weight' parameter"),
+        ("negative class_weight", (X, y), {"class_weight": {0.0: -1.0, 1.0: 1.0}}, ValueError, "class_weight must map classes to finite, non-negative"),
+        ("nan class_weight", (X, y), {"class_weight": {0.0: np.nan, 1.0: 1.0}}, ValueError, "class_weight must map classes to finite, non-negative"),
+        ("class_weight for other classes", (X, y), {"class_weight": {5.0: 2.0}}, ValueError, "are not in class_weight"),
+    ],
+}
+ESTIMATORS = list(ONLY)
+
+
+# (id, X, y, parameters set before the call, exception, message): a second
+# partial_fit call, on a fitted model, that must be refused.
+SECOND_CALL_CASES = [
+    ("fewer columns", X[:, :2], y, {}, ValueError, "X has 2 features, but {name} is expecting 3 features"),
+    ("more columns", np.hstack([X, X]), y, {}, ValueError, "X has 6 features, but {name} is expecting 3 features"),
+    ("nan in a later chunk", with_value(X, np.nan), y, {}, ValueError, "Input X contains NaN"),
+    ("early_stopping", X, y, {"early_stopping": True}, ValueError, "partial_fit does not support early_stopping"),
+    ("other n_factors", X, y, {"n_factors": 5}, ValueError, "n_factors=5 differs from the 4 factors"),
+]
+SECOND_CALL_ONLY = {
+    FMRegressor: [],
+    FMClassifier: [
+        ("a label outside classes_", X, y_with(7.0), {}, ValueError, r"y contains labels \[7.0\] that are not in classes_"),
+        ("class_weight='balanced'", X, y, {"class_weight": "balanced"}, ValueError, "'balanced' is not supported by partial_fit"),
+    ],
+}
+
+
+def fit_cases(estimator):
+    return [
+        (id_, args, params, error, message.format(name=estimator.__name__))
+        for id_, args, params, error, message in FIT_CASES + ONLY[estimator]
+    ]
+
+
+def second_call_cases(estimator):
+    return [
+        (id_, X_bad, y_bad, params, error, message.format(name=estimator.__name__))
+        for id_, X_bad, y_bad, params, error, message in SECOND_CALL_CASES + SECOND_CALL_ONLY[estimator]
+    ]
+
+
+def predict_cases(model):
+    name = type(model).__name__
+    return [
+        ("fewer columns", X[:, :2], ValueError, f"X has 2 features, but {name} is expecting 3"),
+        ("more columns", np.hstack([X, X]), ValueError, f"X has 6 features, but {name} is expecting 3"),
+        ("nan", with_value(X, np.nan), ValueError, "Input X contains NaN"),
+        ("+inf", with_value(X, np.inf), ValueError, "Input X contains infinity"),
+        ("-inf in sparse X", sparse_with_value(-np.inf), ValueError, "Input X contains infinity"),
+        ("empty X", np.empty((0, 3)), ValueError, "0 sample"),
+        ("strings", np.array([["a", "b", "c"]], dtype=object), ValueError, "could not convert"),
+        ("complex", X + 1j, ValueError, "Complex data not supported"),
+        ("1-D X", X[0], ValueError, "Expected 2D array, got 1D array"),
+        ("3-D X", X[:, :, None], ValueError, "Found array with dim 3"),
+        ("an output that overflows", with_value(X, 1e200), ValueError, r"output overflows.*reach 1e\+200"),
+    ]
+
+
+def prediction_methods(model):
+    return [
+        getattr(model, method)
+        for method in ("predict", "predict_proba", "predict_log_proba", "decision_function")
+        if hasattr(model, method)
+    ]
+
+
+def fit_call(estimator, params, method, args):
+    """Call ``method`` of a new estimator with ``(X, y[, sample_weight])``; a
+    classifier's first partial_fit names the classes, those of ``y``."""
+    X, y, *sample_weight = args
+    kwargs = {"sample_weight": sample_weight[0]} if sample_weight else {}
+    if estimator is FMClassifier and method == "partial_fit":
+        kwargs["classes"] = np.unique(y)
+    return getattr(estimator(**params), method)(X, y, **kwargs)
+
+
+def fitted_model(estimator):
+    return estimator(**FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda e: e.__name__)
+def fitted(request):
+    return fitted_model(request.param)
+
+
+CASE_IDS = [(e, case) for e in ESTIMATORS for case in fit_cases(e)]
+
+
+@pytest.mark.parametrize(
+    "estimator, case", CASE_IDS, ids=[f"{e.__name__}-{case[0]}" for e, case in CASE_IDS]
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_bad_fit_input_raises_a_clear_error(estimator, case, method):
+    _, args, params, error, message = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an error, not a warning and a broken model
+        with pytest.raises(error, match=message):
+            fit_call(estimator, params, method, args)
+
+
+SECOND_IDS = [(e, case) for e in ESTIMATORS for case in second_call_cases(e)]
+
+
+@pytest.mark.parametrize(
+    "estimator, case", SECOND_IDS, ids=[f"{e.__name__}-{case[0]}" for e, case in SECOND_IDS]
+)
+def test_a_bad_later_partial_fit_call_is_refused_and_changes_nothing(estimator, case):
+    _, X_bad, y_bad, params, error, message = case
+    model = fitted_model(estimator)
+    before, original = pickle.dumps(model), model.get_params()
+    with pytest.raises(error, match=message):
+        model.set_params(**params).partial_fit(X_bad, y_bad)
+    assert pickle.dumps(model.set_params(**original)) == before
+
+
+@pytest.mark.parametrize("index", range(len(predict_cases(FMRegressor()))))
+def test_bad_predict_input_raises_a_clear_error(fitted, index):
+    _, X_bad, error, message = predict_cases(fitted)[index]
+    for method in prediction_methods(fitted):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(error, match=message):
+                method(X_bad)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_predict_before_fit_raises_not_fitted_error(estimator):
+    for method in prediction_methods(estimator()):
+        with pytest.raises(NotFittedError, match=f"This {estimator.__name__} instance is not fitted"):
+            method(X)
+
+
+def test_errors_are_raised_before_tensorflow_is_imported(tmp_path):
+    path = tmp_path / "models.pkl"
+    path.write_bytes(pickle.dumps([fitted_model(estimator) for estimator in ESTIMATORS]))
+    script = textwrap.dedent(
+        f"""
+        import pickle, sys
+        import numpy as np, pytest
+        from tests.test_hostile_inputs import (
+            ESTIMATORS, X, fit_call, fit_cases, predict_cases, prediction_methods,
+            second_call_cases,
+        )
+        checked, unchanged = 0, True
+        for estimator, model in zip(ESTIMATORS, pickle.load(open({str(path)!r}, "rb"))):
+            before = [predict(X) for predict in prediction_methods(model)]
+            for _, args, params, error, message in fit_cases(estimator):
+                for method in ("fit", "partial_fit"):
+                    with pytest.raises(error, match=message):
+                        fit_call(estimator, params, method, args)
+                    checked += 1
+            for _, X_bad, y_bad, params, error, message in second_call_cases(estimator):
+                original = model.get_params()
+                with pytest.raises(error, match=message):
+                    model.set_params(**params).partial_fit(X_bad, y_bad)
+                model.set_params(**original)
+                checked += 1
+            for _, X_bad, error, message in predict_cases(model):
+                for predict in prediction_methods(model):
+                    with pytest.raises(error, match=message):
+                        predict(X_bad)
+                    checked += 1
+            after = [predict(X) for predict in prediction_methods(model)]
+            unchanged &= all(np.array_equal(a, b) for a, b in zip(before, after))
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+        print("checked", checked, "unchanged", unchanged, "loaded", loaded)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    expected = sum(
+        2 * len(fit_cases(e))
+        + len(second_call_cases(e))
+        + len(predict_cases(e())) * len(prediction_methods(e()))
+        for e in ESTIMATORS
+    )
+    assert result.stdout.strip() == f"checked {expected} unchanged True loaded []"
+
+
+# Unusual but valid input.
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_feature_names_are_checked_as_scikit_learn_specifies(estimator):
+    name = estimator.__name__
+    named = pd.DataFrame(X, columns=["f0", "f1", "f2"])
+    with_names = estimator(**FAST).fit(named, y)
+    expected = with_names.predict(named)
+    with pytest.warns(UserWarning, match=f"X does not have valid feature names, but {name} was fitted with feature names"):
+        assert_array_equal(with_names.predict(X), expected)
+    for other in (named[["f2", "f1", "f0"]], named.rename(columns={"f0": "g0"})):
+        with pytest.raises(ValueError, match="The feature names should match those that were passed during fit"):
+            with_names.predict(other)
+    without_names = estimator(**FAST).fit(X, y)
+    with pytest.warns(UserWarning, match=f"X has feature names, but {name} was fitted without feature names"):
+        assert_array_equal(without_names.predict(named), expected)
+
+
+def messy_forms(X):
+    """Non-canonical sparse forms of the CSR matrix ``X``, named."""
+    X = X.tocsr()
+    unsorted = X.copy()
+    for row in range(X.shape[0]):
+        start, end = unsorted.indptr[row : row + 2]
+        unsorted.indices[start:end] = unsorted.indices[start:end][::-1]
+        unsorted.data[start:end] = unsorted.data[start:end][::-1]
+    unsorted.has_sorted_indices = False
+    wide = X.copy()
+    wide.indices, wide.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    coo, free = X.tocoo(), np.argwhere(X.toarray() == 0)[:10]
+    zeros = sp.csr_matrix(
+        (np.r_[coo.data, np.zeros(10)], (np.r_[coo.row, free[:, 0]], np.r_[coo.col, free[:, 1]])),
+        shape=X.shape,
+    )
+    assert zeros.nnz == X.nnz + 10
+    return {"unsorted indices": unsorted, "int64 indices": wide, "explicit zeros": zeros}
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_messy_sparse_matrices_train_the_canonical_model(estimator):
+    X_sparse = sp.random(60, 8, density=0.3, random_state=1, format="csr")
+    target = rng.randint(2, size=60).astype(float)
+    reference = estimator(**FAST).fit(X_sparse, target)
+    for name, messy in messy_forms(X_sparse).items():
+        model = estimator(**FAST).fit(messy, target)
+        assert_array_equal(model.factors_, reference.factors_, err_msg=name)
+        # Prediction sums a row in its stored order: rounding differs, at most.
+        assert_allclose(model.predict(messy), reference.predict(X_sparse), rtol=1e-12)
+    coo = X_sparse.tocoo()  # each value split in two duplicate entries
+    duplicates = sp.coo_matrix(
+        (np.r_[coo.data, coo.data] / 2, (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
+        shape=X_sparse.shape,
+    )
+    model = estimator(**FAST).fit(duplicates, target)
+    assert_allclose(model.factors_, reference.factors_, rtol=1e-5, atol=1e-7)
+
+
+def test_tiny_values_train_like_zeros_and_constant_columns_train_finitely():
+    # Below float32's smallest value, 1e-50 becomes 0 in training; 1e-30
+    # survives but cannot move a model trained with penalties.
+    zeros = FMRegressor(**FAST).fit(np.zeros_like(X), y)
+    assert_array_equal(FMRegressor(**FAST).fit(X * 1e-50, y).factors_, zeros.factors_)
+    tiny = FMRegressor(**FAST).fit(X * 1e-30, y)
+    assert_allclose(tiny.predict(X * 1e-30), zeros.predict(np.zeros_like(X)), rtol=1e-6)
+    constant = np.column_stack([X, np.full(20, 5.0), np.ones(20)])
+    for estimator in ESTIMATORS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = estimator(**FAST).fit(constant, y)
+        assert np.isfinite(model.decision_function(constant) if estimator is FMClassifier else model.predict(constant)).all()
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_the_scale_of_sample_weights_does_not_matter(estimator, scale):
+    weights = rng.uniform(0.5, 2.0, size=20)
+    reference = estimator(**FAST).fit(X, y, sample_weight=weights / weights.max())
+    model = estimator(**FAST).fit(X, y, sample_weight=weights / weights.max() * scale)
+    assert_allclose(model.factors_, reference.factors_, rtol=1e-6)
+    assert np.isfinite(model.intercept_).all()
+
+
+def test_a_single_sample_trains_a_regressor():
+    model = FMRegressor(**FAST).fit(X[:1], y[:1])
+    assert np.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_a_column_vector_y_warns_and_trains_the_same_model(estimator):
+    reference = estimator(**FAST).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        model = estimator(**FAST).fit(X, y[:, None])
+    assert_array_equal(model.factors_, reference.factors_)
