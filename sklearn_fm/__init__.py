@@ -7,8 +7,16 @@ import them only when they train. The Keras layer lives in
 
 from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
+from ._persistence import load
 from ._regressor import FMRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["FMClassifier", "FMRegressor", "ImplicitFeedbackEncoder", "MultiHotEncoder", "__version__"]
+__all__ = [
+    "FMClassifier",
+    "FMRegressor",
+    "ImplicitFeedbackEncoder",
+    "MultiHotEncoder",
+    "__version__",
+    "load",
+]

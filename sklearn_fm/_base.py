@@ -337,6 +337,31 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         return output
 
+    def save(self, file):
+        """Write the fitted model to a file that loads without executing code.
+
+        The file holds the parameters as NumPy arrays and versioned JSON
+        metadata in a zip archive; :func:`sklearn_fm.load` reads it back
+        without pickle, so a model file from elsewhere cannot run code, and
+        it refuses a corrupted or truncated file rather than load another
+        model. The loaded model predicts exactly as this one and continues
+        training with ``partial_fit`` as this one would.
+
+        Parameters
+        ----------
+        file : str, path-like or binary file object
+            Where to write.
+
+        Raises
+        ------
+        ValueError
+            If a parameter cannot be stored as JSON, such as a
+            ``random_state`` that is a ``RandomState`` instance.
+        """
+        from ._persistence import save
+
+        save(self, file)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
