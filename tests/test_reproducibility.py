@@ -132,20 +132,3 @@ def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
         model = FMRegressor(n_factors=n_factors, max_iter=2, tol=None, random_state=0)
         model.fit(X[:, :n_features] if n_features <= 6 else np.hstack([X, X[:, :3]]), y)
         assert model.factors_.shape == (n_features, n_factors)
-
-
-def test_concurrent_fits_in_threads_equal_serial_fits():
-    from concurrent.futures import ThreadPoolExecutor
-
-    Xs = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
-    jobs = [(data, seed) for data in (X, Xs) for seed in range(3)]
-
-    def fit(job):
-        data, seed = job
-        return FMRegressor(random_state=seed, max_iter=5, tol=None).fit(data, y).predict(data)
-
-    serial = [fit(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = list(pool.map(fit, jobs))
-    for a, b in zip(serial, threaded):
-        assert_array_equal(a, b)
