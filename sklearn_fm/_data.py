@@ -118,7 +118,7 @@ def fm_decision(X, intercept, coef, factors):
         def dot(A, W):
             return (A[:, None, :] @ W)[:, 0]  # the same (1, d) @ (d, m) per row
 
-    xw = dot(X, np.column_stack([coef, factors.reshape(len(factors), -1)]))
+    xw = dot(X, np.column_stack([coef, factors.reshape(len(factors), n_outputs * n_factors)]))
     squared = dot(X_squared, np.square(factors).sum(axis=2))
     xv = xw[:, n_outputs:].reshape(-1, n_outputs, n_factors)
     output = intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)

@@ -401,3 +401,13 @@ def test_a_column_vector_y_warns_and_trains_the_same_model(estimator):
     with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
         model = estimator(**FAST).fit(X, y[:, None])
     assert_array_equal(model.factors_, reference.factors_)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+def test_rows_without_non_zeros_predict_from_the_intercept(estimator):
+    # Found by tests/test_properties.py: a sparse X holding no value at all.
+    model = estimator(**FAST).fit(X, y)
+    empty = sp.csr_matrix((5, 3))
+    expected = np.broadcast_to(model.intercept_, (5, *np.shape(model.intercept_)))
+    assert_array_equal(model.decision_function(empty) if estimator is FMClassifier else model.predict(empty), expected)
+    assert_array_equal(model.predict(empty), model.predict(np.zeros((5, 3))))
