@@ -6,6 +6,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# For tests/test_properties.py. Registered here, before pytest's options are
+# read, so that --hypothesis-profile=explore can select the second.
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,  # the first fit of a shape compiles for a second or so
+    derandomize=True,  # the same examples in every run: CI is reproducible
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("explore", settings.get_profile("ci"), max_examples=500, derandomize=False)
+settings.load_profile("ci")
 
 
 def make_interaction_data(n_samples=600, n_features=6, noise=0.1, seed=0):

@@ -11,7 +11,7 @@ import warnings
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
@@ -21,17 +21,6 @@ from sklearn_fm import FMClassifier, FMRegressor
 # The largest magnitude fit accepts (training squares values in float32).
 LARGEST = 1.8e19
 PARAMS = dict(n_factors=2, max_iter=2, tol=None, batch_size=8, random_state=0)
-
-settings.register_profile(
-    "default",
-    max_examples=40,
-    deadline=None,  # the first fit of a shape compiles for a second or so
-    derandomize=True,  # the same examples in every run: CI is reproducible
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile("explore", settings.get_profile("default"), max_examples=500, derandomize=False)
-settings.load_profile("default")
 
 CONTAINERS = [np.asarray, sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array]
 
