@@ -14,7 +14,8 @@ def check_trainable_range(values, name):
     Larger values overflow the squares of the FM and of the squared error:
     refusing them names the problem, where training would only diverge.
     """
-    largest = float(np.abs(values).max(initial=0.0))
+    # max and min instead of abs: no temporary copy of a large dense X.
+    largest = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
     if largest > _LARGEST_VALUE:
         raise ValueError(
             f"{name} holds values up to {largest:.3g} in magnitude, but training "
