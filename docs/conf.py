@@ -14,8 +14,10 @@ release = version = sklearn_fm.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
 autodoc_default_options = {
@@ -27,6 +29,43 @@ autodoc_default_options = {
 # their own documentation, so only sklearn_fm's own docstrings are shown.
 autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "examples", "inventories"]
+# Every cross-reference must resolve, so a broken link fails the -W build.
+nitpicky = True
+
+# Each project's own inventory is tried first. Where it cannot be fetched (CI
+# has no network), the file in inventories/ lists the names these pages link
+# to, in Sphinx's plain-text inventory format; a name missing from it fails
+# the build through nitpicky. keras.io publishes no inventory at all.
+intersphinx_mapping = {
+    name: (url, (None, f"inventories/{name}.inv"))
+    for name, url in {
+        "python": "https://docs.python.org/3/",
+        "numpy": "https://numpy.org/doc/stable/",
+        "pandas": "https://pandas.pydata.org/docs/",
+        "sklearn": "https://scikit-learn.org/stable/",
+    }.items()
+}
+intersphinx_mapping["keras"] = ("https://keras.io/api/", "inventories/keras.inv")
+intersphinx_timeout = 10
+
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    # Every example runs at each build, so its plots and tables are real.
+    "filename_pattern": r"/plot_",
+    "run_stale_examples": True,
+    "abort_on_example_error": True,
+    "doc_module": ("sklearn_fm",),
+    "reference_url": {"sklearn_fm": None},
+    "backreferences_dir": "generated/backreferences",
+    "subsection_order": [
+        "examples/regression",
+        "examples/classification",
+        "examples/keras",
+    ],
+    "within_subsection_order": "FileNameSortKey",
+    "remove_config_comments": True,
+}
 templates_path = ["_templates"]
 html_theme = "alabaster"
