@@ -65,7 +65,6 @@ sphinx_gallery_conf = {
         "examples/keras",
     ],
     "within_subsection_order": "FileNameSortKey",
-    "remove_config_comments": True,
 }
 templates_path = ["_templates"]
 html_theme = "alabaster"
