@@ -75,8 +75,8 @@ for name, model in models.items():
 # %%
 # ROC curves
 # ----------
-# The FM ranks clicks above non-clicks more often at every threshold: the
-# user x ad taste is invisible to the linear model.
+# The FM ranks clicks above non-clicks far more often than the linear
+# model, to which the user x ad taste is invisible.
 import matplotlib.pyplot as plt
 from sklearn.metrics import RocCurveDisplay
 
