@@ -1,17 +1,14 @@
-"""The code in the documentation's pages runs as written."""
+"""The code in the user guide runs as written."""
 
 import doctest
 from pathlib import Path
 
-import pytest
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide.rst"
 
 
-@pytest.mark.parametrize("page", ["user_guide.rst"])
-def test_page_doctests_pass(page):
+def test_user_guide_doctests_pass():
     result = doctest.testfile(
-        str(DOCS / page), module_relative=False, optionflags=doctest.ELLIPSIS
+        str(USER_GUIDE), module_relative=False, optionflags=doctest.ELLIPSIS
     )
     assert result.attempted > 0
     assert result.failed == 0
