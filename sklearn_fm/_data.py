@@ -66,17 +66,17 @@ def epoch_batches(X, y, sample_weight, order, batch_size):
     n_batches = -(-n_samples // batch_size)
     bounds = X.indptr[np.minimum(np.arange(n_batches + 1) * batch_size, n_samples)]
     capacity = _capacity(np.diff(bounds).max())
-    row = np.repeat(np.arange(n_samples), np.diff(X.indptr))
-    batch = row // batch_size
-    slot = batch * capacity + np.arange(X.nnz) - bounds[batch]
+    # The row of each non-zero, counted from its batch's first row.
+    row = np.repeat((np.arange(n_samples) % batch_size).astype(np.int32), np.diff(X.indptr))
     cols = np.zeros((n_batches, capacity), np.int32)
     values = np.zeros((n_batches, capacity), np.float32)
     rows = np.zeros((n_batches, capacity), np.int32)
-    cols.flat[slot], values.flat[slot], rows.flat[slot] = (
-        X.indices,
-        X.data,
-        row - batch * batch_size,
-    )
+    # A batch's non-zeros are contiguous in X: slice copies, twice as fast
+    # on MovieLens 1M as scattering every non-zero to its padded slot.
+    for batch, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        cols[batch, : end - start] = X.indices[start:end]
+        values[batch, : end - start] = X.data[start:end]
+        rows[batch, : end - start] = row[start:end]
     padded_y = np.zeros((n_batches, batch_size), np.float32)
     padded_weight = np.zeros((n_batches, batch_size), np.float32)
     padded_y.flat[:n_samples], padded_weight.flat[:n_samples] = y[order], sample_weight[order]
