@@ -3,6 +3,7 @@
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
@@ -16,7 +17,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import epoch_batches, fm_decision, training_matrix
+from ._data import epoch_batches, fm_decision, rescale_fm, training_matrix
+
+# early_stopping="auto" holds out a validation set above this many samples.
+_AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
 
 def _check_random_state(seed):
@@ -24,6 +28,37 @@ def _check_random_state(seed):
     if seed is None:
         return np.random.RandomState(np.random.SeedSequence().generate_state(4))
     return check_random_state(seed)
+
+
+def _auto_batch_size(n_samples):
+    """The batch size of ``batch_size="auto"`` for ``n_samples`` training rows:
+    the power of 2 nearest to ``n_samples / 200``, from 16 to 4096.
+
+    About 200 steps per epoch, fewer below 3,200 samples and more above
+    800,000. Powers of 2 keep the number of distinct batch shapes, each of
+    which compiles the training step once per process, small.
+    """
+    exponent = np.round(np.log2(max(n_samples, 1) / 200))
+    return int(np.clip(2**exponent, 16, 4096))
+
+
+class _Targets(NamedTuple):
+    """The training targets ``_training_targets`` hands the training loop.
+
+    Training fits an FM ``g`` to ``y``, whose loss reads the scores
+    ``score_scale * g``; the fitted model, in the user's units, is
+    ``shift + scale * g``. Training in these units makes the learning rate,
+    the penalties and the initial factors mean the same whatever the units
+    of the target.
+    """
+
+    y: np.ndarray
+    sample_weight: np.ndarray
+    n_outputs: int
+    shift: float
+    scale: float
+    score_scale: float
+    fitted: dict  # attributes such as classes_, set once training succeeds
 
 
 class _BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -43,10 +78,10 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         "learning_rate": [StrOptions({"constant", "invscaling"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "init_std": [Interval(Real, 0, None, closed="left")],
@@ -102,14 +137,19 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The intercept training starts from."""
 
     @abstractmethod
-    def _validation_score(self, y, raw, sample_weight):
-        """Score (higher is better) of the raw FM outputs on validation data."""
+    def _validation_score(self, y, scores, sample_weight):
+        """Score (higher is better) on validation data of the scores the loss
+        reads (see :class:`_Targets`)."""
+
+    def _penalty_scale(self, y, scores, sample_weight):
+        """The factor of the penalties in the next epoch, from the scores on
+        validation data; 1, unless the loss has a noise level to estimate."""
+        return 1.0
 
     @abstractmethod
     def _training_targets(self, y, sample_weight, first_call, classes):
-        """The validated ``y`` as training targets (float), the sample weights
-        training uses, the number of FM outputs, and the fitted attributes
-        (such as ``classes_``) to set once training has succeeded."""
+        """The validated ``y`` as float training targets, with the sample
+        weights and scaling training uses, as a :class:`_Targets`."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         # validate_data sets n_features_in_ and feature_names_in_ as it checks
@@ -128,7 +168,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _train(self, X, y, sample_weight, incremental, classes):
-        if incremental and self.early_stopping:
+        if incremental and self.early_stopping is True:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains one "
                 "epoch per call, so there is nothing to stop. Use fit instead."
@@ -149,12 +189,16 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         # Training is invariant to the weights' scale; at most 1, their sums
         # stay finite however large they are.
         sample_weight = sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
-        y, sample_weight, n_outputs, fitted = self._training_targets(
-            y, sample_weight, first_call, classes
-        )
+        targets = self._training_targets(y, sample_weight, first_call, classes)
+        y, sample_weight = targets.y, targets.sample_weight
         rng = _check_random_state(self.random_state)
         X = training_matrix(X)
-        train, validation = self._split(y, rng)
+        early_stopping = (
+            X.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental
+            if self.early_stopping == "auto"
+            else self.early_stopping
+        )
+        train, validation = self._split(y, rng, early_stopping)
         weight_train = sample_weight[train]
         if not weight_train.sum() > 0:
             # scikit-learn >= 1.9 rejects all-zero weights itself; this also
@@ -164,9 +208,13 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "the training samples (those not held out for early stopping)."
             )
         params, state = self._start_state(
-            first_call, incremental, y[train], weight_train, n_outputs, rng
+            first_call, incremental, y[train], weight_train, targets, rng
         )
-        state.update(fitted)
+        state.update(targets.fitted)
+        batch_size = (
+            _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
+        )
+        state.update(batch_size_=min(batch_size, train.shape[0]), early_stopping_=early_stopping)
         training_set = (
             X if validation is None else X[train],  # indexing all rows would copy X
             y[train].astype(np.float32),
@@ -185,10 +233,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             alpha_factors=self.alpha_factors,
             # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
             alpha_uniform=self.alpha_uniform / train.shape[0],
+            score_scale=targets.score_scale,
             optimizer_state=state["_optimizer_state"],
         )
-        batch_size = min(self.batch_size, train.shape[0])
-        best_params = params
+        start = best_params = params
+        penalty_scale = 1.0
         no_improvement = 0
         diverged = False
         for _ in range(1 if incremental else self.max_iter):
@@ -197,7 +246,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             if self.learning_rate == "invscaling":
                 learning_rate /= (state["n_iter_"] + 1) ** self.power_t
             loss = trainer.run_epoch(
-                epoch_batches(*training_set, order, batch_size), learning_rate
+                epoch_batches(*training_set, order, state["batch_size_"]),
+                learning_rate,
+                penalty_scale,
             )
             new_params = trainer.weights()
             if not (np.isfinite(loss) and all(np.isfinite(p).all() for p in new_params)):
@@ -219,7 +270,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 improved = loss < state["best_loss_"] - (self.tol or 0.0)
                 state["best_loss_"] = min(loss, state["best_loss_"])
             else:
-                score = self._validation_score(y_val, fm_decision(X_val, *params), weight_val)
+                scores = targets.score_scale * fm_decision(X_val, *params)
+                score = self._validation_score(y_val, scores, weight_val)
+                penalty_scale = self._penalty_scale(y_val, scores, weight_val)
                 if self.verbose:
                     print(f"Validation score: {score:.8f}")
                 state["validation_scores_"].append(score)
@@ -252,16 +305,23 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         # Assigned only now and in one step, so that neither an interrupted fit
         # nor a predict in another thread (see _decision_function) can see a
         # half-updated model.
-        intercept_, coef_, factors_ = params
+        if params is start and not first_call:
+            # No epoch finished (it diverged): the model stays exactly as it was,
+            # without a round trip through the training units.
+            intercept_, coef_, factors_ = self.intercept_, self.coef_, self.factors_
+        else:
+            intercept_, coef_, factors_ = rescale_fm(*params, targets.shift, targets.scale)
         vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
         return self
 
-    def _start_state(self, first_call, incremental, y, sample_weight, n_outputs, rng):
-        """The parameters training starts from, and the bookkeeping it continues.
+    def _start_state(self, first_call, incremental, y, sample_weight, targets, rng):
+        """The parameters training starts from, in training units, and the
+        bookkeeping it continues.
 
         One output has a scalar intercept, coef (n_features,) and factors
         (n_features, k); n outputs (n,), (n_features, n), (n_features, n, k).
         """
+        n_outputs = targets.n_outputs
         outputs = () if n_outputs == 1 else (n_outputs,)
         if first_call:
             params = (
@@ -287,7 +347,14 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         # Curves continue; the bests of the other mode (loss or validation
         # score) start over when early_stopping changed between calls.
-        return (self.intercept_, self.coef_, self.factors_), {
+        params = rescale_fm(
+            self.intercept_,
+            self.coef_,
+            self.factors_,
+            -targets.shift / targets.scale,
+            1.0 / targets.scale,
+        )
+        return params, {
             "n_iter_": self.n_iter_,
             "loss_curve_": list(self.loss_curve_),
             "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,
@@ -299,14 +366,14 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             "_optimizer_state": self._optimizer_state if incremental else None,
         }
 
-    def _split(self, y, rng):
+    def _split(self, y, rng, early_stopping):
         """Row indices for training and, with early stopping, for validation.
 
         Classifiers split stratified, as MLPClassifier does, so that every
         class is in the validation data in its proportion.
         """
         n_samples = y.shape[0]
-        if not self.early_stopping:
+        if not early_stopping:
             return np.arange(n_samples), None
         splitter = (StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit)(
             n_splits=1, test_size=self.validation_fraction, random_state=rng

@@ -8,7 +8,15 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import _BaseFM
+from ._base import _BaseFM, _Targets
+
+
+# Training fits the scores in units of the standard deviation of the
+# logistic distribution, the noise of the latent-variable view of logistic
+# regression, as FMRegressor fits its target in units of its standard
+# deviation: the penalties and the learning rate then mean about the same to
+# both estimators.
+_LOGISTIC_STD = float(np.pi / np.sqrt(3))
 
 
 class FMClassifier(ClassifierMixin, _BaseFM):
@@ -27,10 +35,12 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     Training runs in TensorFlow with a minibatch optimizer, exactly as for
     :class:`FMRegressor`; prediction uses only NumPy and SciPy. Dense and
     sparse input are both supported, and sparse input is never densified.
+    The defaults are those of :class:`FMRegressor`, and adapt to the data in
+    the same ways.
 
     Parameters
     ----------
-    n_factors : int, default=8
+    n_factors : int, default=32
         Dimension of the factor vector of each feature (of each feature and
         class with more than two classes).
 
@@ -38,50 +48,58 @@ class FMClassifier(ClassifierMixin, _BaseFM):
         L2 penalty on the linear weights ``coef_``, applied per sample to the
         weights of its non-zero features, as in :class:`FMRegressor`.
 
-    alpha_factors : float, default=0.1
+    alpha_factors : float, default=0.03
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
-        It caps how steep the scores may grow: on noise-free classes 0.01
-        separates better, on noisy clicks the default does well. Tune it first.
+        It caps how steep the scores may grow: noise-free classes separate
+        better with less. Tune this and ``alpha_uniform`` first.
 
-    alpha_uniform : float, default=0.0
+    alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, divided by the
-        number of samples, as in :class:`FMRegressor`.
+        number of samples, as in :class:`FMRegressor`: a prior worth
+        ``alpha_uniform`` samples on every parameter.
 
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
         The optimizer: Keras' optimizer of that name with its default settings.
 
-    learning_rate : {'constant', 'invscaling'}, default='constant'
+    learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the learning rate over the epochs: 'invscaling' uses
-        ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t``.
+        ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t``, counting
+        each call to ``partial_fit`` as an epoch (to stream many chunks,
+        prefer 'constant').
 
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
 
-    power_t : float, default=0.5
+    power_t : float, default=1.0
         The exponent of the 'invscaling' schedule.
 
-    batch_size : int, default=256
+    batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
+        'auto' takes the power of 2 nearest to ``n_samples / 200``, from 16
+        to 4096, as in :class:`FMRegressor`. The size used is
+        ``batch_size_``.
 
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
 
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         Training stops when the training loss (or, with ``early_stopping``,
         the validation score) has not improved by at least ``tol`` for more
         than ``n_iter_no_change`` consecutive epochs. ``None`` always trains
         ``max_iter`` epochs.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or 'auto', default='auto'
         Whether to set aside ``validation_fraction`` of the training data,
         stratified by class, stop when the log-loss on it stops improving, and
-        keep the parameters of the best epoch.
+        keep the parameters of the best epoch. 'auto' does so in ``fit`` when
+        the training data have more than 2,000 samples, and never in
+        ``partial_fit``. Whether it ran is ``early_stopping_``.
 
     validation_fraction : float, default=0.1
         Fraction of the training data set aside for early stopping. Only used
         if ``early_stopping`` is True.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Number of epochs without improvement by ``tol`` tolerated before
         training stops.
 
@@ -130,6 +148,15 @@ class FMClassifier(ClassifierMixin, _BaseFM):
         Number of epochs trained, over all calls to ``fit`` with
         ``warm_start`` and to ``partial_fit``.
 
+    batch_size_ : int
+        The batch size of the last call to ``fit`` or ``partial_fit``: the
+        one ``batch_size`` asked for, or chose with 'auto', at most the number
+        of training samples.
+
+    early_stopping_ : bool
+        Whether the last call to ``fit`` held out a validation set and
+        stopped early, as ``early_stopping`` asked or chose with 'auto'.
+
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch.
 
@@ -166,12 +193,18 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     class have interactions of its own, at ``n_classes`` times the
     parameters and the cost per sample.
 
-    The objective is ``sum_i s_i [L(y_i, f(x_i)) + p(x_i)] / n +
-    alpha_uniform / (2 n) (||w||**2 + ||V||**2)``, with ``L`` the logistic
-    loss or softmax cross-entropy, the sample weights ``s`` (times the class
-    weights) scaled to mean 1, and ``p(x_i) = 1/2 sum_{j: x_ij != 0}
-    (alpha_linear ||w_j||**2 + alpha_factors ||v_j||**2)`` summed over the
-    outputs.
+    Training fits the scores in units of ``c = pi / sqrt(3)``, the standard
+    deviation of the logistic distribution, much as :class:`FMRegressor`
+    fits its target in units of its standard deviation, so that the
+    learning rate and the penalties mean about the same to both estimators:
+    it fits an FM ``g`` and reports the scores ``f = c * g``
+    (``intercept_ = c * g0``, ``coef_ = c * w``, ``factors_ = sqrt(c) * V``).
+    The objective, in the parameters ``(g0, w, V)`` of ``g``, is
+    ``sum_i s_i [L(y_i, c * g(x_i)) + p(x_i)] / n + alpha_uniform / (2 n)
+    (||w||**2 + ||V||**2)``, with ``L`` the logistic loss or softmax
+    cross-entropy, the sample weights ``s`` (times the class weights) scaled
+    to mean 1, and ``p(x_i) = 1/2 sum_{j: x_ij != 0} (alpha_linear ||w_j||**2
+    + alpha_factors ||v_j||**2)`` summed over the outputs.
 
     References
     ----------
@@ -204,20 +237,20 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     def __init__(
         self,
         *,
-        n_factors=8,
+        n_factors=32,
         alpha_linear=0.01,
-        alpha_factors=0.1,
-        alpha_uniform=0.0,
+        alpha_factors=0.03,
+        alpha_uniform=8.0,
         solver="adam",
-        learning_rate="constant",
-        learning_rate_init=0.01,
-        power_t=0.5,
-        batch_size=256,
+        learning_rate="invscaling",
+        learning_rate_init=0.015,
+        power_t=1.0,
+        batch_size="auto",
         max_iter=200,
-        tol=1e-4,
-        early_stopping=False,
+        tol=1e-3,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         init_std=0.1,
         class_weight=None,
         warm_start=False,
@@ -405,19 +438,28 @@ class FMClassifier(ClassifierMixin, _BaseFM):
             )
             sample_weight = sample_weight * weights[encoded]
         n_outputs = 1 if known.shape[0] == 2 else known.shape[0]
-        return encoded.astype(np.float64), sample_weight, n_outputs, {"classes_": known}
+        return _Targets(
+            encoded.astype(np.float64),
+            sample_weight,
+            n_outputs,
+            shift=0.0,
+            scale=_LOGISTIC_STD,
+            score_scale=_LOGISTIC_STD,
+            fitted={"classes_": known},
+        )
 
     def _initial_intercept(self, y, sample_weight, n_outputs):
         n_classes = max(2, n_outputs)
         prior = np.bincount(y.astype(int), weights=sample_weight, minlength=n_classes)
         prior = np.clip(prior / prior.sum(), 1e-3, None)
+        log_prior = np.log(prior) / _LOGISTIC_STD  # in training units
         if n_classes == 2:
-            return float(np.log(prior[1] / prior[0]))
-        return np.log(prior) - np.log(prior).mean()
+            return float(log_prior[1] - log_prior[0])
+        return log_prior - log_prior.mean()
 
-    def _validation_score(self, y, raw, sample_weight):
-        labels = np.arange(2 if raw.ndim == 1 else raw.shape[1])
-        return -log_loss(y, _proba(raw), sample_weight=sample_weight, labels=labels)
+    def _validation_score(self, y, scores, sample_weight):
+        labels = np.arange(2 if scores.ndim == 1 else scores.shape[1])
+        return -log_loss(y, _proba(scores), sample_weight=sample_weight, labels=labels)
 
 
 def _proba(scores):

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 _LARGEST_VALUE = float(np.sqrt(np.finfo(np.float32).max))
 
 
-def check_trainable_range(values, name):
+def check_trainable_range(values, name, advice=None):
     """Raise a ValueError if ``values`` are too large to train on in float32.
 
     Larger values overflow the squares of the FM and of the squared error:
@@ -16,11 +16,13 @@ def check_trainable_range(values, name):
     """
     # max and min instead of abs: no temporary copy of a large dense X.
     largest = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
-    if largest > _LARGEST_VALUE:
+    if not largest <= _LARGEST_VALUE:
+        if advice is None:
+            advice = f"Scale {name} first (for example with StandardScaler or MaxAbsScaler)."
         raise ValueError(
             f"{name} holds values up to {largest:.3g} in magnitude, but training "
             f"computes in float32, whose squares overflow beyond {_LARGEST_VALUE:.3g}. "
-            f"Scale {name} first (for example with StandardScaler or MaxAbsScaler)."
+            + advice
         )
 
 
@@ -83,6 +85,15 @@ def epoch_batches(X, y, sample_weight, order, batch_size):
     n_rows = np.full(n_batches, batch_size, np.float32)
     n_rows[-1] = n_samples - (n_batches - 1) * batch_size
     return cols, values, rows, padded_y, padded_weight, n_rows
+
+
+def rescale_fm(intercept, coef, factors, shift, scale):
+    """The parameters of the FM ``shift + scale * f``, for an FM ``f`` and ``scale > 0``.
+
+    The linear weights scale by ``scale`` and the factors by its square root,
+    so that every interaction weight ``<v_i, v_j>`` scales by ``scale``.
+    """
+    return shift + scale * intercept, scale * coef, np.sqrt(scale) * factors
 
 
 def fm_decision(X, intercept, coef, factors):

@@ -20,7 +20,10 @@ from ._regressor import FMRegressor
 
 FORMAT = "sklearn_fm"
 # Raise when the layout changes; load refuses versions it does not know.
-FORMAT_VERSION = 1
+# Version 2 added batch_size_, early_stopping_ and the regressor's target
+# standardisation; version 1 files (sklearn_fm 0.1.0) still load.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _ESTIMATORS = {cls.__name__: cls for cls in (FMRegressor, FMClassifier)}
 
 
@@ -95,6 +98,8 @@ def save(estimator, file):
         "params": params,
         "n_features_in_": int(estimator.n_features_in_),
         "n_iter_": int(estimator.n_iter_),
+        "batch_size_": int(estimator.batch_size_),
+        "early_stopping_": bool(estimator.early_stopping_),
         # Infinite when training diverged in its first epoch; JSON has no inf.
         "best_loss_": None if estimator.best_loss_ is None else repr(float(estimator.best_loss_)),
         "best_validation_score_": (
@@ -109,6 +114,9 @@ def save(estimator, file):
         metadata["feature_names_in_"] = _labels(estimator.feature_names_in_, "feature_names_in_")
     if hasattr(estimator, "classes_"):
         metadata["classes_"] = _labels(estimator.classes_, "classes_")
+    if hasattr(estimator, "_y_train_std"):
+        metadata["y_train_mean"] = float(estimator._y_train_mean)
+        metadata["y_train_std"] = float(estimator._y_train_std)
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("metadata.json", json.dumps(metadata, indent=1))
         for name, array in arrays.items():
@@ -164,7 +172,7 @@ def _read(file, name):
             if (
                 isinstance(metadata, dict)
                 and metadata.get("format") == FORMAT
-                and metadata.get("format_version") == FORMAT_VERSION
+                and metadata.get("format_version") in _READABLE_VERSIONS
             ):
                 arrays = {
                     array: np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
@@ -183,7 +191,7 @@ def _read(file, name):
     raise ValueError(
         f"{name} was written by sklearn_fm {metadata.get('sklearn_fm_version')} in "
         f"format version {version!r}, but this sklearn_fm ({_version()}) reads format "
-        f"version {FORMAT_VERSION}." + (" Upgrade sklearn_fm to load it." if newer else "")
+        f"versions up to {FORMAT_VERSION}." + (" Upgrade sklearn_fm to load it." if newer else "")
     )
 
 
@@ -231,6 +239,7 @@ def _estimator(metadata, arrays):
     }
     if attributes["_optimizer_state"]:
         attributes["_optimizer_state"][0] = np.int64(attributes["_optimizer_state"][0])
+    attributes.update(_training_choices(metadata, params, estimator))
     if len(attributes["loss_curve_"]) != attributes["n_iter_"]:
         raise ValueError("loss_curve_ does not have n_iter_ entries")
     if "feature_names_in_" in metadata:
@@ -243,6 +252,34 @@ def _estimator(metadata, arrays):
         raise ValueError("a classifier without classes_")
     vars(model).update(attributes)
     return model
+
+
+def _training_choices(metadata, params, estimator):
+    """The batch size, early stopping and target scaling training used."""
+    if metadata["format_version"] == 1:
+        # Version 1 models trained on y as given with their parameters'
+        # settings (both were plain values then). The batch size is an
+        # upper bound: training used at most the number of its samples.
+        choices = {"batch_size_": params["batch_size"], "early_stopping_": params["early_stopping"]}
+        if estimator is FMRegressor:
+            choices.update(_y_train_mean=0.0, _y_train_std=1.0)
+        return choices
+    choices = {
+        "batch_size_": metadata["batch_size_"],
+        "early_stopping_": metadata["early_stopping_"],
+    }
+    if not (
+        type(choices["batch_size_"]) is int
+        and choices["batch_size_"] >= 1
+        and isinstance(choices["early_stopping_"], bool)
+    ):
+        raise ValueError("batch_size_ or early_stopping_ is not valid")
+    if estimator is FMRegressor:
+        mean, std = float(metadata["y_train_mean"]), float(metadata["y_train_std"])
+        if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+            raise ValueError("the target standardisation is not valid")
+        choices.update(_y_train_mean=mean, _y_train_std=std)
+    return choices
 
 
 def _float(text):

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
-from ._base import _BaseFM
+from ._base import _BaseFM, _Targets
 from ._data import check_trainable_range
 
 
@@ -25,9 +25,17 @@ class FMRegressor(RegressorMixin, _BaseFM):
     uses only NumPy and SciPy. Dense and sparse input are both supported, and sparse
     input is never densified.
 
+    The defaults adapt to the data: training fits the standardised target, so
+    that neither the learning rate nor the penalties depend on the units of
+    ``y`` (the fitted attributes are in the units of ``y``); the batch size
+    gives about 200 steps per epoch; early stopping holds out a validation set
+    when there are more than 2,000 samples, and the error on it then sets how
+    much the penalties weigh (less on cleaner data). The same defaults serve
+    small dense tables and one-hot ids of a million ratings.
+
     Parameters
     ----------
-    n_factors : int, default=8
+    n_factors : int, default=32
         Dimension of the factor vector of each feature, the rank of the
         interaction matrix.
 
@@ -37,73 +45,80 @@ class FMRegressor(RegressorMixin, _BaseFM):
         ``alpha_linear / 2 * ||coef_||**2`` and on sparse data each feature is
         penalised in proportion to how often it occurs, as in libFM's SGD.
 
-    alpha_factors : float, default=0.1
+    alpha_factors : float, default=0.03
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
         The interactions are what overfits first on noisy data such as
-        ratings: on MovieLens 100K (split u1) 0.1 gave the best test RMSE of
-        {0.01, 0.03, 0.1, 0.2, 0.5}, while it shrinks clean planted
-        interactions on standardised data by about 5%. Tune it first.
+        ratings; tune this and ``alpha_uniform`` first.
 
-    alpha_uniform : float, default=0.0
+    alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, however often
         their features occur: it adds
-        ``alpha_uniform / (2 * n_samples) * (||coef_||**2 + ||factors_||**2)``
-        to the mean loss, like MLPRegressor's ``alpha``, so it weighs as much
-        as ``alpha_uniform`` samples' worth of penalty on every parameter.
-        Rare features, which the per-sample penalties above barely touch,
-        feel it most; on MovieLens 1M ids it lowers the test RMSE from 0.845
-        to 0.839 (see the user guide). Above 0 every step updates every
-        parameter, also with the 'sgd' and 'adagrad' solvers, which otherwise
-        update only the rows of the features in the batch.
+        ``alpha_uniform / (2 * n_samples)`` times the squared norm of every
+        parameter to the mean loss, like MLPRegressor's ``alpha``, so it weighs
+        as much as ``alpha_uniform`` samples' worth of penalty on every
+        parameter: a prior that matters on small data and for rare features,
+        which the per-sample penalties above barely touch, and fades as the
+        data grow. Above 0 every step updates every parameter, also with the
+        'sgd' and 'adagrad' solvers, which otherwise update only the rows of
+        the features in the batch.
 
     solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
         The optimizer: Keras' optimizer of that name with its default settings
         (for example ``beta_1=0.9, beta_2=0.999, epsilon=1e-7`` for Adam).
 
-    learning_rate : {'constant', 'invscaling'}, default='constant'
+    learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the optimizer's learning rate over the epochs.
         'constant' keeps ``learning_rate_init``; 'invscaling' uses
         ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t`` (counting
         from 0 over all calls to ``partial_fit`` and ``fit`` with
         ``warm_start``). Unlike MLPRegressor, whose ``t`` counts samples and
         which applies the schedule only to SGD, ``t`` counts epochs and every
-        solver follows it.
+        solver follows it. ``partial_fit`` counts each call as an epoch, so
+        to stream many chunks, prefer 'constant'.
 
-    learning_rate_init : float, default=0.01
+    learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
 
-    power_t : float, default=0.5
-        The exponent of the 'invscaling' schedule.
+    power_t : float, default=1.0
+        The exponent of the 'invscaling' schedule: with 1, the rate of epoch
+        ``t`` is ``learning_rate_init / (t + 1)``.
 
-    batch_size : int, default=256
+    batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
+        'auto' takes the power of 2 nearest to ``n_samples / 200``, from 16
+        to 4096: about 200 steps per epoch, more steps on small data, where
+        steps are cheap, and at most 4096 rows per step on large data. The
+        size used is ``batch_size_``.
 
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
 
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         Training stops when the training loss (or, with ``early_stopping``,
         the validation score) has not improved by at least ``tol`` for more
         than ``n_iter_no_change`` consecutive epochs. ``None`` always trains
         ``max_iter`` epochs.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or 'auto', default='auto'
         Whether to set aside ``validation_fraction`` of the training data,
         stop when the R² score on it stops improving, and keep the parameters
-        of the best epoch.
+        of the best epoch. 'auto' does so in ``fit`` when the training data
+        have more than 2,000 samples, and never in ``partial_fit``. Whether it
+        ran is ``early_stopping_``. With early stopping, the validation error
+        also scales the penalties (see Notes).
 
     validation_fraction : float, default=0.1
         Fraction of the training data set aside for early stopping. Only used
         if ``early_stopping`` is True.
 
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Number of epochs without improvement by ``tol`` tolerated before
         training stops.
 
     init_std : float, default=0.1
         Standard deviation of the normal distribution the factors are drawn
-        from. The linear weights start at zero and the intercept at the
-        (weighted) mean of ``y``.
+        from, in the units of the standardised target. The linear weights
+        start at zero and the intercept at the (weighted) mean of ``y``.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit
@@ -134,9 +149,18 @@ class FMRegressor(RegressorMixin, _BaseFM):
         Number of epochs trained, over all calls to ``fit`` with
         ``warm_start`` and to ``partial_fit``.
 
+    batch_size_ : int
+        The batch size of the last call to ``fit`` or ``partial_fit``: the
+        one ``batch_size`` asked for, or chose with 'auto', at most the number
+        of training samples.
+
+    early_stopping_ : bool
+        Whether the last call to ``fit`` held out a validation set and
+        stopped early, as ``early_stopping`` asked or chose with 'auto'.
+
     loss_curve_ : list of float
-        The mean training objective (half squared error plus penalty) of each
-        epoch.
+        The mean training objective (half squared error of the standardised
+        target plus penalty) of each epoch.
 
     best_loss_ : float or None
         The lowest value of ``loss_curve_``; None with ``early_stopping``.
@@ -168,15 +192,25 @@ class FMRegressor(RegressorMixin, _BaseFM):
     ``1/2 sum_f [(sum_i v_if x_i)**2 - sum_i v_if**2 x_i**2]``, which costs
     O(n_factors * nnz(x)) per sample instead of O(n_features**2).
 
-    The objective is ``sum_i s_i [(y_i - y(x_i))**2 / 2 + p(x_i)] / n +
-    alpha_uniform / (2 n) (||w||**2 + ||V||**2)`` with the sample weights
+    Training fits an FM ``g`` to the standardised target
+    ``z = (y - mu) / sigma``, with ``mu`` and ``sigma`` the (weighted) mean and
+    standard deviation of the ``y`` of the first call to ``fit`` or
+    ``partial_fit`` (``sigma = 1`` for a constant ``y``), and reports
+    ``mu + sigma * g``: ``intercept_ = mu + sigma * g0``,
+    ``coef_ = sigma * w`` and ``factors_ = sqrt(sigma) * V``, so that the model
+    does not depend on the units of ``y``. The objective, in the parameters
+    ``(g0, w, V)`` of ``g``, is ``sum_i s_i [(z_i - g(x_i))**2 / 2 + p(x_i)] / n
+    + alpha_uniform / (2 n) (||w||**2 + ||V||**2)`` with the sample weights
     ``s`` scaled to mean 1 and ``p(x_i) = 1/2 sum_{j: x_ij != 0}
     (alpha_linear w_j**2 + alpha_factors ||v_j||**2)``.
 
-    Targets far from zero mean or unit scale train slower with the default
-    learning rate; wrap the model in
-    :class:`~sklearn.compose.TransformedTargetRegressor` with a
-    :class:`~sklearn.preprocessing.StandardScaler` if needed.
+    The half squared error is the negative log-likelihood of Gaussian noise
+    of variance 1 on ``z``; noise of variance ``sigma2`` would weigh every
+    penalty ``sigma2`` times as much against it. With early stopping, each
+    epoch after the first multiplies all three penalties by the mean squared
+    error of the previous epoch on the validation data (an estimate of
+    ``sigma2``, at most 1), so that clean data are shrunk less than noisy
+    data such as ratings. Without early stopping the factor is 1.
 
     References
     ----------
@@ -202,20 +236,20 @@ class FMRegressor(RegressorMixin, _BaseFM):
     def __init__(
         self,
         *,
-        n_factors=8,
+        n_factors=32,
         alpha_linear=0.01,
-        alpha_factors=0.1,
-        alpha_uniform=0.0,
+        alpha_factors=0.03,
+        alpha_uniform=8.0,
         solver="adam",
-        learning_rate="constant",
-        learning_rate_init=0.01,
-        power_t=0.5,
-        batch_size=256,
+        learning_rate="invscaling",
+        learning_rate_init=0.015,
+        power_t=1.0,
+        batch_size="auto",
         max_iter=200,
-        tol=1e-4,
-        early_stopping=False,
+        tol=1e-3,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         init_std=0.1,
         warm_start=False,
         random_state=None,
@@ -308,9 +342,55 @@ class FMRegressor(RegressorMixin, _BaseFM):
     def _initial_intercept(self, y, sample_weight, n_outputs):
         return float(np.average(y, weights=sample_weight))
 
-    def _validation_score(self, y, raw, sample_weight):
-        return r2_score(y, raw, sample_weight=sample_weight)
+    def _validation_score(self, y, scores, sample_weight):
+        return r2_score(y, scores, sample_weight=sample_weight)
+
+    def _penalty_scale(self, y, scores, sample_weight):
+        # The squared error is the negative log-likelihood of Gaussian noise
+        # of variance 1 in the units of the standardised target; with noise
+        # of variance sigma2, the penalties weigh sigma2 times as much
+        # against it. The validation error estimates sigma2, at most 1.
+        if not sample_weight.sum() > 0:
+            return 1.0
+        return min(1.0, float(np.average((y - scores) ** 2, weights=sample_weight)))
 
     def _training_targets(self, y, sample_weight, first_call, classes):
-        check_trainable_range(y, "y")
-        return y, sample_weight, 1, {}
+        # Training fits the standardised target, so that neither the learning
+        # rate nor the penalties depend on the units of y.
+        if first_call:
+            mean, std = _standardization(y, sample_weight)
+        else:  # continue in the units training started in
+            mean, std = self._y_train_mean, self._y_train_std
+        with np.errstate(over="ignore"):  # reported just below
+            # Not (y - mean) / std: y spanning all of float64 would overflow.
+            standardized = y / std - mean / std
+        check_trainable_range(
+            standardized,
+            "y, in standard deviations from the mean of the first fit's targets,",
+            advice="Continue training on targets of the scale the model started with.",
+        )
+        fitted = {"_y_train_mean": mean, "_y_train_std": std}
+        return _Targets(
+            standardized, sample_weight, 1, shift=mean, scale=std, score_scale=1.0, fitted=fitted
+        )
+
+
+def _standardization(y, sample_weight):
+    """The (weighted) mean and standard deviation of ``y``; a standard
+    deviation of 1 for a constant ``y``, as StandardScaler does.
+
+    Computed on ``y`` divided by its largest magnitude, so that neither the
+    sums nor the squares overflow, whatever the scale of ``y``.
+    """
+    weights = sample_weight if sample_weight.sum() > 0 else None  # refused later
+    largest = float(np.abs(y).max(initial=0.0))
+    if largest == 0.0:
+        return 0.0, 1.0
+    unit = y / largest
+    mean = float(np.average(unit, weights=weights))
+    std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
+    # Below this, the spread is the rounding error of the values themselves.
+    if std <= 10 * np.finfo(np.float64).eps * abs(mean):
+        return largest * mean, 1.0
+    std *= largest  # at most largest: it cannot overflow
+    return largest * mean, std if std > 0 else 1.0  # 0 when it underflows

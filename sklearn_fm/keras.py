@@ -249,7 +249,7 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
     parameter, SGD and Adagrad update only the rows of the batch's features.
     """
     (bias, table, scratch), (bias_slots, table_slots), step = state
-    learning_rate, alpha_linear, alpha_factors, alpha_uniform = hyper
+    learning_rate, alpha_linear, alpha_factors, alpha_uniform, score_scale = hyper
     # (nnz, n_outputs, 1 + k): w_j and v_j of each output, for each non-zero.
     params = tf.reshape(tf.gather(table, cols), (tf.shape(cols)[0], bias.shape[0], -1))
     raw, xv = _sparse_fm(
@@ -257,7 +257,7 @@ def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solv
     )
     with tf.GradientTape() as tape:
         tape.watch(raw)
-        objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, raw))
+        objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, score_scale * raw))
     d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
     # Each row regularises the features it uses; padding (value 0) uses none.
     weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
@@ -324,8 +324,9 @@ class _Trainer:
     thread-safe. The linear weights and the factors train as one table whose
     row ``j`` is ``(w_j, v_j)``, so each step gathers and scatters once.
 
-    The objective is ``sum_i s_i [loss(y_i, f(x_i)) + penalty(x_i)] / n
-    + alpha_uniform / 2 (|w|**2 + |V|**2)`` with sample weights ``s``
+    The objective is ``sum_i s_i [loss(y_i, c f(x_i)) + penalty(x_i)] / n
+    + alpha_uniform / 2 (|w|**2 + |V|**2)``, with ``c`` the ``score_scale``
+    (the loss reads the FM's outputs in units of ``1 / c``), sample weights ``s``
     normalised to mean 1, where ``penalty(x_i)`` is
     ``1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors |v_j|**2)``:
     each row regularises the features it uses, as in libFM's SGD. On dense
@@ -345,6 +346,7 @@ class _Trainer:
         alpha_linear,
         alpha_factors,
         alpha_uniform=0.0,
+        score_scale=1.0,
         optimizer_state=None,
     ):
         # One output: a scalar intercept, coef (n_features,), factors
@@ -379,19 +381,26 @@ class _Trainer:
             tuple(tf.Variable(value) for value in slots[n_slots:]),
         )
         self._step = tf.Variable(np.int64(step))
-        self._alphas = tuple(
-            tf.constant(alpha, tf.float32) for alpha in (alpha_linear, alpha_factors, alpha_uniform)
+        self._hyper = tuple(
+            tf.constant(value, tf.float32)
+            for value in (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         )
         self._loss, self._solver = loss, solver
         self._epoch = _epoch_function(n_features, n_outputs, n_factors)
 
-    def run_epoch(self, batches, learning_rate):
-        """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``.
+    def run_epoch(self, batches, learning_rate, penalty_scale=1.0):
+        """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``,
+        with every penalty multiplied by ``penalty_scale``.
 
         Returns the epoch's mean objective.
         """
         state = (self._params, self._slots, self._step)
-        hyper = (tf.constant(learning_rate, tf.float32), *self._alphas)
+        *alphas, score_scale = self._hyper
+        hyper = (
+            tf.constant(learning_rate, tf.float32),
+            *(alpha * penalty_scale for alpha in alphas),
+            score_scale,
+        )
         return float(
             self._epoch(state, *batches, hyper, self._loss, self._solver, self._uniform)
         )

@@ -12,12 +12,12 @@ from sklearn_fm import FMClassifier, FMRegressor
 from .conftest import make_interaction_data
 
 X, y = make_interaction_data(n_samples=300)
-# (estimator, X, y, learning rate): plain SGD with these rates improves for a
-# few epochs, then blows up (measured: in epochs 5 and 13, with early stopping
-# in epochs 6 and 14).
+# (estimator, X, y, learning rate): plain SGD at a constant rate improves for
+# a few epochs, then blows up (measured: in epochs 5 and 7, with early
+# stopping in epochs 6 and 9).
 DIVERGING = {
-    "regressor": (FMRegressor, X, y, 0.7),
-    "classifier": (FMClassifier, X, y > 0, 10.0),
+    "regressor": (FMRegressor, X, y, 1.5, 256),
+    "classifier": (FMClassifier, X, y > 0, 2.0, "auto"),
 }
 
 
@@ -31,15 +31,16 @@ def assert_finite(model, X):
 
 @pytest.mark.parametrize("problem", DIVERGING)
 def test_divergence_keeps_the_last_finite_epoch_and_names_the_learning_rate(problem):
-    estimator, X, y, rate = DIVERGING[problem]
-    model = estimator(solver="sgd", learning_rate_init=rate, max_iter=50, tol=None, random_state=0)
+    estimator, X, y, rate, batch_size = DIVERGING[problem]
+    sgd = dict(solver="sgd", learning_rate="constant", batch_size=batch_size)
+    model = estimator(**sgd, learning_rate_init=rate, max_iter=50, tol=None, random_state=0)
     with pytest.warns(ConvergenceWarning, match=rf"diverged in epoch \d+.*learning_rate_init \(now {rate}\)"):
         model.fit(X, y)
     assert 1 < model.n_iter_ < 50
     assert len(model.loss_curve_) == model.n_iter_
     assert_finite(model, X)
     # The kept parameters are those of the last finite epoch, n_iter_.
-    last = estimator(solver="sgd", learning_rate_init=rate, max_iter=model.n_iter_, tol=None, random_state=0)
+    last = estimator(**sgd, learning_rate_init=rate, max_iter=model.n_iter_, tol=None, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         last.fit(X, y)
@@ -49,8 +50,9 @@ def test_divergence_keeps_the_last_finite_epoch_and_names_the_learning_rate(prob
 
 @pytest.mark.parametrize("problem", DIVERGING)
 def test_divergence_with_early_stopping_keeps_the_best_epoch(problem):
-    estimator, X, y, rate = DIVERGING[problem]
-    params = dict(solver="sgd", learning_rate_init=rate, tol=None, early_stopping=True, random_state=0)
+    estimator, X, y, rate, batch_size = DIVERGING[problem]
+    sgd = dict(solver="sgd", learning_rate="constant", batch_size=batch_size)
+    params = dict(**sgd, learning_rate_init=rate, tol=None, early_stopping=True, random_state=0)
     model = estimator(max_iter=50, **params)
     with pytest.warns(ConvergenceWarning, match="diverged"):
         model.fit(X, y)

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import (
@@ -113,8 +113,26 @@ def test_cross_validated_fm_ties_ridge_on_linear_data(cv):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(600, 6))
     y = X @ rng.normal(size=6) + 0.5 * rng.normal(size=600)
-    fm, ridge = rmse(FMRegressor(random_state=0), X, y, cv), rmse(Ridge(), X, y, cv)
-    assert abs(fm - ridge) < 0.05 * ridge
+    fm = cross_val_score(FMRegressor(random_state=0), X, y, cv=cv).mean()
+    assert abs(fm - cross_val_score(Ridge(), X, y, cv=cv).mean()) < 0.01
+
+
+def test_defaults_match_ridge_on_the_diabetes_data():
+    # A target of 25 to 346, as given: the defaults must not depend on its
+    # units (before y was standardised they reached R² 0.225 here).
+    X, y = load_diabetes(return_X_y=True)
+    fm = cross_val_score(make_pipeline(StandardScaler(), FMRegressor(random_state=0)), X, y, cv=5)
+    ridge = cross_val_score(make_pipeline(StandardScaler(), Ridge()), X, y, cv=5)
+    assert fm.mean() > ridge.mean() - 0.02
+
+
+def test_defaults_match_logistic_regression_on_the_breast_cancer_data():
+    X, y = load_breast_cancer(return_X_y=True)
+    fm = make_pipeline(StandardScaler(), FMClassifier(random_state=0))
+    logistic = make_pipeline(StandardScaler(), LogisticRegression())
+    auc = {name: cross_val_score(model, X, y, cv=5, scoring="roc_auc").mean()
+           for name, model in [("fm", fm), ("logistic", logistic)]}
+    assert auc["fm"] > auc["logistic"] - 0.01
 
 
 def one_hot_fm_classifier(**params):
@@ -152,8 +170,10 @@ def test_calibrated_classifier_cv_wraps_the_pipeline():
     proba = calibrated.predict_proba(X_test)
     assert_allclose(proba.sum(axis=1), 1.0)
     assert roc_auc_score(y_test, proba[:, 1]) > 0.75
+    # Its three models train on two thirds of the rows each, so it may lose a
+    # little against one model of all the rows, but not more.
     raw = one_hot_fm_classifier().fit(X_train, y_train)
-    assert log_loss(y_test, proba) < log_loss(y_test, raw.predict_proba(X_test)) + 0.01
+    assert log_loss(y_test, proba) < log_loss(y_test, raw.predict_proba(X_test)) + 0.02
 
 
 def roc_auc(model, X, y):

@@ -49,11 +49,11 @@ def interrupt_in_epoch(monkeypatch):
         calls = []
         run_epoch = fm_keras._Trainer.run_epoch
 
-        def interrupted(trainer, batches, learning_rate):
+        def interrupted(trainer, *args):
             calls.append(None)
             if len(calls) == n:
                 raise KeyboardInterrupt
-            return run_epoch(trainer, batches, learning_rate)
+            return run_epoch(trainer, *args)
 
         monkeypatch.setattr(fm_keras._Trainer, "run_epoch", interrupted)
         return calls

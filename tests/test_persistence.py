@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
@@ -143,7 +144,9 @@ def assert_same_fit(a, b, data=X):
     assert type(a) is type(b)
     assert a.get_params() == b.get_params()
     assert_same_model(a, b, data)
-    for name in ["best_loss_", "validation_scores_", "best_validation_score_", "feature_names_in_"]:
+    names = ["best_loss_", "validation_scores_", "best_validation_score_", "feature_names_in_"]
+    names += ["batch_size_", "early_stopping_", "_y_train_mean", "_y_train_std"]
+    for name in names:
         assert hasattr(a, name) == hasattr(b, name)
         if hasattr(a, name):
             assert_array_equal(getattr(a, name), getattr(b, name))
@@ -244,14 +247,41 @@ def test_loading_in_a_fresh_process_imports_neither_tensorflow_nor_pickle_data(f
 def test_a_file_from_a_newer_format_version_is_refused(fitted, tmp_path):
     fitted.save(tmp_path / "model.fm")
     metadata = metadata_of(tmp_path / "model.fm")
-    metadata.update(format_version=2, sklearn_fm_version="9.0")
+    metadata.update(format_version=3, sklearn_fm_version="9.0")
     rewrite(tmp_path / "model.fm", tmp_path / "new.fm", **{"metadata.json": json.dumps(metadata)})
     message = (
-        r"'.*new.fm' was written by sklearn_fm 9.0 in format version 2, but this "
-        rf"sklearn_fm \({sklearn_fm.__version__}\) reads format version 1. Upgrade sklearn_fm"
+        r"'.*new.fm' was written by sklearn_fm 9.0 in format version 3, but this "
+        rf"sklearn_fm \({sklearn_fm.__version__}\) reads format versions up to 2. Upgrade sklearn_fm"
     )
     with pytest.raises(ValueError, match=message):
         sklearn_fm.load(tmp_path / "new.fm")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_files_of_format_version_1_still_load_and_continue_training():
+    # Written by sklearn_fm 0.1.0, whose regressor trained on y as given, on
+    # the first 4 columns of X: a partial_fit regressor and a fitted binary
+    # classifier, with the predictions 0.1.0 made for the first 3 rows.
+    regressor = sklearn_fm.load(DATA / "regressor-format-1.fm")
+    classifier = sklearn_fm.load(DATA / "classifier-format-1.fm")
+    rows = X[:3, :4]
+    assert_allclose(
+        regressor.predict(rows), [0.02012691380756371, -0.23075338686863314, -0.2090100778985993],
+        rtol=1e-12,
+    )
+    assert_allclose(
+        classifier.predict_proba(rows)[:, 0], [0.4563817676643328, 0.5124410669155598, 0.5135279984400649],
+        rtol=1e-12,
+    )
+    assert regressor.batch_size_ == regressor.batch_size == 256
+    assert classifier.early_stopping_ is classifier.early_stopping is False
+    # partial_fit continues in the units the model trained in (y as given).
+    assert (regressor._y_train_mean, regressor._y_train_std) == (0.0, 1.0)
+    regressor.partial_fit(X[:, :4], y)
+    assert regressor.n_iter_ == 2
+    assert np.isfinite(regressor.predict(rows)).all()
 
 
 def test_files_that_are_no_model_are_refused(fitted, tmp_path):
@@ -286,10 +316,16 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
     np.save(nan, fitted.coef_ * np.nan)
     forgeries = {
         "a shorter factors_": {"factors_.npy": short.getvalue()},
+        "batch_size_=0": {"metadata.json": json.dumps(dict(metadata, batch_size_=0))},
+        "a string early_stopping_": {"metadata.json": json.dumps(dict(metadata, early_stopping_="no"))},
         "an invalid parameter": {"metadata.json": json.dumps(bad_param)},
         "another feature count": {"metadata.json": json.dumps(more_features)},
         "NaN coefficients": {"coef_.npy": nan.getvalue()},
     }
+    if "y_train_std" in metadata:
+        forgeries["a zero y_train_std"] = {"metadata.json": json.dumps(dict(metadata, y_train_std=0.0))}
+        del metadata["y_train_mean"]
+        forgeries["no y_train_mean"] = {"metadata.json": json.dumps(metadata)}
     for name, members in forgeries.items():
         rewrite(tmp_path / "model.fm", tmp_path / "forged.fm", **members)
         with pytest.raises(ValueError, match="could not be read as an sklearn_fm model file"):

@@ -167,11 +167,17 @@ def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
         learning_rate_init=0.1, power_t=0.7, batch_size=40, init_std=0.5, random_state=0,
     )
 
+    # The objective is stated for the standardised target, and for the
+    # parameters of the FM that predicts it.
+    mean = np.average(y, weights=s)
+    std = np.sqrt(np.average((y - mean) ** 2, weights=s))
+
     def objective(theta):
-        return stated_objective(theta, X, y, s, alphas, n_factors=3)
+        return stated_objective(theta, X, (y - mean) / std, s, alphas, n_factors=3)
 
     def theta():
-        return np.concatenate([[fm.intercept_], fm.coef_, fm.factors_.ravel()])
+        intercept = (fm.intercept_ - mean) / std
+        return np.concatenate([[intercept], fm.coef_ / std, fm.factors_.ravel() / np.sqrt(std)])
 
     fm.partial_fit(X, y, sample_weight=s)
     for t in range(1, 4):
@@ -194,7 +200,8 @@ def test_sample_weight_pulls_predictions_towards_heavy_samples():
     sample_weight = np.tile([9.0, 9.0, 9.0, 9.0, 1.0, 1.0, 1.0, 1.0], 50)
     # Full-batch steps, so what is tested is the weighting, not minibatch noise.
     fm = FMRegressor(
-        batch_size=len(y), max_iter=500, tol=None, learning_rate_init=0.02, random_state=0
+        alpha_uniform=0.0, batch_size=len(y), max_iter=500, tol=None,
+        learning_rate="constant", learning_rate_init=0.02, random_state=0,
     )
     fm.fit(X, y, sample_weight=sample_weight)
     assert_allclose(fm.predict(np.eye(4)), [0.1, 0.1, 0.9, 0.9], atol=0.01)
@@ -378,3 +385,95 @@ def test_defaults_do_not_overfit_noisy_ratings():
     fm_rmse = np.sqrt(np.mean((fm.predict(X_test) - y_test) ** 2))
     ridge_rmse = np.sqrt(np.mean((ridge.predict(X_test) - y_test) ** 2))
     assert fm_rmse < ridge_rmse - 0.03
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size",
+    # The power of 2 nearest to n / 200, within [16, 4096], at most n.
+    [(10, 10), (300, 16), (6_000, 32), (100_000, 512), (200_000, 1024), (1_000_000, 4096)],
+)
+def test_auto_batch_size_gives_about_200_steps_per_epoch(n_samples, batch_size):
+    X = sp.random(n_samples, 3, density=1 / 3, format="csr", random_state=0)
+    y = np.arange(n_samples) % 2.0
+    model = FMRegressor(n_factors=1, max_iter=1, early_stopping=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert model.fit(X, y).batch_size_ == batch_size
+        assert model.set_params(batch_size=64).fit(X, y).batch_size_ == min(64, n_samples)
+
+
+def test_auto_early_stopping_holds_out_data_above_2000_samples():
+    X, y = make_interaction_data(n_samples=2001)
+    large = FMRegressor(n_factors=2, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        large.fit(X, y)
+        assert large.early_stopping_ is True and len(large.validation_scores_) == 3
+        # The validation tenth is set aside before the batch size is chosen.
+        assert large.batch_size_ == 16
+        small = FMRegressor(n_factors=2, max_iter=3, random_state=0).fit(X[:2000], y[:2000])
+        assert small.early_stopping_ is False and small.validation_scores_ is None
+        # partial_fit never holds data out with "auto", and refuses True.
+        assert large.partial_fit(X, y).early_stopping_ is False
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        large.set_params(early_stopping=True).partial_fit(X, y)
+
+
+def test_an_affine_change_of_y_changes_only_the_units_of_the_model(interaction_data):
+    # y is standardised for training, so the same model is trained in other
+    # units: predictions move with y, the R² does not.
+    X, y = interaction_data
+    reference = FMRegressor(**FAST).fit(X, y)
+    for scale, shift in [(1000.0, 5.0), (1e-6, -3.0), (1e30, 0.0), (2.0, 1e6)]:
+        model = FMRegressor(**FAST).fit(X, scale * y + shift)
+        assert_allclose(model.predict(X), scale * reference.predict(X) + shift, rtol=1e-6, atol=1e-6 * abs(shift))
+        assert model.score(X, scale * y + shift) == pytest.approx(reference.score(X, y), abs=1e-6)
+        # Fitted attributes are in the units of y.
+        assert model.intercept_ == pytest.approx(scale * reference.intercept_ + shift, rel=1e-6, abs=1e-6 * abs(shift))
+        # float32 training rounds the standardised targets' last bits.
+        assert_allclose(model.coef_, scale * reference.coef_, rtol=1e-4, atol=1e-6 * abs(scale))
+        assert_allclose(
+            model.factors_ @ model.factors_.T, scale * reference.factors_ @ reference.factors_.T,
+            rtol=1e-4, atol=1e-6 * abs(scale),
+        )
+    # Pairwise weights <v_i, v_j> cannot all change sign, so -y trains
+    # another model; it fits as well.
+    mirrored = FMRegressor(**FAST).fit(X, -y)
+    assert mirrored.score(X, -y) == pytest.approx(reference.score(X, y), abs=0.01)
+
+
+def test_an_unscaled_target_trains_as_well_as_a_scaled_one():
+    # Before y was standardised, Adam at the default rate could not move the
+    # weights far enough for a target in the hundreds (R² 0.2 on diabetes).
+    X, y = make_interaction_data(n_samples=600, noise=0.3)
+    model = FMRegressor(random_state=0).fit(X[:400], 150 + 60 * y[:400])
+    assert model.score(X[400:], 150 + 60 * y[400:]) > 0.95
+
+
+def test_partial_fit_keeps_the_standardisation_of_its_first_call(interaction_data):
+    X, y = interaction_data
+    model = FMRegressor(**FAST).partial_fit(X[:300], y[:300] + 10)
+    mean, std = model._y_train_mean, model._y_train_std
+    assert mean == pytest.approx(np.mean(y[:300] + 10)) and std == pytest.approx(np.std(y[:300]))
+    model.partial_fit(X[300:], 5 * y[300:])
+    assert (model._y_train_mean, model._y_train_std) == (mean, std)
+    # A fresh fit standardises anew.
+    model.fit(X, 5 * y)
+    assert model._y_train_std == pytest.approx(5 * np.std(y))
+
+
+def test_weighted_targets_are_standardised_with_their_weights():
+    X = np.eye(4)
+    y = np.array([0.0, 1.0, 100.0, 3.0])
+    model = FMRegressor(**FAST).fit(X, y, sample_weight=[1.0, 1.0, 0.0, 2.0])
+    assert model._y_train_mean == pytest.approx(np.average(y, weights=[1, 1, 0, 2]))
+    assert model._y_train_std == pytest.approx(np.sqrt(np.cov(y, aweights=[1, 1, 0, 2], bias=True)))
+
+
+def test_a_constant_target_is_predicted():
+    X, _ = make_interaction_data(n_samples=100)
+    for value in (0.0, 7.5, -1e6):
+        model = FMRegressor(**FAST).fit(X, np.full(100, value))
+        assert model._y_train_std == 1.0
+        # Within what the random initial factors leave after training.
+        assert_allclose(model.predict(X), value, atol=0.05)
