@@ -1,22 +1,26 @@
-"""Test scores after every epoch on a MovieLens split, for settings given as JSON.
+"""Scores after every epoch on a MovieLens split, for settings given as JSON.
 
 Usage::
 
     python benchmarks/curves.py --data ../shared/data [--variant 1m|100k]
         [--task ratings|clicks] [--features ids|side|implicit] [--max-items 20]
-        [--epochs 15] SETTINGS...
+        [--split test|validation] [--epochs 15] [--plot curves.png] SETTINGS...
 
-Each SETTINGS is a JSON object of parameters that override the benchmark's
-settings with the variant's batch size, for example ``'{"alpha_uniform": 27}'``:
-for ratings, FMRegressor's ``RATINGS_SETTINGS``, scored by test RMSE; for
-clicks (4 or 5 stars), FMClassifier's ``CLICK_SETTINGS``, scored by test ROC
-AUC, with the log-loss beside it. Features: ``ids`` is
+Each SETTINGS is a JSON object of parameters that override the defaults of
+FMRegressor (ratings, scored by RMSE of predictions clipped to [1, 5]) or
+FMClassifier (clicks, 4 or 5 stars, scored by ROC AUC with the log-loss
+beside it), for example ``'{}'`` for the defaults or ``'{"alpha_uniform": 4}'``.
+``--split test`` trains on the training part of the benchmark's split and
+scores the test part; ``--split validation`` holds out 10% of the training
+part instead (``sklearn_fm._benchmark.validation_split``), which is how
+settings are chosen without looking at the test part. Features: ``ids`` is
 user + item one-hot; ``side`` adds gender, age, occupation and genres;
 ``implicit`` adds the rated items too (``ImplicitFeedbackEncoder`` with
-``--max-items``). Each epoch is one ``partial_fit`` call, shuffled with seed
-equal to the epoch, and the learning-rate schedule counts epochs across
-calls. Prints, per setting, the best score, its epoch and the whole curve.
-This is how the sweeps quoted in ``benchmarks/README.md`` were run.
+``--max-items``). Each epoch is one ``partial_fit`` call on all the training
+rows (so early stopping does not apply), shuffled with seed equal to the
+epoch; the learning-rate schedule counts epochs across calls. Prints, per
+setting, the best score, its epoch and the whole curve; ``--plot`` draws the
+curves.
 """
 
 import argparse
@@ -30,14 +34,7 @@ import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm._benchmark import (
-    BATCH_SIZE,
-    CLICK_SETTINGS,
-    RATINGS_SETTINGS,
-    features,
-    load_split,
-    machine,
-)
+from sklearn_fm._benchmark import features, load_split, machine, validation_split
 
 
 def rating_scores(model, X_test, y_test):
@@ -50,12 +47,12 @@ def click_scores(model, X_test, y_test):
     return float(roc_auc_score(y_test >= 4, positive)), float(log_loss(y_test >= 4, positive))
 
 
-# task: (estimator, settings, target from ratings, scores, fit arguments, best of curve)
+# task: (estimator, target from ratings, scores, fit arguments, best of curve, score name)
 TASKS = {
-    "ratings": (FMRegressor, RATINGS_SETTINGS, lambda y: y, rating_scores, {}, np.argmin),
+    "ratings": (FMRegressor, lambda y: y, rating_scores, {}, np.argmin, "RMSE"),
     "clicks": (
-        FMClassifier, CLICK_SETTINGS, lambda y: (y >= 4).astype(int), click_scores,
-        {"classes": [0, 1]}, np.argmax,
+        FMClassifier, lambda y: (y >= 4).astype(int), click_scores, {"classes": [0, 1]},
+        np.argmax, "ROC AUC",
     ),
 }
 
@@ -67,18 +64,26 @@ def main():
     parser.add_argument("--task", choices=list(TASKS), default="ratings")
     parser.add_argument("--features", choices=["ids", "side", "implicit"], default="ids")
     parser.add_argument("--max-items", type=int, default=20)
+    parser.add_argument("--split", choices=["test", "validation"], default="test")
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--plot", help="write the curves to this image file")
     parser.add_argument("settings", nargs="+", type=json.loads)
     args = parser.parse_args()
-    estimator, base, target, scores, fit_args, best_of = TASKS[args.task]
+    estimator, target, scores, fit_args, best_of, score_name = TASKS[args.task]
     train, test = load_split(args.variant, args.data)
+    if args.split == "validation":
+        train, test = validation_split(train)
     transformer = features(args.features, args.max_items)
     X, X_test = transformer.fit_transform(train), transformer.transform(test)
     y, y_test = train["rating"].to_numpy(float), test["rating"].to_numpy(float)
     print(f"Machine: {machine()}.")
-    print(f"{args.variant}, features {args.features}: {X.shape[1]} columns, {X.nnz} non-zeros")
+    print(
+        f"{args.variant}, {args.split} split, features {args.features}: "
+        f"{X.shape[1]} columns, {X.nnz} non-zeros"
+    )
+    curves = {}
     for overrides in args.settings:
-        model = estimator(**{**base, "batch_size": BATCH_SIZE[args.variant], **overrides})
+        model = estimator(random_state=0, **overrides)
         curve, second, start = [], [], time.perf_counter()
         for epoch in range(args.epochs):
             model.set_params(random_state=epoch).partial_fit(X, target(y), **fit_args)
@@ -93,6 +98,26 @@ def main():
             + " ".join(f"{value:.4f}" for value in curve),
             flush=True,
         )
+        curves[json.dumps(overrides)] = curve
+    if args.plot:
+        plot(curves, f"MovieLens {args.variant}, {args.split} {score_name}", args.plot)
+
+
+def plot(curves, ylabel, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for label, curve in curves.items():
+        axes.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3, label=label)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(ylabel)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 if __name__ == "__main__":

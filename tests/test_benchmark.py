@@ -46,8 +46,9 @@ def test_benchmark_command_writes_a_table_of_every_model_for_each_task(tmp_path,
     rows = re.findall(rf"^\| ([^|]+) \| {number} \| {number} \| {number} \|", tables["ratings"], re.M)
     assert [name for name, *_ in rows] == [
         "notebook: dense side columns, StandardScaler, FM",
-        "FMRegressor, user + item one-hot",
-        "FMRegressor, ids + side + genres + implicit (max_items=20)",
+        "FMRegressor defaults, user + item one-hot",
+        "FMRegressor tuned, user + item one-hot",
+        "FMRegressor tuned, ids + side + genres + implicit (max_items=20)",
         "Ridge, user + item one-hot",
     ]
     rmse, mae, fit_seconds = (np.array([float(row[i]) for row in rows]) for i in (1, 2, 3))
@@ -58,8 +59,9 @@ def test_benchmark_command_writes_a_table_of_every_model_for_each_task(tmp_path,
         rf"^\| ([^|]+) \| {number} \| {number} \| {number} \| {number} \|", tables["clicks"], re.M
     )
     assert [name for name, *_ in rows] == [
-        "FMClassifier, user + item one-hot",
-        "FMClassifier, ids + side + genres",
+        "FMClassifier defaults, user + item one-hot",
+        "FMClassifier tuned, user + item one-hot",
+        "FMClassifier tuned, ids + side + genres",
         "LogisticRegression, user + item one-hot",
         "LogisticRegression, ids + side + genres",
     ]
