@@ -56,7 +56,7 @@ X_train, X_test, y_train, y_test = train_test_split(
 models = {
     "FMClassifier": make_pipeline(
         OneHotEncoder(handle_unknown="ignore"),
-        FMClassifier(alpha_factors=0.03, random_state=0),
+        FMClassifier(random_state=0),
     ),
     "LogisticRegression": make_pipeline(
         OneHotEncoder(handle_unknown="ignore"), LogisticRegression()

@@ -35,14 +35,18 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=1000, rando
 # The four solvers
 # ----------------
 # The solvers are Keras' optimizers with their default settings, all at the
-# default ``learning_rate_init=0.01`` and capped at 300 epochs. Training stops
-# when the loss has not improved by ``tol`` for ``n_iter_no_change`` epochs,
-# so the curves end at different epochs; a solver still improving at epoch
-# 300 would raise a :class:`~sklearn.exceptions.ConvergenceWarning`, silenced
-# here and shown in the legend instead. Adam and RMSprop get there in under
-# 100 epochs, SGD in about 300; Adagrad, whose steps shrink as it sums the
-# squared gradients, is far from done at 300 and wants a larger
-# ``learning_rate_init``.
+# default ``learning_rate_init=0.015`` and ``learning_rate="invscaling"``,
+# whose rate falls as ``1 / (t + 1)`` in epoch ``t``, and capped at 300
+# epochs. Training stops when the loss has not improved by ``tol`` for
+# ``n_iter_no_change`` epochs, so the curves end at different epochs; a
+# solver still improving at epoch 300 would raise a
+# :class:`~sklearn.exceptions.ConvergenceWarning`, silenced here and shown in
+# the legend instead. Adam and RMSprop, which scale each step by the
+# gradient's running size, are done in about ten epochs. Plain SGD, and
+# Adagrad, whose steps shrink as it sums the squared gradients, take far
+# smaller steps at this rate: the falling schedule stops them long before
+# they fit (test R² 0.70 and 0.51 against 0.90); with
+# ``learning_rate="constant"`` they reach 0.88 and 0.87.
 import warnings
 
 import matplotlib.pyplot as plt
@@ -57,6 +61,7 @@ for solver in ["adam", "rmsprop", "adagrad", "sgd"]:
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X_train, y_train)
     label = f"{solver}: {model.n_iter_} epochs, test R² {model.score(X_test, y_test):.3f}"
+    print(label)
     ax.plot(model.loss_curve_, label=label)
 ax.set_yscale("log")
 ax.set_xlabel("epoch")
@@ -69,10 +74,11 @@ plt.show()
 # --------------
 # With 16 factors, the same model trained for a fixed 200 epochs
 # (``tol=None``) and with ``early_stopping=True``, which holds out 10% of the
-# training rows. The validation score levels off long before epoch 200;
-# early stopping ends training ``n_iter_no_change`` epochs after its best
-# epoch and keeps that epoch's parameters, for about the same test score in
-# a fraction of the epochs.
+# training rows (``early_stopping="auto"`` would do so only above 2,000
+# samples). The validation score levels off long before epoch 200; early
+# stopping ends training ``n_iter_no_change`` epochs after its best epoch and
+# keeps that epoch's parameters, for about the same test score in a fraction
+# of the epochs.
 fixed = FMRegressor(n_factors=16, max_iter=200, tol=None, random_state=0)
 fixed.fit(X_train, y_train)
 stopped = FMRegressor(n_factors=16, max_iter=200, early_stopping=True, random_state=0)
