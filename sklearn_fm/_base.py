@@ -264,6 +264,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             params = new_params
             state["n_iter_"] += 1
             state["loss_curve_"].append(loss)
+            state["penalty_scales_"].append(penalty_scale)
             if self.verbose:
                 print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}")
             if validation is None:
@@ -334,6 +335,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             return params, {
                 "n_iter_": 0,
                 "loss_curve_": [],
+                "penalty_scales_": [],
                 "best_loss_": np.inf,
                 "validation_scores_": [],
                 "best_validation_score_": -np.inf,
@@ -357,6 +359,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         return params, {
             "n_iter_": self.n_iter_,
             "loss_curve_": list(self.loss_curve_),
+            "penalty_scales_": list(self.penalty_scales_),
             "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,
             "validation_scores_": list(self.validation_scores_ or []),
             "best_validation_score_": (

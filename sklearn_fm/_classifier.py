@@ -160,6 +160,11 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch.
 
+    penalty_scales_ : list of float
+        The factor the penalties were multiplied by in each epoch: always 1,
+        as the log-loss has no noise level to estimate (FMRegressor's
+        factors vary).
+
     best_loss_ : float or None
         The lowest value of ``loss_curve_``; None with ``early_stopping``.
 

@@ -20,8 +20,8 @@ from ._regressor import FMRegressor
 
 FORMAT = "sklearn_fm"
 # Raise when the layout changes; load refuses versions it does not know.
-# Version 2 added batch_size_, early_stopping_ and the regressor's target
-# standardisation; version 1 files (sklearn_fm 0.1.0) still load.
+# Version 2 added batch_size_, early_stopping_, penalty_scales_ and the
+# regressor's target standardisation; version 1 files (sklearn_fm 0.1.0) still load.
 FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
 _ESTIMATORS = {cls.__name__: cls for cls in (FMRegressor, FMClassifier)}
@@ -84,6 +84,7 @@ def save(estimator, file):
         "coef_": estimator.coef_,
         "factors_": estimator.factors_,
         "loss_curve_": np.asarray(estimator.loss_curve_, dtype=np.float64),
+        "penalty_scales_": np.asarray(estimator.penalty_scales_, dtype=np.float64),
     }
     if estimator.validation_scores_ is not None:
         arrays["validation_scores_"] = np.asarray(estimator.validation_scores_, dtype=np.float64)
@@ -239,9 +240,10 @@ def _estimator(metadata, arrays):
     }
     if attributes["_optimizer_state"]:
         attributes["_optimizer_state"][0] = np.int64(attributes["_optimizer_state"][0])
-    attributes.update(_training_choices(metadata, params, estimator))
-    if len(attributes["loss_curve_"]) != attributes["n_iter_"]:
-        raise ValueError("loss_curve_ does not have n_iter_ entries")
+    attributes.update(_training_choices(metadata, arrays, params, estimator))
+    for curve in ("loss_curve_", "penalty_scales_"):
+        if len(attributes[curve]) != attributes["n_iter_"]:
+            raise ValueError(f"{curve} does not have n_iter_ entries")
     if "feature_names_in_" in metadata:
         attributes["feature_names_in_"] = _from_labels(metadata["feature_names_in_"])
         if attributes["feature_names_in_"].shape != (n_features,):
@@ -254,19 +256,26 @@ def _estimator(metadata, arrays):
     return model
 
 
-def _training_choices(metadata, params, estimator):
-    """The batch size, early stopping and target scaling training used."""
+def _training_choices(metadata, arrays, params, estimator):
+    """The batch size, early stopping, penalty factors and target scaling
+    training used."""
     if metadata["format_version"] == 1:
         # Version 1 models trained on y as given with their parameters'
         # settings (both were plain values then). The batch size is an
         # upper bound: training used at most the number of its samples.
-        choices = {"batch_size_": params["batch_size"], "early_stopping_": params["early_stopping"]}
+        # The penalties were not scaled.
+        choices = {
+            "batch_size_": params["batch_size"],
+            "early_stopping_": params["early_stopping"],
+            "penalty_scales_": [1.0] * metadata["n_iter_"],
+        }
         if estimator is FMRegressor:
             choices.update(_y_train_mean=0.0, _y_train_std=1.0)
         return choices
     choices = {
         "batch_size_": metadata["batch_size_"],
         "early_stopping_": metadata["early_stopping_"],
+        "penalty_scales_": arrays["penalty_scales_"].tolist(),
     }
     if not (
         type(choices["batch_size_"]) is int
@@ -274,6 +283,10 @@ def _training_choices(metadata, params, estimator):
         and isinstance(choices["early_stopping_"], bool)
     ):
         raise ValueError("batch_size_ or early_stopping_ is not valid")
+    if arrays["penalty_scales_"].ndim != 1 or not (
+        (arrays["penalty_scales_"] >= 0) & (arrays["penalty_scales_"] <= 1)
+    ).all():
+        raise ValueError("penalty_scales_ is not a list of factors from 0 to 1")
     if estimator is FMRegressor:
         mean, std = float(metadata["y_train_mean"]), float(metadata["y_train_std"])
         if not (np.isfinite(mean) and np.isfinite(std) and std > 0):

@@ -162,6 +162,12 @@ class FMRegressor(RegressorMixin, _BaseFM):
         The mean training objective (half squared error of the standardised
         target plus penalty) of each epoch.
 
+    penalty_scales_ : list of float
+        The factor all three penalties were multiplied by in each epoch, from
+        0 to 1: with early stopping, the mean squared error of the
+        standardised target on the validation data after the previous epoch
+        (1 in the first epoch); 1 without early stopping (see Notes).
+
     best_loss_ : float or None
         The lowest value of ``loss_curve_``; None with ``early_stopping``.
 
@@ -210,7 +216,8 @@ class FMRegressor(RegressorMixin, _BaseFM):
     epoch after the first multiplies all three penalties by the mean squared
     error of the previous epoch on the validation data (an estimate of
     ``sigma2``, at most 1), so that clean data are shrunk less than noisy
-    data such as ratings. Without early stopping the factor is 1.
+    data such as ratings. Without early stopping the factor is 1. The factor
+    of every epoch is ``penalty_scales_``.
 
     References
     ----------

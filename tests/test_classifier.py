@@ -279,6 +279,8 @@ def test_early_stopping_scores_log_loss_on_a_stratified_split():
     assert len(fm.validation_scores_) == 40
     assert fm.best_validation_score_ == max(fm.validation_scores_)
     assert -0.35 < fm.best_validation_score_ < 0
+    # The log-loss has no noise level to estimate: the penalties stay as set.
+    assert fm.penalty_scales_ == [1.0] * 40
     # Each class is held out in its proportion, even a rare one.
     rare = np.repeat([0, 1, 2], [270, 270, 60])
     train, validation = fm._split(rare, np.random.RandomState(0), early_stopping=True)

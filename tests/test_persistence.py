@@ -145,7 +145,7 @@ def assert_same_fit(a, b, data=X):
     assert a.get_params() == b.get_params()
     assert_same_model(a, b, data)
     names = ["best_loss_", "validation_scores_", "best_validation_score_", "feature_names_in_"]
-    names += ["batch_size_", "early_stopping_", "_y_train_mean", "_y_train_std"]
+    names += ["batch_size_", "early_stopping_", "penalty_scales_", "_y_train_mean", "_y_train_std"]
     for name in names:
         assert hasattr(a, name) == hasattr(b, name)
         if hasattr(a, name):
@@ -277,10 +277,13 @@ def test_files_of_format_version_1_still_load_and_continue_training():
     )
     assert regressor.batch_size_ == regressor.batch_size == 256
     assert classifier.early_stopping_ is classifier.early_stopping is False
+    # 0.1.0 did not scale the penalties.
+    assert regressor.penalty_scales_ == [1.0] * regressor.n_iter_
+    assert classifier.penalty_scales_ == [1.0] * classifier.n_iter_
     # partial_fit continues in the units the model trained in (y as given).
     assert (regressor._y_train_mean, regressor._y_train_std) == (0.0, 1.0)
     regressor.partial_fit(X[:, :4], y)
-    assert regressor.n_iter_ == 2
+    assert regressor.n_iter_ == 2 and len(regressor.penalty_scales_) == 2
     assert np.isfinite(regressor.predict(rows)).all()
 
 
@@ -314,6 +317,8 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
     more_features = dict(metadata, n_features_in_=metadata["n_features_in_"] + 1)
     nan = io.BytesIO()
     np.save(nan, fitted.coef_ * np.nan)
+    above_1 = io.BytesIO()
+    np.save(above_1, np.full(fitted.n_iter_, 2.0))
     forgeries = {
         "a shorter factors_": {"factors_.npy": short.getvalue()},
         "batch_size_=0": {"metadata.json": json.dumps(dict(metadata, batch_size_=0))},
@@ -321,6 +326,7 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
         "an invalid parameter": {"metadata.json": json.dumps(bad_param)},
         "another feature count": {"metadata.json": json.dumps(more_features)},
         "NaN coefficients": {"coef_.npy": nan.getvalue()},
+        "a penalty factor above 1": {"penalty_scales_.npy": above_1.getvalue()},
     }
     if "y_train_std" in metadata:
         forgeries["a zero y_train_std"] = {"metadata.json": json.dumps(dict(metadata, y_train_std=0.0))}

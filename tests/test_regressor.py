@@ -477,3 +477,41 @@ def test_a_constant_target_is_predicted():
         assert model._y_train_std == 1.0
         # Within what the random initial factors leave after training.
         assert_allclose(model.predict(X), value, atol=0.05)
+
+
+def test_penalty_scales_record_the_validation_error_of_each_previous_epoch():
+    # With early stopping, each epoch's penalties are multiplied by the
+    # previous epoch's mean squared validation error of the standardised
+    # target, at most 1. That error is (1 - R²) times the variance of the
+    # standardised validation targets, the same in every epoch.
+    X, y = make_interaction_data(n_samples=3000, noise=0.1)
+    model = FMRegressor(n_factors=4, max_iter=8, tol=None, early_stopping=True, random_state=0)
+    model.fit(X, y)
+    scales, scores = np.array(model.penalty_scales_), np.array(model.validation_scores_)
+    assert len(scales) == model.n_iter_ == 8
+    assert scales[0] == 1.0
+    variance = scales[1:] / (1 - scores[:-1])
+    assert_allclose(variance, variance[0], rtol=1e-6)
+    assert 0.8 < variance[0] < 1.2  # a random tenth of standardised targets
+    # Nearly noise-free data are barely penalised once the model fits them.
+    assert scales[-1] < 0.05
+    # On noisy data the factor stays near the noise's share of the variance.
+    noisy = FMRegressor(n_factors=4, max_iter=8, tol=None, early_stopping=True, random_state=0)
+    noisy_y = y + np.random.RandomState(1).normal(scale=3 * y.std(), size=y.shape)
+    assert 0.8 < noisy.fit(X, noisy_y).penalty_scales_[-1] <= 1.0
+    # Without early stopping there is no estimate: the penalties stay as set.
+    model.set_params(early_stopping=False).fit(X, y)
+    assert model.penalty_scales_ == [1.0] * 8
+
+
+def test_penalty_scales_continue_over_partial_fit_and_warm_start(interaction_data):
+    X, y = interaction_data
+    model = FMRegressor(**FAST, early_stopping=True, warm_start=True).fit(X, y)
+    first = list(model.penalty_scales_)
+    model.fit(X, y)
+    assert len(model.penalty_scales_) == model.n_iter_ == 60
+    assert model.penalty_scales_[:30] == first
+    # The second fit estimates anew: its first epoch is unscaled.
+    assert model.penalty_scales_[30] == 1.0
+    model.set_params(early_stopping=False).partial_fit(X, y)
+    assert model.penalty_scales_[-1] == 1.0 and len(model.penalty_scales_) == 61
