@@ -1,0 +1,72 @@
+"""The models today's trainer trains, recorded so that a rewrite of the
+trainer can be checked against them (``tests/test_reference_models.py``).
+
+``python -m tests.reference_models`` (from the project root) records them
+into ``tests/data/reference-models.npz``; do so only when a change of what
+is trained is intended, and say so in the changelog.
+"""
+
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import OneHotEncoder
+
+from sklearn_fm import FMClassifier, FMRegressor
+
+from .conftest import make_interaction_data, make_ratings
+
+PATH = Path(__file__).parent / "data" / "reference-models.npz"
+ATTRIBUTES = ("intercept_", "coef_", "factors_", "loss_curve_")
+SOLVERS = ("adam", "sgd", "adagrad", "rmsprop")
+
+
+def problems():
+    """(name, estimator, X, y) of every recorded model: each solver with
+    dense updates (the uniform penalty touches every row) on dense data and
+    with row-sparse ones on one-hot ids; binary and 3-class classifiers;
+    early stopping with its penalty scaling; sample weights."""
+    X_dense, y_dense = make_interaction_data(n_samples=300)
+    users, items, ratings = make_ratings(n_users=30, n_items=20, n_ratings=400)
+    X_ids = OneHotEncoder().fit_transform(np.column_stack([users, items])).tocsr()
+    common = dict(n_factors=3, max_iter=4, tol=None, batch_size=32, random_state=0)
+    for solver in SOLVERS:
+        yield f"dense-{solver}", FMRegressor(solver=solver, **common), X_dense, y_dense
+        sparse = FMRegressor(solver=solver, alpha_uniform=0.0, **common)
+        yield f"ids-{solver}", sparse, X_ids, ratings
+        binary = FMClassifier(solver=solver, alpha_uniform=0.0, **common)
+        yield f"binary-{solver}", binary, X_ids, ratings > 3.5
+    classes = np.digitize(y_dense, [-1.0, 1.0])
+    yield "multiclass-adam", FMClassifier(**common), X_dense, classes
+    X_large, y_large = make_interaction_data(n_samples=2500)
+    stopping = FMRegressor(n_factors=3, max_iter=4, tol=None, random_state=0)
+    yield "early-stopping", stopping, X_large, y_large
+
+
+def weights(name, X):
+    """Sample weights of the problem ``name`` (None for most)."""
+    if name.startswith("ids-") or name == "multiclass-adam":
+        return np.random.RandomState(1).uniform(0.5, 2.0, size=X.shape[0])
+    return None
+
+
+def train():
+    """The fitted attributes of every problem, as ``{"name/attribute": array}``."""
+    recorded = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, estimator, X, y in problems():
+            estimator.fit(X, y, sample_weight=weights(name, X))
+            for attribute in ATTRIBUTES:
+                recorded[f"{name}/{attribute}"] = np.asarray(getattr(estimator, attribute))
+    return recorded
+
+
+if __name__ == "__main__":
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    np.savez_compressed(PATH, commit=np.array(commit), **train())
+    print(f"recorded {PATH} at commit {commit}")
