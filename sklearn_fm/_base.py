@@ -223,9 +223,9 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         if validation is not None:
             X_val, y_val, weight_val = X[validation], y[validation], sample_weight[validation]
 
-        from . import keras as fm_keras  # TensorFlow is imported here, not before
+        from ._trainer import Trainer  # TensorFlow is imported here, not before
 
-        trainer = fm_keras._Trainer(
+        trainer = Trainer(
             *params,
             loss=self._loss,
             solver=self.solver,

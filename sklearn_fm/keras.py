@@ -1,424 +1,274 @@
-"""The Keras side of sklearn_fm: the Factorization Machine layer and its trainer.
+"""The Factorization Machine as a Keras layer, for any Keras backend.
 
-Importing this module imports Keras and TensorFlow. The estimators import it
-only when they train, so ``import sklearn_fm`` stays cheap and ``predict``
-never needs it.
+Written in ``keras.ops`` only, so it builds, trains in ``model.fit`` and
+saves under the TensorFlow, JAX and PyTorch backends. Importing this module
+imports Keras (and the backend Keras is configured for).
 """
 
-import functools
-import os
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["FactorizationMachine", "fm_outputs"]
 
 
-def _check_backend(backend):
-    if backend != "tensorflow":
-        raise ImportError(
-            "sklearn_fm trains with the TensorFlow backend of Keras, but Keras is "
-            f"configured for {backend!r}. Set the environment variable "
-            "KERAS_BACKEND=tensorflow before Keras is first imported."
-        )
-
-
-# Before importing Keras, which may fail with another backend's package missing.
-_check_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import ops  # noqa: E402
-
-_check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
-
-__all__ = ["FactorizationMachine"]
-
-
-def _sparse_fm(bias, kernel, factors, values, rows, n_rows):
+def fm_outputs(bias, kernel, factors, values, rows, n_rows):
     """The FM outputs of rows given in coordinate form, and their ``x @ V``.
 
-    ``kernel`` (nnz, n_outputs) and ``factors`` (nnz, n_outputs, k) hold the
-    parameters of the column of each non-zero ``values[i]`` of row
-    ``rows[i]``; each output is an FM of its own. Working on the gathered rows
-    keeps the cost at O(n_outputs * k * nnz). Returns the outputs (n_rows,
-    n_outputs) and ``x @ V`` (n_rows, n_outputs, k). The one sparse
-    implementation of the model, shared by :class:`FactorizationMachine` and
-    the estimators' trainer.
+    The functional form of :class:`FactorizationMachine` on sparse input,
+    for parameters already gathered by column (for example embeddings looked
+    up by id). Each output is an FM of its own; working on the gathered
+    parameters keeps the cost at O(n_outputs * n_factors * nnz). The layer
+    computes sparse input with it, and so does the estimators' training step.
+
+    Parameters
+    ----------
+    bias : tensor of shape (n_outputs,)
+        The biases.
+    kernel : tensor of shape (nnz, n_outputs)
+        The linear weights of the column of each non-zero.
+    factors : tensor of shape (nnz, n_outputs, n_factors)
+        The factors of the column of each non-zero.
+    values : tensor of shape (nnz,)
+        The non-zero values.
+    rows : int tensor of shape (nnz,)
+        The row of each non-zero, from 0 to ``n_rows - 1``.
+    n_rows : int
+        The number of rows.
+
+    Returns
+    -------
+    outputs : tensor of shape (n_rows, n_outputs)
+        The FM of each row and output.
+    xv : tensor of shape (n_rows, n_outputs, n_factors)
+        ``x @ V`` of each row and output, which the FM's gradient reuses.
+
+    Examples
+    --------
+    One row with the features 0 and 2, both 1, and one output:
+
+    >>> import numpy as np
+    >>> from sklearn_fm.keras import fm_outputs
+    >>> V = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[2.0, 1.0]]])
+    >>> outputs, xv = fm_outputs(
+    ...     np.zeros(1), np.zeros((2, 1)), V[[0, 2]], np.ones(2), np.array([0, 0]), 1
+    ... )
+    >>> float(outputs[0, 0])  # <v_0, v_2>
+    2.0
     """
     v = factors * values[:, None, None]
-    linear = tf.math.unsorted_segment_sum(kernel * values[:, None], rows, n_rows)
-    xv = tf.math.unsorted_segment_sum(v, rows, n_rows)
-    x2v2 = tf.math.unsorted_segment_sum(tf.reduce_sum(v * v, axis=-1), rows, n_rows)
-    return bias + linear + 0.5 * (tf.reduce_sum(xv * xv, axis=-1) - x2v2), xv
+    linear = ops.segment_sum(kernel * values[:, None], rows, n_rows)
+    xv = ops.segment_sum(v, rows, n_rows)
+    x2v2 = ops.segment_sum(ops.sum(v * v, axis=-1), rows, n_rows)
+    return bias + linear + 0.5 * (ops.sum(xv * xv, axis=-1) - x2v2), xv
+
+
+def _sparse_coordinates(inputs):
+    """``(rows, cols, values)`` of a sparse batch, or None for dense input.
+
+    Keras passes sparse input as the backend's sparse type: a
+    ``tf.SparseTensor`` under TensorFlow, a ``jax.experimental.sparse.BCOO``
+    under JAX (the PyTorch backend has none). Both hold ``(row, column)``
+    index pairs and the non-zeros.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # already imported by Keras
+
+        if isinstance(inputs, tf.SparseTensor):
+            return inputs.indices[:, 0], inputs.indices[:, 1], inputs.values
+    elif backend == "jax":
+        from jax.experimental import sparse  # already imported by Keras
+
+        if isinstance(inputs, sparse.BCOO):
+            return inputs.indices[:, 0], inputs.indices[:, 1], inputs.data
+    return None
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return value
 
 
 @keras.saving.register_keras_serializable(package="sklearn_fm")
 class FactorizationMachine(keras.layers.Layer):
     """Second-order Factorization Machine (Rendle, 2010) as a Keras layer.
 
-    Computes, for each row ``x`` of its input::
+    Computes, for each row ``x`` of its input and each of its ``units``
+    outputs ``c``::
 
-        w0 + sum_i w_i x_i + 1/2 sum_f [(sum_i v_if x_i)**2 - sum_i v_if**2 x_i**2]
+        b_c + sum_i w_ic x_i + 1/2 sum_f [(sum_i v_icf x_i)**2 - sum_i v_icf**2 x_i**2]
 
-    which equals ``w0 + <w, x> + sum_{i<j} <v_i, v_j> x_i x_j`` at a cost of
-    O(n_factors * nnz(x)) per row. Dense input and ``tf.SparseTensor`` input
-    (for example from ``keras.Input(shape=(n,), sparse=True)``) are both
+    which equals ``b_c + <w_c, x> + sum_{i<j} <v_ic, v_jc> x_i x_j`` at a cost
+    of O(units * n_factors * nnz(x)) per row: one FM per output, as a
+    multiclass FM needs. Dense input and sparse input (``keras.Input(shape=(n,),
+    sparse=True)``; a ``tf.SparseTensor`` or a JAX ``BCOO`` array) are both
     accepted; sparse input is never densified, so memory grows with the
-    non-zeros and the parameters, not with ``n_rows * n_features``.
+    non-zeros and the parameters, not with ``n_rows * n_features``, and the
+    gradients of ``kernel`` and ``factors`` touch only the rows of the
+    features present in the batch.
+
+    Written in ``keras.ops``: it trains and saves under every Keras backend
+    (sparse input under TensorFlow and JAX).
 
     Parameters
     ----------
     n_factors : int, default=8
-        Dimension of the factor vector ``v_i`` of each feature.
+        Dimension of the factor vector ``v_ic`` of each feature and output.
+    units : int, default=1
+        Number of outputs, each an FM with parameters of its own.
     kernel_initializer : str or keras.initializers.Initializer, default="zeros"
         Initializer of the linear weights ``w``.
     factors_initializer : str or keras.initializers.Initializer, \
             default="random_normal"
-        Initializer of the factor matrix ``V``.
+        Initializer of the factors ``V``.
+    bias_initializer : str or keras.initializers.Initializer, default="zeros"
+        Initializer of the bias ``b``.
+    kernel_regularizer, factors_regularizer, bias_regularizer : \
+            str, keras.regularizers.Regularizer or None, default=None
+        Regularizers of ``w``, ``V`` and ``b``, added to the model's losses.
+    activity_regularizer : str, keras.regularizers.Regularizer or None, \
+            default=None
+        Regularizer of the layer's output.
+    kernel_constraint, factors_constraint, bias_constraint : \
+            str, keras.constraints.Constraint or None, default=None
+        Constraints applied to ``w``, ``V`` and ``b`` after each optimizer
+        update (for example ``"non_neg"``).
     **kwargs
         Standard ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Attributes
     ----------
-    bias : keras.Variable of shape ()
-        The global bias ``w0``.
-    kernel : keras.Variable of shape (n_features,)
+    bias : keras.Variable of shape (units,)
+        The biases ``b``.
+    kernel : keras.Variable of shape (n_features, units)
         The linear weights ``w``.
-    factors : keras.Variable of shape (n_features, n_factors)
-        The factor matrix ``V``.
+    factors : keras.Variable of shape (n_features, units, n_factors)
+        The factors ``V``: ``factors[i, c]`` is ``v_ic``.
 
     Examples
     --------
     >>> import keras
     >>> from sklearn_fm.keras import FactorizationMachine
     >>> inputs = keras.Input(shape=(100,), sparse=True)
-    >>> model = keras.Model(inputs, FactorizationMachine(n_factors=4)(inputs))
+    >>> model = keras.Model(inputs, FactorizationMachine(n_factors=4, units=3)(inputs))
     >>> model.output_shape
-    (None, 1)
+    (None, 3)
     """
 
     def __init__(
         self,
         n_factors=8,
+        units=1,
         kernel_initializer="zeros",
         factors_initializer="random_normal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        factors_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        factors_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.n_factors = int(n_factors)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.n_factors = _positive_int(n_factors, "n_factors")
+        self.units = _positive_int(units, "units")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.factors_initializer = keras.initializers.get(factors_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.factors_regularizer = keras.regularizers.get(factors_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.factors_constraint = keras.constraints.get(factors_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.input_spec = keras.layers.InputSpec(ndim=2)
 
     def build(self, input_shape):
         n_features = input_shape[-1]
-        self.bias = self.add_weight(shape=(), initializer="zeros", name="bias")
+        if n_features is None:
+            raise ValueError(
+                "The last dimension of the inputs to `FactorizationMachine` (the "
+                f"number of features) must be known. Received: input_shape={input_shape}"
+            )
+        self.bias = self.add_weight(
+            name="bias",
+            shape=(self.units,),
+            initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
+        )
         self.kernel = self.add_weight(
-            shape=(n_features,), initializer=self.kernel_initializer, name="kernel"
+            name="kernel",
+            shape=(n_features, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.factors = self.add_weight(
-            shape=(n_features, self.n_factors),
-            initializer=self.factors_initializer,
             name="factors",
+            shape=(n_features, self.units, self.n_factors),
+            initializer=self.factors_initializer,
+            regularizer=self.factors_regularizer,
+            constraint=self.factors_constraint,
         )
+        self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: n_features})
 
     def call(self, inputs):
-        if isinstance(inputs, tf.SparseTensor):
-            rows, cols = inputs.indices[:, 0], inputs.indices[:, 1]
-            output, _ = _sparse_fm(
+        coordinates = _sparse_coordinates(inputs)
+        if coordinates is not None:
+            rows, cols, values = coordinates
+            output, _ = fm_outputs(
                 self.bias,
-                ops.take(self.kernel, cols, axis=0)[:, None],
-                ops.take(self.factors, cols, axis=0)[:, None, :],
-                ops.cast(inputs.values, self.factors.dtype),
+                ops.take(self.kernel, cols, axis=0),
+                ops.take(self.factors, cols, axis=0),
+                ops.cast(values, self.compute_dtype),
                 rows,
                 ops.shape(inputs)[0],
             )
             return output
-        else:
-            x = ops.cast(inputs, self.compute_dtype)
-            xv = ops.matmul(x, self.factors)
-            pairwise = ops.sum(xv * xv - ops.matmul(x * x, self.factors**2), axis=1)
-            output = self.bias + ops.matmul(x, self.kernel) + 0.5 * pairwise
-        return output[:, None]
+        x = ops.cast(inputs, self.compute_dtype)
+        n_features = ops.shape(self.factors)[0]
+        flat = ops.reshape(self.factors, (n_features, -1))  # (n_features, units * k)
+        xv = ops.reshape(ops.matmul(x, flat), (-1, self.units, self.n_factors))
+        x2v2 = ops.matmul(ops.square(x), ops.sum(ops.square(self.factors), axis=-1))
+        pairwise = 0.5 * (ops.sum(ops.square(xv), axis=-1) - x2v2)
+        return self.bias + ops.matmul(x, self.kernel) + pairwise
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], 1)
+        return (input_shape[0], self.units)
+
+    def load_own_variables(self, store):
+        # Layers saved by sklearn_fm 0.1.0 had one output, with a scalar bias,
+        # kernel (n_features,) and factors (n_features, n_factors).
+        if len(store.keys()) == 3 and store["0"].shape == ():
+            bias, kernel, factors = (np.asarray(store[key]) for key in ("0", "1", "2"))
+            store = {
+                "0": bias.reshape(1),
+                "1": kernel.reshape(-1, 1),
+                "2": factors.reshape(factors.shape[0], 1, -1),
+            }
+        super().load_own_variables(store)
 
     def get_config(self):
         config = super().get_config()
         config.update(
             n_factors=self.n_factors,
+            units=self.units,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             factors_initializer=keras.initializers.serialize(self.factors_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            factors_regularizer=keras.regularizers.serialize(self.factors_regularizer),
+            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
+            kernel_constraint=keras.constraints.serialize(self.kernel_constraint),
+            factors_constraint=keras.constraints.serialize(self.factors_constraint),
+            bias_constraint=keras.constraints.serialize(self.bias_constraint),
         )
         return config
-
-
-# Each solver is Keras' optimizer of that name with its default settings,
-# written as an update rule (param, gradient, slots, learning rate, step) ->
-# (param, slots) so that one traced graph serves all fits of a shape. Keras
-# optimizer objects are bound to the variables they were built for: using them
-# meant tracing anew for every fit, and TensorFlow kept that graph memory
-# (about 3.5 MB per fit, measured).
-_EPSILON = 1e-7
-
-
-def _sgd(param, gradient, slots, learning_rate, step):
-    return param - learning_rate * gradient, ()
-
-
-def _adagrad(param, gradient, slots, learning_rate, step):
-    (accumulator,) = slots
-    accumulator = accumulator + gradient * gradient
-    return param - learning_rate * gradient / tf.sqrt(accumulator + _EPSILON), (accumulator,)
-
-
-def _rmsprop(param, gradient, slots, learning_rate, step, rho=0.9):
-    (velocity,) = slots
-    velocity = rho * velocity + (1 - rho) * gradient * gradient
-    return param - learning_rate * gradient / tf.sqrt(velocity + _EPSILON), (velocity,)
-
-
-def _adam(param, gradient, slots, learning_rate, step, beta_1=0.9, beta_2=0.999):
-    m, v = slots
-    m = m + (gradient - m) * (1 - beta_1)
-    v = v + (gradient * gradient - v) * (1 - beta_2)
-    alpha = learning_rate * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
-    return param - alpha * m / (tf.sqrt(v) + _EPSILON), (m, v)
-
-
-# rule, initial slot values, and whether a parameter row with no gradient is
-# left unchanged. Then a step updates only the rows of the features in its
-# batch, at O(k * nnz); Adam and RMSprop move every row, as Keras' do, so
-# their steps cost O(k * n_features) too.
-_SOLVERS = {
-    "sgd": (_sgd, (), True),
-    "adagrad": (_adagrad, (0.1,), True),
-    "rmsprop": (_rmsprop, (0.0,), False),
-    "adam": (_adam, (0.0, 0.0), False),
-}
-
-
-def _log_loss(y, raw):
-    """Logistic loss of one output, softmax cross-entropy of several; ``y``
-    holds class indices."""
-    if raw.shape[1] == 1:
-        return tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=raw[:, 0])
-    labels = tf.cast(y, tf.int32)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=raw)
-
-
-# Each loss maps targets (n_rows,) and outputs (n_rows, n_outputs) to (n_rows,).
-_LOSSES = {
-    "squared_error": lambda y, raw: 0.5 * tf.square(y - raw[:, 0]),
-    "log_loss": _log_loss,
-}
-
-
-def _apply(solver, param, slots, gradient, learning_rate, step):
-    """Apply the solver's rule to ``param`` and its ``slots`` in place."""
-    rule, _, _ = _SOLVERS[solver]
-    new, new_slots = rule(param, gradient, slots, learning_rate, step)
-    for variable, value in zip((param, *slots), (new, *new_slots)):
-        variable.assign(value)
-
-
-def _apply_rows(solver, table, slots, scratch, cols, gradient, learning_rate, step):
-    """Apply a row-sparse rule to the rows ``cols`` of ``table``, in place.
-
-    ``cols`` may repeat (a feature present in several rows of the batch); the
-    rules need the summed gradient of each row, which ``scratch`` (zeros of
-    ``table``'s shape, left zero) collects. Every copy of a repeated row then
-    computes the same new value, so the scatter's write order cannot matter.
-    """
-    rule, _, _ = _SOLVERS[solver]
-    scratch.scatter_add(tf.IndexedSlices(gradient, cols))
-    summed = tf.gather(scratch, cols)
-    scratch.scatter_update(tf.IndexedSlices(tf.zeros_like(gradient), cols))
-    new, new_slots = rule(
-        tf.gather(table, cols), summed, [tf.gather(s, cols) for s in slots], learning_rate, step
-    )
-    for variable, value in zip((table, *slots), (new, *new_slots)):
-        variable.scatter_update(tf.IndexedSlices(value, cols))
-
-
-def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
-    """One optimizer step on a padded batch; returns the batch's summed objective.
-
-    The batch holds ``n_rows`` real rows; padding rows have zero weight and
-    padding non-zeros have value 0, so neither changes the output, the
-    gradient or the objective. The gradient of the FM is written out rather
-    than taped: it is short, and the tape's version costs several times more
-    operations per step. Without the ``uniform`` penalty, which touches every
-    parameter, SGD and Adagrad update only the rows of the batch's features.
-    """
-    (bias, table, scratch), (bias_slots, table_slots), step = state
-    learning_rate, alpha_linear, alpha_factors, alpha_uniform, score_scale = hyper
-    # (nnz, n_outputs, 1 + k): w_j and v_j of each output, for each non-zero.
-    params = tf.reshape(tf.gather(table, cols), (tf.shape(cols)[0], bias.shape[0], -1))
-    raw, xv = _sparse_fm(
-        bias, params[..., 0], params[..., 1:], values, rows, tf.shape(y)[0]
-    )
-    with tf.GradientTape() as tape:
-        tape.watch(raw)
-        objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, score_scale * raw))
-    d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
-    # Each row regularises the features it uses; padding (value 0) uses none.
-    weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
-    alphas = tf.concat([[alpha_linear], tf.fill(tf.shape(xv)[2:], alpha_factors)], axis=0)
-    penalty = 0.5 * tf.reduce_sum(weight[:, None, None] * alphas * tf.square(params))
-    # d raw / d w_j = x_j and d raw / d v_j = x_j (xv - v_j x_j), per non-zero.
-    d_x = (tf.gather(d_raw, rows) * values[:, None])[..., None]
-    d_params = tf.concat(
-        [d_x, d_x * (tf.gather(xv, rows) - params[..., 1:] * values[:, None, None])], axis=-1
-    )
-    gradient = d_params + (weight / n_rows)[:, None, None] * alphas * params
-    gradient = tf.reshape(gradient, (tf.shape(cols)[0], -1))  # back to table rows
-    if uniform:  # per step; times n_rows, the epoch's mean counts it once
-        penalty += 0.5 * alpha_uniform * n_rows * tf.reduce_sum(tf.square(table))
-    step.assign_add(1)
-    t = tf.cast(step, learning_rate.dtype)
-    _apply(solver, bias, bias_slots, tf.reduce_sum(d_raw, axis=0), learning_rate, t)
-    if _SOLVERS[solver][2] and not uniform:
-        _apply_rows(solver, table, table_slots, scratch, cols, gradient, learning_rate, t)
-    else:
-        dense = tf.math.unsorted_segment_sum(gradient, cols, tf.shape(table)[0])
-        if uniform:
-            dense += alpha_uniform * table
-        _apply(solver, table, table_slots, dense, learning_rate, t)
-    return objective + penalty
-
-
-# XLA fuses a step's few dozen small operations and its scatters into one
-# kernel: 3 to 5 times faster per step than TensorFlow's executor. XLA
-# compiles once per batch shape, which is why batches are padded to fixed ones.
-_compiled_step = tf.function(_step, jit_compile=True)
-
-
-def _epoch(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
-    total = tf.constant(0.0)
-    for i in tf.range(tf.shape(y)[0]):
-        total += _compiled_step(
-            state, cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i],
-            hyper, loss, solver, uniform,
-        )
-    return total / tf.reduce_sum(n_rows)
-
-
-@functools.lru_cache(maxsize=16)
-def _epoch_function(n_features, n_outputs, n_factors):
-    """The traced epoch for parameters of one shape, shared by every fit.
-
-    One graph call runs a whole epoch: per-batch Python dispatch would cost more
-    than the FM arithmetic on small batches. Fits with the same parameter shape
-    reuse the graph (traced once per loss and solver), so tracing is not paid
-    per fit. Data shapes generalise; parameter shapes must not: TensorFlow
-    (2.21) reuses a shape-generalised graph for variables of another shape but
-    keeps the static shapes of the variables it was traced with. A graph
-    dropped from this cache is freed.
-    """
-    return tf.function(_epoch, reduce_retracing=True)
-
-
-class _Trainer:
-    """Minibatch training of the FM parameters of one ``fit`` or ``partial_fit``.
-
-    Built from NumPy parameters and read back into NumPy afterwards: the
-    estimators store no TensorFlow object, which keeps them picklable and
-    thread-safe. The linear weights and the factors train as one table whose
-    row ``j`` is ``(w_j, v_j)``, so each step gathers and scatters once.
-
-    The objective is ``sum_i s_i [loss(y_i, c f(x_i)) + penalty(x_i)] / n
-    + alpha_uniform / 2 (|w|**2 + |V|**2)``, with ``c`` the ``score_scale``
-    (the loss reads the FM's outputs in units of ``1 / c``), sample weights ``s``
-    normalised to mean 1, where ``penalty(x_i)`` is
-    ``1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors |v_j|**2)``:
-    each row regularises the features it uses, as in libFM's SGD. On dense
-    data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
-    batch instead of touching every parameter. The uniform term touches every
-    parameter in every step, so with it SGD and Adagrad update densely too.
-    """
-
-    def __init__(
-        self,
-        intercept,
-        coef,
-        factors,
-        *,
-        loss,
-        solver,
-        alpha_linear,
-        alpha_factors,
-        alpha_uniform=0.0,
-        score_scale=1.0,
-        optimizer_state=None,
-    ):
-        # One output: a scalar intercept, coef (n_features,), factors
-        # (n_features, k); n outputs: (n,), (n_features, n), (n_features, n, k).
-        self._shapes = tuple(np.shape(p) for p in (intercept, coef, factors))
-        n_features, n_factors = factors.shape[0], factors.shape[-1]
-        n_outputs = np.size(intercept)
-        table = np.concatenate(
-            [
-                np.reshape(coef, (n_features, n_outputs, 1)),
-                np.reshape(factors, (n_features, n_outputs, n_factors)),
-            ],
-            axis=-1,
-        )
-        params = [
-            np.reshape(intercept, n_outputs).astype(np.float32),
-            table.reshape(n_features, -1).astype(np.float32),
-        ]
-        _, initial_slots, _ = _SOLVERS[solver]
-        if optimizer_state is None:
-            optimizer_state = [np.int64(0)] + [
-                np.full_like(param, value) for param in params for value in initial_slots
-            ]
-        step, *slots = optimizer_state  # the slots of the intercept, then of the table
-        n_slots = len(initial_slots)
-        bias, table = (tf.Variable(p) for p in params)
-        self._uniform = alpha_uniform > 0
-        scratch = tf.Variable(tf.zeros_like(table)) if _SOLVERS[solver][2] else None
-        self._params = (bias, table, scratch)
-        self._slots = (
-            tuple(tf.Variable(value) for value in slots[:n_slots]),
-            tuple(tf.Variable(value) for value in slots[n_slots:]),
-        )
-        self._step = tf.Variable(np.int64(step))
-        self._hyper = tuple(
-            tf.constant(value, tf.float32)
-            for value in (alpha_linear, alpha_factors, alpha_uniform, score_scale)
-        )
-        self._loss, self._solver = loss, solver
-        self._epoch = _epoch_function(n_features, n_outputs, n_factors)
-
-    def run_epoch(self, batches, learning_rate, penalty_scale=1.0):
-        """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``,
-        with every penalty multiplied by ``penalty_scale``.
-
-        Returns the epoch's mean objective.
-        """
-        state = (self._params, self._slots, self._step)
-        *alphas, score_scale = self._hyper
-        hyper = (
-            tf.constant(learning_rate, tf.float32),
-            *(alpha * penalty_scale for alpha in alphas),
-            score_scale,
-        )
-        return float(
-            self._epoch(state, *batches, hyper, self._loss, self._solver, self._uniform)
-        )
-
-    def weights(self):
-        """The current (intercept, coef, factors) as float64 NumPy values,
-        shaped as they were given."""
-        intercept_shape, coef_shape, factors_shape = self._shapes
-        bias = self._params[0].numpy().astype(np.float64)
-        table = self._params[1].numpy().astype(np.float64)
-        table = table.reshape(table.shape[0], bias.shape[0], -1)
-        intercept = float(bias[0]) if intercept_shape == () else bias
-        return (
-            intercept,
-            table[..., 0].reshape(coef_shape),
-            table[..., 1:].reshape(factors_shape),
-        )
-
-    def optimizer_state(self):
-        """The step count and the solver's slots, for a later ``partial_fit``."""
-        return [self._step.numpy()] + [s.numpy() for slots in self._slots for s in slots]

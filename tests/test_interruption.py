@@ -10,7 +10,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm import keras as fm_keras
+from sklearn_fm import _trainer
 
 from .conftest import make_interaction_data
 
@@ -47,7 +47,7 @@ def interrupt_in_epoch(monkeypatch):
 
     def arm(n):
         calls = []
-        run_epoch = fm_keras._Trainer.run_epoch
+        run_epoch = _trainer.Trainer.run_epoch
 
         def interrupted(trainer, *args):
             calls.append(None)
@@ -55,7 +55,7 @@ def interrupt_in_epoch(monkeypatch):
                 raise KeyboardInterrupt
             return run_epoch(trainer, *args)
 
-        monkeypatch.setattr(fm_keras._Trainer, "run_epoch", interrupted)
+        monkeypatch.setattr(_trainer.Trainer, "run_epoch", interrupted)
         return calls
 
     return arm

@@ -115,7 +115,7 @@ def test_identical_model_in_every_process_and_tf_global_seed_untouched():
 
 
 def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
-    from sklearn_fm.keras import _epoch_function
+    from sklearn_fm._trainer import _epoch_function
 
     # The second fit, with another number of batches of another size, makes
     # the graph shape-general.
