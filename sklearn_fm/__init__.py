@@ -9,8 +9,8 @@ from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._persistence import load
 from ._regressor import FMRegressor
+from ._version import __version__
 
-__version__ = "0.1.0"
 
 __all__ = [
     "FMClassifier",

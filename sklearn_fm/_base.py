@@ -9,7 +9,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -18,16 +17,12 @@ from sklearn.utils.validation import (
 )
 
 from ._data import epoch_batches, fm_decision, rescale_fm, training_matrix
+from ._model_file import write
+from ._random import local_random_state
+from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
 
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
-
-
-def _check_random_state(seed):
-    """Like ``check_random_state``, but ``None`` never draws from NumPy's global RNG."""
-    if seed is None:
-        return np.random.RandomState(np.random.SeedSequence().generate_state(4))
-    return check_random_state(seed)
 
 
 def _auto_batch_size(n_samples):
@@ -42,7 +37,54 @@ def _auto_batch_size(n_samples):
     return int(np.clip(2**exponent, 16, 4096))
 
 
-class _Targets(NamedTuple):
+def _check_optimizer_state(optimizer_state, solver):
+    """Refuse to continue an optimizer state with another solver."""
+    if optimizer_state is not None and optimizer_state.solver != solver:
+        raise ValueError(
+            f"partial_fit continues the optimizer state of solver={optimizer_state.solver}, "
+            f"but solver is now {solver}. Set solver back, or call fit to start over."
+        )
+
+
+class _TrainingData(NamedTuple):
+    """What the epochs read: the training rows as ``epoch_batches`` takes
+    them, and the validation rows of early stopping (or None)."""
+
+    batches: tuple  # (X, y, sample_weight), float32, weights of mean 1
+    validation: tuple  # (X, y, sample_weight) or None
+
+
+class _Fitted(NamedTuple):
+    """What training ends with: the parameters to keep (in training units)
+    and whether it stopped because an epoch diverged."""
+
+    params: tuple
+    diverged: bool
+
+
+def _training_data(X, targets, train, validation):
+    """The training and validation rows of ``X`` and ``targets``."""
+    weight_train = targets.sample_weight[train]
+    if not weight_train.sum() > 0:
+        # scikit-learn >= 1.9 rejects all-zero weights itself; this also
+        # covers older versions and a validation split that took them all.
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number among "
+            "the training samples (those not held out for early stopping)."
+        )
+    batches = (
+        X if validation is None else X[train],  # indexing all rows would copy X
+        targets.y[train].astype(np.float32),
+        (weight_train / weight_train.mean()).astype(np.float32),
+    )
+    if validation is None:
+        return _TrainingData(batches, None)
+    return _TrainingData(
+        batches, (X[validation], targets.y[validation], targets.sample_weight[validation])
+    )
+
+
+class Targets(NamedTuple):
     """The training targets ``_training_targets`` hands the training loop.
 
     Training fits an FM ``g`` to ``y``, whose loss reads the scores
@@ -61,7 +103,7 @@ class _Targets(NamedTuple):
     fitted: dict  # attributes such as classes_, set once training succeeds
 
 
-class _BaseFM(BaseEstimator, metaclass=ABCMeta):
+class BaseFM(BaseEstimator, metaclass=ABCMeta):
     """Base class of the Factorization Machine estimators.
 
     Subclasses name their loss in ``_loss`` and provide the initial intercept
@@ -74,7 +116,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         "alpha_linear": [Interval(Real, 0, None, closed="left")],
         "alpha_factors": [Interval(Real, 0, None, closed="left")],
         "alpha_uniform": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"adam", "sgd", "adagrad", "rmsprop"})],
+        "solver": [StrOptions(set(SOLVER_NAMES)), dict],
         "learning_rate": [StrOptions({"constant", "invscaling"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -139,7 +181,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _validation_score(self, y, scores, sample_weight):
         """Score (higher is better) on validation data of the scores the loss
-        reads (see :class:`_Targets`)."""
+        reads (see :class:`Targets`)."""
 
     def _penalty_scale(self, y, scores, sample_weight):
         """The factor of the penalties in the next epoch, from the scores on
@@ -149,7 +191,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _training_targets(self, y, sample_weight, first_call, classes):
         """The validated ``y`` as float training targets, with the sample
-        weights and scaling training uses, as a :class:`_Targets`."""
+        weights and scaling training uses, as a :class:`Targets`."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         # validate_data sets n_features_in_ and feature_names_in_ as it checks
@@ -174,6 +216,62 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "epoch per call, so there is nothing to stop. Use fit instead."
             )
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
+        solver = SolverSpec.of(self.solver)
+        X, y, sample_weight = self._validate_training_data(X, y, sample_weight, first_call)
+        targets = self._training_targets(y, sample_weight, first_call, classes)
+        rng = local_random_state(self.random_state)
+        X = training_matrix(X)
+        early_stopping = (
+            X.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental
+            if self.early_stopping == "auto"
+            else self.early_stopping
+        )
+        train, validation = self._split(targets.y, rng, early_stopping)
+        data = _training_data(X, targets, train, validation)
+        params, state = self._start_state(
+            first_call, incremental, targets.y[train], targets.sample_weight[train], targets, rng
+        )
+        state.update(targets.fitted)
+        _check_optimizer_state(state["_optimizer_state"], solver)
+        batch_size = (
+            _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
+        )
+        state.update(batch_size_=min(batch_size, train.shape[0]), early_stopping_=early_stopping)
+
+        from ._trainer import Trainer  # TensorFlow is imported here, not before
+
+        trainer = Trainer(
+            *params,
+            loss=self._loss,
+            solver=solver,
+            alpha_linear=self.alpha_linear,
+            alpha_factors=self.alpha_factors,
+            # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
+            alpha_uniform=self.alpha_uniform / train.shape[0],
+            score_scale=targets.score_scale,
+            optimizer_state=(
+                None if state["_optimizer_state"] is None else state["_optimizer_state"].variables
+            ),
+        )
+        fitted = self._fit_stochastic(trainer, params, data, state, targets, rng, incremental)
+        if not fitted.diverged:  # otherwise keep the state training started from
+            state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
+        # Assigned only now and in one step, so that neither an interrupted fit
+        # nor a predict in another thread (see _decision_function) can see a
+        # half-updated model.
+        if fitted.params is params and not first_call:
+            # No epoch finished (it diverged): the model stays exactly as it was,
+            # without a round trip through the training units.
+            intercept_, coef_, factors_ = self.intercept_, self.coef_, self.factors_
+        else:
+            intercept_, coef_, factors_ = rescale_fm(*fitted.params, targets.shift, targets.scale)
+        vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
+        return self
+
+    def _validate_training_data(self, X, y, sample_weight, first_call):
+        """``X``, ``y`` and the sample weights, validated; the weights scaled
+        to at most 1 (training is invariant to their scale, and their sums
+        then stay finite however large they are)."""
         X, y = validate_data(
             self,
             X,
@@ -186,68 +284,21 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        # Training is invariant to the weights' scale; at most 1, their sums
-        # stay finite however large they are.
-        sample_weight = sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
-        targets = self._training_targets(y, sample_weight, first_call, classes)
-        y, sample_weight = targets.y, targets.sample_weight
-        rng = _check_random_state(self.random_state)
-        X = training_matrix(X)
-        early_stopping = (
-            X.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental
-            if self.early_stopping == "auto"
-            else self.early_stopping
-        )
-        train, validation = self._split(y, rng, early_stopping)
-        weight_train = sample_weight[train]
-        if not weight_train.sum() > 0:
-            # scikit-learn >= 1.9 rejects all-zero weights itself; this also
-            # covers older versions and a validation split that took them all.
-            raise ValueError(
-                "Sample weights must contain at least one non-zero number among "
-                "the training samples (those not held out for early stopping)."
-            )
-        params, state = self._start_state(
-            first_call, incremental, y[train], weight_train, targets, rng
-        )
-        state.update(targets.fitted)
-        batch_size = (
-            _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
-        )
-        state.update(batch_size_=min(batch_size, train.shape[0]), early_stopping_=early_stopping)
-        training_set = (
-            X if validation is None else X[train],  # indexing all rows would copy X
-            y[train].astype(np.float32),
-            (weight_train / weight_train.mean()).astype(np.float32),
-        )
-        if validation is not None:
-            X_val, y_val, weight_val = X[validation], y[validation], sample_weight[validation]
+        return X, y, sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
 
-        from ._trainer import Trainer  # TensorFlow is imported here, not before
-
-        trainer = Trainer(
-            *params,
-            loss=self._loss,
-            solver=self.solver,
-            alpha_linear=self.alpha_linear,
-            alpha_factors=self.alpha_factors,
-            # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
-            alpha_uniform=self.alpha_uniform / train.shape[0],
-            score_scale=targets.score_scale,
-            optimizer_state=state["_optimizer_state"],
-        )
-        start = best_params = params
+    def _fit_stochastic(self, trainer, params, data, state, targets, rng, incremental):
+        """Train epochs until the stopping rule, updating ``state``'s curves
+        and bests; returns the parameters to keep, as a :class:`_Fitted`."""
+        best_params = params
         penalty_scale = 1.0
         no_improvement = 0
         diverged = False
         for _ in range(1 if incremental else self.max_iter):
-            order = rng.permutation(train.shape[0])
-            learning_rate = self.learning_rate_init
-            if self.learning_rate == "invscaling":
-                learning_rate /= (state["n_iter_"] + 1) ** self.power_t
             loss = trainer.run_epoch(
-                epoch_batches(*training_set, order, state["batch_size_"]),
-                learning_rate,
+                epoch_batches(
+                    *data.batches, rng.permutation(data.batches[1].shape[0]), state["batch_size_"]
+                ),
+                self._learning_rate_of_epoch(state["n_iter_"]),
                 penalty_scale,
             )
             new_params = trainer.weights()
@@ -267,15 +318,11 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["penalty_scales_"].append(penalty_scale)
             if self.verbose:
                 print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}")
-            if validation is None:
+            if data.validation is None:
                 improved = loss < state["best_loss_"] - (self.tol or 0.0)
                 state["best_loss_"] = min(loss, state["best_loss_"])
             else:
-                scores = targets.score_scale * fm_decision(X_val, *params)
-                score = self._validation_score(y_val, scores, weight_val)
-                penalty_scale = self._penalty_scale(y_val, scores, weight_val)
-                if self.verbose:
-                    print(f"Validation score: {score:.8f}")
+                score, penalty_scale = self._validation(params, data, targets)
                 state["validation_scores_"].append(score)
                 improved = score > state["best_validation_score_"] + (self.tol or 0.0)
                 if score > state["best_validation_score_"]:
@@ -283,7 +330,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             no_improvement = 0 if improved else no_improvement + 1
             if self.tol is not None and no_improvement > self.n_iter_no_change:
                 if self.verbose:
-                    what = "Training loss" if validation is None else "Validation score"
+                    what = "Training loss" if data.validation is None else "Validation score"
                     print(
                         f"{what} did not improve more than tol={self.tol} for "
                         f"{self.n_iter_no_change} consecutive epochs. Stopping."
@@ -296,24 +343,33 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "hasn't converged yet.",
                     ConvergenceWarning,
                 )
+        return self._fitted(params, best_params, data, state, diverged)
 
-        if validation is None:
+    def _learning_rate_of_epoch(self, n_iter):
+        """The learning rate of the epoch after ``n_iter`` finished ones."""
+        if self.learning_rate == "invscaling":
+            return self.learning_rate_init / (n_iter + 1) ** self.power_t
+        return self.learning_rate_init
+
+    def _validation(self, params, data, targets):
+        """The validation score of ``params`` and the penalty factor it sets
+        for the next epoch."""
+        X_val, y_val, weight_val = data.validation
+        scores = targets.score_scale * fm_decision(X_val, *params)
+        score = self._validation_score(y_val, scores, weight_val)
+        if self.verbose:
+            print(f"Validation score: {score:.8f}")
+        return score, self._penalty_scale(y_val, scores, weight_val)
+
+    @staticmethod
+    def _fitted(params, best_params, data, state, diverged):
+        """The parameters to keep: with early stopping, those of the best
+        epoch; and the bookkeeping of the mode that did not run cleared."""
+        if data.validation is None:
             state["validation_scores_"] = state["best_validation_score_"] = None
-        else:
-            params, state["best_loss_"] = best_params, None
-        if not diverged:  # otherwise keep the state training started from
-            state["_optimizer_state"] = trainer.optimizer_state()
-        # Assigned only now and in one step, so that neither an interrupted fit
-        # nor a predict in another thread (see _decision_function) can see a
-        # half-updated model.
-        if params is start and not first_call:
-            # No epoch finished (it diverged): the model stays exactly as it was,
-            # without a round trip through the training units.
-            intercept_, coef_, factors_ = self.intercept_, self.coef_, self.factors_
-        else:
-            intercept_, coef_, factors_ = rescale_fm(*params, targets.shift, targets.scale)
-        vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
-        return self
+            return _Fitted(params, diverged)
+        state["best_loss_"] = None
+        return _Fitted(best_params, diverged)
 
     def _start_state(self, first_call, incremental, y, sample_weight, targets, rng):
         """The parameters training starts from, in training units, and the
@@ -428,9 +484,7 @@ class _BaseFM(BaseEstimator, metaclass=ABCMeta):
             If a parameter cannot be stored as JSON, such as a
             ``random_state`` that is a ``RandomState`` instance.
         """
-        from ._persistence import save
-
-        save(self, file)
+        write(self, file)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

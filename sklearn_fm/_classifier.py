@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import _BaseFM, _Targets
+from ._base import BaseFM, Targets
 
 
 # Training fits the scores in units of the standard deviation of the
@@ -19,7 +19,7 @@ from ._base import _BaseFM, _Targets
 _LOGISTIC_STD = float(np.pi / np.sqrt(3))
 
 
-class FMClassifier(ClassifierMixin, _BaseFM):
+class FMClassifier(ClassifierMixin, BaseFM):
     """Factorization Machine classifier (Rendle, 2010), trained with Keras.
 
     Scores each class with a Factorization Machine, a bias, a linear term and
@@ -58,8 +58,12 @@ class FMClassifier(ClassifierMixin, _BaseFM):
         number of samples, as in :class:`FMRegressor`: a prior worth
         ``alpha_uniform`` samples on every parameter.
 
-    solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
-        The optimizer: Keras' optimizer of that name with its default settings.
+    solver : str or dict, default='adam'
+        The Keras optimizer that updates the layer's variables, by name or
+        as a ``{"class_name": ..., "config": {...}}`` dict, as in
+        :class:`FMRegressor`. FTRL-Proximal with L1
+        (``{"class_name": "Ftrl", "config": {"l1_regularization_strength":
+        0.1}}``), the usual choice for click data, gives sparse models.
 
     learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the learning rate over the epochs: 'invscaling' uses
@@ -235,7 +239,7 @@ class FMClassifier(ClassifierMixin, _BaseFM):
     _loss = "log_loss"
 
     _parameter_constraints: dict = {
-        **_BaseFM._parameter_constraints,
+        **BaseFM._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -443,7 +447,7 @@ class FMClassifier(ClassifierMixin, _BaseFM):
             )
             sample_weight = sample_weight * weights[encoded]
         n_outputs = 1 if known.shape[0] == 2 else known.shape[0]
-        return _Targets(
+        return Targets(
             encoded.astype(np.float64),
             sample_weight,
             n_outputs,

@@ -11,9 +11,9 @@ from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from . import __version__
 from ._classifier import FMClassifier
 from ._regressor import FMRegressor
+from ._version import __version__
 
 
 def make_ratings(n_users=400, n_items=250, n_ratings=20_000, rank=4, seed=0):

@@ -10,7 +10,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from ._base import _check_random_state
+from ._random import local_random_state
 
 
 class MultiHotEncoder(TransformerMixin, BaseEstimator):
@@ -280,7 +280,7 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         )
         rated.data[:] = 1.0
         if self.max_items is not None:
-            rated = self._subsample(rated, _check_random_state(self.random_state))
+            rated = self._subsample(rated, local_random_state(self.random_state))
         self.user_items_ = normalize(rated, norm=self.norm) if self.norm else rated
         return self
 

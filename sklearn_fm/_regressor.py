@@ -4,11 +4,11 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 
-from ._base import _BaseFM, _Targets
+from ._base import BaseFM, Targets
 from ._data import check_trainable_range
 
 
-class FMRegressor(RegressorMixin, _BaseFM):
+class FMRegressor(RegressorMixin, BaseFM):
     """Factorization Machine regressor (Rendle, 2010), trained with Keras.
 
     Models the target as a bias, a linear term and all pairwise feature
@@ -62,9 +62,21 @@ class FMRegressor(RegressorMixin, _BaseFM):
         'sgd' and 'adagrad' solvers, which otherwise update only the rows of
         the features in the batch.
 
-    solver : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
-        The optimizer: Keras' optimizer of that name with its default settings
-        (for example ``beta_1=0.9, beta_2=0.999, epsilon=1e-7`` for Adam).
+    solver : str or dict, default='adam'
+        The Keras optimizer that updates the layer's variables: the name of
+        any optimizer of ``keras.optimizers`` in lower case ('adam', 'sgd',
+        'adagrad', 'rmsprop', 'ftrl', 'adamw', 'nadam', 'lion', 'adamax',
+        'adadelta', 'adafactor', 'lamb', 'muon', 'schedulefreeadamw'), with
+        Keras' default settings, or a dict ``{"class_name": "Ftrl",
+        "config": {"l1_regularization_strength": 0.1}}`` as
+        ``keras.optimizers.serialize`` writes it, whose settings replace the
+        defaults. The learning rate is ``learning_rate_init`` and its
+        schedule, never the config's. 'sgd' (without momentum, weight decay
+        or clipping) and 'adagrad' update only the rows of the features in a
+        batch when ``alpha_uniform=0``; the others update every row. 'ftrl'
+        starts from the initial factors (FTRL-Proximal would otherwise set
+        them to 0), and its ``l1_regularization_strength`` sets weights to
+        exactly zero.
 
     learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the optimizer's learning rate over the epochs.
@@ -377,7 +389,7 @@ class FMRegressor(RegressorMixin, _BaseFM):
             advice="Continue training on targets of the scale the model started with.",
         )
         fitted = {"_y_train_mean": mean, "_y_train_std": std}
-        return _Targets(
+        return Targets(
             standardized, sample_weight, 1, shift=mean, scale=std, score_scale=1.0, fitted=fitted
         )
 

@@ -1,12 +1,15 @@
-"""The estimators' trainer: minibatch training of FM parameters in TensorFlow.
+"""The estimators' trainer: Keras optimizers updating a FactorizationMachine layer.
 
-Importing this module imports TensorFlow and Keras; the estimators import it
-only when they train, so ``import sklearn_fm`` stays cheap and ``predict``
-never needs it.
+The model that trains is :class:`sklearn_fm.keras.FactorizationMachine`; a
+``keras.optimizers`` optimizer updates its variables. Importing this module
+imports TensorFlow and Keras; the estimators import it only when they train,
+so ``import sklearn_fm`` stays cheap and ``predict`` never needs it.
 """
 
-import functools
 import os
+import threading
+import weakref
+from typing import NamedTuple
 
 
 def _check_backend(backend):
@@ -25,54 +28,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from .keras import fm_outputs  # noqa: E402
+from .keras import FactorizationMachine, fm_outputs  # noqa: E402
+from ._solvers import SolverSpec  # noqa: E402
 
 _check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
-
-
-# Each solver is Keras' optimizer of that name with its default settings,
-# written as an update rule (param, gradient, slots, learning rate, step) ->
-# (param, slots) so that one traced graph serves all fits of a shape. Keras
-# optimizer objects are bound to the variables they were built for: using them
-# meant tracing anew for every fit, and TensorFlow kept that graph memory
-# (about 3.5 MB per fit, measured).
-_EPSILON = 1e-7
-
-
-def _sgd(param, gradient, slots, learning_rate, step):
-    return param - learning_rate * gradient, ()
-
-
-def _adagrad(param, gradient, slots, learning_rate, step):
-    (accumulator,) = slots
-    accumulator = accumulator + gradient * gradient
-    return param - learning_rate * gradient / tf.sqrt(accumulator + _EPSILON), (accumulator,)
-
-
-def _rmsprop(param, gradient, slots, learning_rate, step, rho=0.9):
-    (velocity,) = slots
-    velocity = rho * velocity + (1 - rho) * gradient * gradient
-    return param - learning_rate * gradient / tf.sqrt(velocity + _EPSILON), (velocity,)
-
-
-def _adam(param, gradient, slots, learning_rate, step, beta_1=0.9, beta_2=0.999):
-    m, v = slots
-    m = m + (gradient - m) * (1 - beta_1)
-    v = v + (gradient * gradient - v) * (1 - beta_2)
-    alpha = learning_rate * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
-    return param - alpha * m / (tf.sqrt(v) + _EPSILON), (m, v)
-
-
-# rule, initial slot values, and whether a parameter row with no gradient is
-# left unchanged. Then a step updates only the rows of the features in its
-# batch, at O(k * nnz); Adam and RMSprop move every row, as Keras' do, so
-# their steps cost O(k * n_features) too.
-_SOLVERS = {
-    "sgd": (_sgd, (), True),
-    "adagrad": (_adagrad, (0.1,), True),
-    "rmsprop": (_rmsprop, (0.0,), False),
-    "adam": (_adam, (0.0, 0.0), False),
-}
 
 
 def _log_loss(y, raw):
@@ -91,109 +50,210 @@ _LOSSES = {
 }
 
 
-def _apply(solver, param, slots, gradient, learning_rate, step):
-    """Apply the solver's rule to ``param`` and its ``slots`` in place."""
-    rule, _, _ = _SOLVERS[solver]
-    new, new_slots = rule(param, gradient, slots, learning_rate, step)
-    for variable, value in zip((param, *slots), (new, *new_slots)):
-        variable.assign(value)
+class Penalties(NamedTuple):
+    """The penalty strengths of one epoch, and the scale the loss reads the
+    FM's outputs in (see :class:`Trainer`)."""
+
+    alpha_linear: tf.Tensor
+    alpha_factors: tf.Tensor
+    alpha_uniform: tf.Tensor
+    score_scale: tf.Tensor
 
 
-def _apply_rows(solver, table, slots, scratch, cols, gradient, learning_rate, step):
-    """Apply a row-sparse rule to the rows ``cols`` of ``table``, in place.
+class _Model:
+    """A built layer, its optimizer and their compiled epoch, for one
+    parameter shape, solver and loss.
 
-    ``cols`` may repeat (a feature present in several rows of the batch); the
-    rules need the summed gradient of each row, which ``scratch`` (zeros of
-    ``table``'s shape, left zero) collects. Every copy of a repeated row then
-    computes the same new value, so the scatter's write order cannot matter.
+    Building them costs a trace and an XLA compilation, and Keras binds an
+    optimizer to the variables it was built for; so a model is built once,
+    kept in a pool and re-initialised by assignment for each fit.
     """
-    rule, _, _ = _SOLVERS[solver]
-    scratch.scatter_add(tf.IndexedSlices(gradient, cols))
-    summed = tf.gather(scratch, cols)
-    scratch.scatter_update(tf.IndexedSlices(tf.zeros_like(gradient), cols))
-    new, new_slots = rule(
-        tf.gather(table, cols), summed, [tf.gather(s, cols) for s in slots], learning_rate, step
-    )
-    for variable, value in zip((table, *slots), (new, *new_slots)):
-        variable.scatter_update(tf.IndexedSlices(value, cols))
 
+    def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform):
+        self.layer = FactorizationMachine(n_factors=n_factors, units=n_outputs)
+        self.layer.build((None, n_features))
+        self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
+        self.optimizer = solver.optimizer()
+        self.optimizer.build(self.variables)
+        self.initial_state = [v.numpy() for v in self.optimizer.variables]
+        self.loss, self.uniform = loss, uniform
+        # Keras' SGD (without momentum) and Adagrad update IndexedSlices row
+        # by row: a step then touches only the batch's features. The uniform
+        # penalty has a gradient on every row, so it updates densely.
+        self.row_sparse = solver.row_sparse and not uniform
+        if self.row_sparse:
+            # Keras squares IndexedSlices slice by slice: each column's
+            # gradient must be summed into one slice first (see _merged).
+            width = n_outputs * (1 + n_factors)
+            self._sums = tf.Variable(tf.zeros((n_features, width)), trainable=False)
+            self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
+        self._ftrl = isinstance(self.optimizer, keras.optimizers.Ftrl)
+        # XLA fuses a step's few dozen small operations and its scatters into
+        # one kernel: 3 to 5 times faster per step than TensorFlow's executor.
+        # It compiles once per batch shape, which is why batches are padded.
+        self._step = tf.function(self._step_function, jit_compile=True)
+        # One graph call runs a whole epoch: per-batch Python dispatch would
+        # cost more than the FM arithmetic on small batches.
+        self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
 
-def _step(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
-    """One optimizer step on a padded batch; returns the batch's summed objective.
+    def reset(self, bias, kernel, factors, optimizer_state):
+        """Start training from these parameters and optimizer state (the
+        optimizer's initial one if None)."""
+        state = self.initial_state if optimizer_state is None else optimizer_state
+        expected = [tuple(v.shape) for v in self.optimizer.variables]
+        if [np.shape(value) for value in state] != expected:
+            raise ValueError(
+                f"The optimizer state holds arrays of the shapes {[np.shape(v) for v in state]}, "
+                f"but {type(self.optimizer).__name__} for these parameters has {expected}."
+            )
+        for variable, value in zip(self.variables, (bias, kernel, factors)):
+            variable.assign(value)
+        for variable, value in zip(self.optimizer.variables, state):
+            variable.assign(value)
 
-    The batch holds ``n_rows`` real rows; padding rows have zero weight and
-    padding non-zeros have value 0, so neither changes the output, the
-    gradient or the objective. The gradient of the FM is written out rather
-    than taped: it is short, and the tape's version costs several times more
-    operations per step. Without the ``uniform`` penalty, which touches every
-    parameter, SGD and Adagrad update only the rows of the batch's features.
-    """
-    (bias, table, scratch), (bias_slots, table_slots), step = state
-    learning_rate, alpha_linear, alpha_factors, alpha_uniform, score_scale = hyper
-    # (nnz, n_outputs, 1 + k): w_j and v_j of each output, for each non-zero.
-    params = tf.reshape(tf.gather(table, cols), (tf.shape(cols)[0], bias.shape[0], -1))
-    raw, xv = fm_outputs(
-        bias, params[..., 0], params[..., 1:], values, rows, tf.shape(y)[0]
-    )
-    with tf.GradientTape() as tape:
-        tape.watch(raw)
-        objective = tf.reduce_sum(sample_weight * _LOSSES[loss](y, score_scale * raw))
-    d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
-    # Each row regularises the features it uses; padding (value 0) uses none.
-    weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
-    alphas = tf.concat([[alpha_linear], tf.fill(tf.shape(xv)[2:], alpha_factors)], axis=0)
-    penalty = 0.5 * tf.reduce_sum(weight[:, None, None] * alphas * tf.square(params))
-    # d raw / d w_j = x_j and d raw / d v_j = x_j (xv - v_j x_j), per non-zero.
-    d_x = (tf.gather(d_raw, rows) * values[:, None])[..., None]
-    d_params = tf.concat(
-        [d_x, d_x * (tf.gather(xv, rows) - params[..., 1:] * values[:, None, None])], axis=-1
-    )
-    gradient = d_params + (weight / n_rows)[:, None, None] * alphas * params
-    gradient = tf.reshape(gradient, (tf.shape(cols)[0], -1))  # back to table rows
-    if uniform:  # per step; times n_rows, the epoch's mean counts it once
-        penalty += 0.5 * alpha_uniform * n_rows * tf.reduce_sum(tf.square(table))
-    step.assign_add(1)
-    t = tf.cast(step, learning_rate.dtype)
-    _apply(solver, bias, bias_slots, tf.reduce_sum(d_raw, axis=0), learning_rate, t)
-    if _SOLVERS[solver][2] and not uniform:
-        _apply_rows(solver, table, table_slots, scratch, cols, gradient, learning_rate, t)
-    else:
-        dense = tf.math.unsorted_segment_sum(gradient, cols, tf.shape(table)[0])
-        if uniform:
-            dense += alpha_uniform * table
-        _apply(solver, table, table_slots, dense, learning_rate, t)
-    return objective + penalty
+    def set_learning_rate(self, learning_rate):
+        self.optimizer.learning_rate.assign(learning_rate)
+        if self._ftrl:
+            self._anchor_ftrl()
 
+    def _anchor_ftrl(self):
+        """Set FTRL's ``linear`` slots so that its closed-form weights are the
+        variables' current values.
 
-# XLA fuses a step's few dozen small operations and its scatters into one
-# kernel: 3 to 5 times faster per step than TensorFlow's executor. XLA
-# compiles once per batch shape, which is why batches are padded to fixed ones.
-_compiled_step = tf.function(_step, jit_compile=True)
+        FTRL-Proximal computes each weight from its accumulators, as if
+        training had started at zero; for factors, zero is a saddle point they
+        never leave. Anchoring the accumulators at the current weights starts
+        (or, after a change of learning rate, continues) from the weights
+        themselves, and keeps untouched rows where they are.
+        """
+        opt = self.optimizer
+        lr = float(opt.learning_rate.numpy())
+        l1, l2 = opt.l1_regularization_strength, opt.l2_regularization_strength
+        # After the step count and the learning rate, Keras' FTRL keeps an
+        # accumulator and a linear slot per variable, in the variables' order.
+        slots = opt.variables[2:]
+        for variable, accumulator, linear in zip(self.variables, slots[::2], slots[1::2]):
+            if not (accumulator.name.endswith("accumulator") and linear.name.endswith("linear")):
+                raise RuntimeError(
+                    f"Keras {keras.__version__} keeps FTRL's slots in an order sklearn_fm "
+                    "does not know; please report this."
+                )
+            weight = variable.numpy()
+            quadratic = (accumulator.numpy() ** -opt.learning_rate_power + opt.beta) / lr + 2 * l2
+            anchored = -(weight * quadratic + np.sign(weight) * l1)
+            # A zero weight keeps its linear term, within [-l1, l1].
+            linear.assign(np.where(weight == 0, linear.numpy(), anchored).astype(np.float32))
 
+    def _merged(self, gradient, cols):
+        """Per-non-zero gradients (nnz, width) as one summed gradient per
+        column, at the column's first occurrence in ``cols`` (zeros at the
+        others), so that each row is updated once with its whole gradient."""
+        nnz = tf.shape(cols)[0]
+        position = tf.range(nnz, dtype=tf.int32)
+        self._first.scatter_min(tf.IndexedSlices(position, cols))
+        is_first = tf.gather(self._first, cols) == position
+        self._first.scatter_update(tf.IndexedSlices(tf.fill([nnz], np.int32(2**31 - 1)), cols))
+        self._sums.scatter_add(tf.IndexedSlices(gradient, cols))
+        summed = tf.gather(self._sums, cols)
+        self._sums.scatter_update(tf.IndexedSlices(tf.zeros_like(gradient), cols))
+        return tf.where(is_first[:, None], summed, tf.zeros_like(summed))
 
-def _epoch(state, cols, values, rows, y, sample_weight, n_rows, hyper, loss, solver, uniform):
-    total = tf.constant(0.0)
-    for i in tf.range(tf.shape(y)[0]):
-        total += _compiled_step(
-            state, cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i],
-            hyper, loss, solver, uniform,
+    def _step_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
+        """One optimizer step on a padded batch; returns the batch's summed objective.
+
+        The batch holds ``n_rows`` real rows; padding rows have zero weight and
+        padding non-zeros have value 0, so neither changes the output, the
+        gradient or the objective. The gradient of the FM is written out rather
+        than taped: it is short, and the tape's version is slower.
+        """
+        alpha_linear, alpha_factors, alpha_uniform, score_scale = penalties
+        bias, kernel, factors = (v.value for v in self.variables)
+        w, V = tf.gather(kernel, cols), tf.gather(factors, cols)  # (nnz, c), (nnz, c, k)
+        raw, xv = fm_outputs(bias, w, V, values, rows, tf.shape(y)[0])
+        with tf.GradientTape() as tape:
+            tape.watch(raw)
+            objective = tf.reduce_sum(sample_weight * _LOSSES[self.loss](y, score_scale * raw))
+        d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
+        # Each row regularises the features it uses; padding (value 0) uses none.
+        weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
+        penalty = 0.5 * tf.reduce_sum(
+            weight[:, None]
+            * (alpha_linear * tf.square(w) + alpha_factors * tf.reduce_sum(tf.square(V), axis=-1))
         )
-    return total / tf.reduce_sum(n_rows)
+        # d raw / d w_j = x_j and d raw / d v_j = x_j (xv - v_j x_j), per non-zero.
+        d_x = tf.gather(d_raw, rows) * values[:, None]
+        shrink = (weight / n_rows)[:, None]
+        d_w = d_x + shrink * alpha_linear * w
+        d_V = d_x[..., None] * (tf.gather(xv, rows) - V * values[:, None, None])
+        d_V += shrink[..., None] * alpha_factors * V
+        gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
+        if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
+            penalty += 0.5 * alpha_uniform * n_rows * (
+                tf.reduce_sum(tf.square(kernel)) + tf.reduce_sum(tf.square(factors))
+            )
+            gradients[1] += alpha_uniform * kernel
+            gradients[2] += alpha_uniform * factors
+        self.optimizer.apply(gradients, self.variables)
+        return objective + penalty
+
+    def _table_gradients(self, d_w, d_V, cols):
+        """The gradients of ``kernel`` and ``factors`` from the per-non-zero
+        ones: row slices for a row-sparse optimizer, else dense."""
+        kernel, factors = self.layer.kernel, self.layer.factors
+        if not self.row_sparse:
+            n_features = tf.shape(kernel)[0]
+            return (
+                tf.math.unsorted_segment_sum(d_w, cols, n_features),
+                tf.math.unsorted_segment_sum(d_V, cols, n_features),
+            )
+        both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
+        merged = tf.reshape(self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols), tf.shape(both))
+        return (
+            tf.IndexedSlices(merged[..., 0], cols, tf.shape(kernel, out_type=cols.dtype)),
+            tf.IndexedSlices(merged[..., 1:], cols, tf.shape(factors, out_type=cols.dtype)),
+        )
+
+    def _epoch_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
+        total = tf.constant(0.0)
+        for i in tf.range(tf.shape(y)[0]):
+            total += self._step(
+                cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i], penalties
+            )
+        return total / tf.reduce_sum(n_rows)
 
 
-@functools.lru_cache(maxsize=16)
-def _epoch_function(n_features, n_outputs, n_factors):
-    """The traced epoch for parameters of one shape, shared by every fit.
+class _Pool:
+    """Built models by key, each used by one fit at a time.
 
-    One graph call runs a whole epoch: per-batch Python dispatch would cost more
-    than the FM arithmetic on small batches. Fits with the same parameter shape
-    reuse the graph (traced once per loss and solver), so tracing is not paid
-    per fit. Data shapes generalise; parameter shapes must not: TensorFlow
-    (2.21) reuses a shape-generalised graph for variables of another shape but
-    keeps the static shapes of the variables it was traced with. A graph
-    dropped from this cache is freed.
+    A fit checks a model out and its trainer returns it when garbage
+    collected, so fits in several threads at once train models of their own.
+    At most ``per_key`` idle models are kept per key and ``max_keys`` keys in
+    all (the least recently used are dropped, and their graphs freed).
     """
-    return tf.function(_epoch, reduce_retracing=True)
+
+    def __init__(self, per_key=4, max_keys=16):
+        self._idle = {}  # key -> list of idle models, in recency order
+        self._lock = threading.Lock()
+        self._per_key, self._max_keys = per_key, max_keys
+
+    def checkout(self, key):
+        with self._lock:
+            idle = self._idle.pop(key, [])
+            model = idle.pop() if idle else None
+            self._idle[key] = idle  # most recently used last
+        return _Model(*key) if model is None else model
+
+    def give_back(self, key, model):
+        with self._lock:
+            idle = self._idle.pop(key, [])
+            if len(idle) < self._per_key:
+                idle.append(model)
+            self._idle[key] = idle
+            while len(self._idle) > self._max_keys:
+                del self._idle[next(iter(self._idle))]
+
+
+_POOL = _Pool()
 
 
 class Trainer:
@@ -201,8 +261,9 @@ class Trainer:
 
     Built from NumPy parameters and read back into NumPy afterwards: the
     estimators store no TensorFlow object, which keeps them picklable and
-    thread-safe. The linear weights and the factors train as one table whose
-    row ``j`` is ``(w_j, v_j)``, so each step gathers and scatters once.
+    thread-safe. Training updates the variables of a
+    :class:`~sklearn_fm.keras.FactorizationMachine` layer with the Keras
+    optimizer ``solver`` describes.
 
     The objective is ``sum_i s_i [loss(y_i, c f(x_i)) + penalty(x_i)] / n
     + alpha_uniform / 2 (|w|**2 + |V|**2)``, with ``c`` the ``score_scale``
@@ -212,7 +273,7 @@ class Trainer:
     each row regularises the features it uses, as in libFM's SGD. On dense
     data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
     batch instead of touching every parameter. The uniform term touches every
-    parameter in every step, so with it SGD and Adagrad update densely too.
+    parameter in every step, so with it every solver updates densely.
     """
 
     def __init__(
@@ -231,42 +292,20 @@ class Trainer:
     ):
         # One output: a scalar intercept, coef (n_features,), factors
         # (n_features, k); n outputs: (n,), (n_features, n), (n_features, n, k).
+        # The layer always has the second form.
         self._shapes = tuple(np.shape(p) for p in (intercept, coef, factors))
         n_features, n_factors = factors.shape[0], factors.shape[-1]
         n_outputs = np.size(intercept)
-        table = np.concatenate(
-            [
-                np.reshape(coef, (n_features, n_outputs, 1)),
-                np.reshape(factors, (n_features, n_outputs, n_factors)),
-            ],
-            axis=-1,
-        )
-        params = [
+        key = (n_features, n_outputs, n_factors, SolverSpec.of(solver), loss, alpha_uniform > 0)
+        self._model = _POOL.checkout(key)
+        weakref.finalize(self, _POOL.give_back, key, self._model)
+        self._model.reset(
             np.reshape(intercept, n_outputs).astype(np.float32),
-            table.reshape(n_features, -1).astype(np.float32),
-        ]
-        _, initial_slots, _ = _SOLVERS[solver]
-        if optimizer_state is None:
-            optimizer_state = [np.int64(0)] + [
-                np.full_like(param, value) for param in params for value in initial_slots
-            ]
-        step, *slots = optimizer_state  # the slots of the intercept, then of the table
-        n_slots = len(initial_slots)
-        bias, table = (tf.Variable(p) for p in params)
-        self._uniform = alpha_uniform > 0
-        scratch = tf.Variable(tf.zeros_like(table)) if _SOLVERS[solver][2] else None
-        self._params = (bias, table, scratch)
-        self._slots = (
-            tuple(tf.Variable(value) for value in slots[:n_slots]),
-            tuple(tf.Variable(value) for value in slots[n_slots:]),
+            np.reshape(coef, (n_features, n_outputs)).astype(np.float32),
+            np.reshape(factors, (n_features, n_outputs, n_factors)).astype(np.float32),
+            optimizer_state,
         )
-        self._step = tf.Variable(np.int64(step))
-        self._hyper = tuple(
-            tf.constant(value, tf.float32)
-            for value in (alpha_linear, alpha_factors, alpha_uniform, score_scale)
-        )
-        self._loss, self._solver = loss, solver
-        self._epoch = _epoch_function(n_features, n_outputs, n_factors)
+        self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
 
     def run_epoch(self, batches, learning_rate, penalty_scale=1.0):
         """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``,
@@ -274,31 +313,23 @@ class Trainer:
 
         Returns the epoch's mean objective.
         """
-        state = (self._params, self._slots, self._step)
-        *alphas, score_scale = self._hyper
-        hyper = (
-            tf.constant(learning_rate, tf.float32),
-            *(alpha * penalty_scale for alpha in alphas),
-            score_scale,
+        self._model.set_learning_rate(learning_rate)
+        *alphas, score_scale = self._penalties
+        penalties = Penalties(
+            *(tf.constant(alpha * penalty_scale, tf.float32) for alpha in alphas),
+            tf.constant(score_scale, tf.float32),
         )
-        return float(
-            self._epoch(state, *batches, hyper, self._loss, self._solver, self._uniform)
-        )
+        return float(self._model.epoch(*batches, penalties))
 
     def weights(self):
         """The current (intercept, coef, factors) as float64 NumPy values,
         shaped as they were given."""
+        bias, kernel, factors = (v.numpy().astype(np.float64) for v in self._model.variables)
         intercept_shape, coef_shape, factors_shape = self._shapes
-        bias = self._params[0].numpy().astype(np.float64)
-        table = self._params[1].numpy().astype(np.float64)
-        table = table.reshape(table.shape[0], bias.shape[0], -1)
         intercept = float(bias[0]) if intercept_shape == () else bias
-        return (
-            intercept,
-            table[..., 0].reshape(coef_shape),
-            table[..., 1:].reshape(factors_shape),
-        )
+        return intercept, kernel.reshape(coef_shape), factors.reshape(factors_shape)
 
     def optimizer_state(self):
-        """The step count and the solver's slots, for a later ``partial_fit``."""
-        return [self._step.numpy()] + [s.numpy() for slots in self._slots for s in slots]
+        """The optimizer's variables (step count, learning rate and slots, in
+        Keras' order), for a later ``partial_fit``."""
+        return [v.numpy() for v in self._model.optimizer.variables]

@@ -94,4 +94,4 @@ def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
     model.partial_fit(X, y)
     assert model.n_iter_ == 2
     assert np.isfinite(model.predict(X)).all()
-    assert np.isfinite(np.concatenate([s.ravel() for s in model._optimizer_state[1:]])).all()
+    assert np.isfinite(np.concatenate([s.ravel() for s in model._optimizer_state.variables[1:]])).all()

@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm import _trainer
+from sklearn_fm._solvers import OptimizerState
 
 from .conftest import make_interaction_data
 
@@ -20,12 +21,18 @@ ESTIMATORS = list(TARGETS)
 PARAMS = dict(n_factors=3, max_iter=20, tol=None, random_state=0)
 
 
+def copied(value):
+    """``value`` with its arrays copied; lists and optimizer states as lists."""
+    if isinstance(value, OptimizerState):
+        return [repr(value.solver), *copied(value.variables)]
+    if isinstance(value, list):
+        return [np.array(v, copy=True) for v in value]
+    return np.array(value, copy=True)
+
+
 def snapshot(model):
     """Everything the estimator holds, with arrays copied."""
-    return {
-        name: [np.array(v, copy=True) for v in value] if isinstance(value, list) else np.array(value, copy=True)
-        for name, value in vars(model).items()
-    }
+    return {name: copied(value) for name, value in vars(model).items()}
 
 
 def assert_unchanged(model, before, X_before):

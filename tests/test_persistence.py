@@ -23,6 +23,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor
 
+from sklearn_fm._model_file import FORMAT_VERSION
+
 from .conftest import make_interaction_data
 
 X, y = make_interaction_data(n_samples=300)
@@ -247,11 +249,12 @@ def test_loading_in_a_fresh_process_imports_neither_tensorflow_nor_pickle_data(f
 def test_a_file_from_a_newer_format_version_is_refused(fitted, tmp_path):
     fitted.save(tmp_path / "model.fm")
     metadata = metadata_of(tmp_path / "model.fm")
-    metadata.update(format_version=3, sklearn_fm_version="9.0")
+    metadata.update(format_version=FORMAT_VERSION + 1, sklearn_fm_version="9.0")
     rewrite(tmp_path / "model.fm", tmp_path / "new.fm", **{"metadata.json": json.dumps(metadata)})
     message = (
-        r"'.*new.fm' was written by sklearn_fm 9.0 in format version 3, but this "
-        rf"sklearn_fm \({sklearn_fm.__version__}\) reads format versions up to 2. Upgrade sklearn_fm"
+        rf"'.*new.fm' was written by sklearn_fm 9.0 in format version {FORMAT_VERSION + 1}, but "
+        rf"this sklearn_fm \({sklearn_fm.__version__}\) reads format versions up to "
+        rf"{FORMAT_VERSION}. Upgrade sklearn_fm"
     )
     with pytest.raises(ValueError, match=message):
         sklearn_fm.load(tmp_path / "new.fm")
@@ -376,3 +379,34 @@ def test_what_the_format_cannot_store_is_refused_at_save(tmp_path):
         model.save(tmp_path / "model.fm")
     with pytest.raises(NotFittedError):
         FMRegressor().save(tmp_path / "model.fm")
+
+
+def test_files_of_format_version_2_continue_training_as_they_would_have():
+    # Written by the trainer of format version 2, which kept its own slots in
+    # one table: an Adam regressor after two partial_fit calls and an Adagrad
+    # 3-class classifier after one; the predictions of one more partial_fit
+    # there. Keras' optimizers continue from the converted state.
+    X300, y300 = make_interaction_data(n_samples=300)
+    regressor = sklearn_fm.load(DATA / "regressor-format-2.fm")
+    classifier = sklearn_fm.load(DATA / "classifier-format-2.fm")
+    regressor.partial_fit(X300, y300)
+    classifier.partial_fit(X300, np.digitize(y300, [-1.0, 1.0]))
+    assert_allclose(
+        regressor.predict(X300[:3]), [0.3914869922436956, 0.2065034448895117, 0.10824756708538016],
+        rtol=1e-5,
+    )
+    expected = [
+        [0.40307355450481064, 0.37919579628992633, 0.21773064920526308],
+        [0.30404152342639634, 0.3478642066942868, 0.3480942698793168],
+        [0.3627078014217937, 0.34801283349673384, 0.28927936508147234],
+    ]
+    assert_allclose(classifier.predict_proba(X300[:3]), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["ftrl", {"class_name": "SGD", "config": {"momentum": 0.9}}])
+def test_partial_fit_after_load_continues_exactly_with_any_keras_optimizer(solver, tmp_path):
+    model = FMRegressor(**PARAMS, solver=solver).partial_fit(X, y)
+    model.save(tmp_path / "model.fm")
+    loaded = sklearn_fm.load(tmp_path / "model.fm")
+    assert loaded.get_params()["solver"] == solver
+    assert_array_equal(loaded.partial_fit(X, y).predict(X), model.partial_fit(X, y).predict(X))

@@ -114,20 +114,10 @@ def test_identical_model_in_every_process_and_tf_global_seed_untouched():
     assert first["after"] == without_fit["after"]
 
 
-def test_fits_of_one_shape_share_a_traced_graph_and_other_shapes_work():
-    from sklearn_fm._trainer import _epoch_function
-
-    # The second fit, with another number of batches of another size, makes
-    # the graph shape-general.
-    for n_samples in (100, 300):
-        FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
-    graph = _epoch_function(6, 1, 3)
-    traces = graph.experimental_get_tracing_count()
-    for n_samples in (120, 170, 300):
-        FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
-    assert graph.experimental_get_tracing_count() == traces
-    # Other parameter shapes get graphs of their own (one shape-general graph
-    # reused for them would keep the static shapes it was traced with).
+def test_fits_of_other_parameter_shapes_train_models_of_their_own():
+    # Fits of one shape reuse one built model (tests/test_trainer.py); other
+    # shapes must not reuse it: a graph traced for one shape keeps its static
+    # shapes.
     for n_features, n_factors in [(6, 8), (5, 3), (9, 4), (2, 1)]:
         model = FMRegressor(n_factors=n_factors, max_iter=2, tol=None, random_state=0)
         model.fit(X[:, :n_features] if n_features <= 6 else np.hstack([X, X[:, :3]]), y)

@@ -1,57 +1,169 @@
-"""The estimators' trainer: its update rules and its state hand-over."""
+"""The estimators' trainer: Keras optimizers on the layer's variables, the
+pool of built models, row-sparse steps and the state hand-over."""
+
+import threading
+import warnings
 
 import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import tensorflow as tf
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm._data import epoch_batches, training_matrix
+from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
+from sklearn_fm._trainer import _POOL, Trainer
+
+from .conftest import make_interaction_data
+
+WRAPPERS = {"LossScaleOptimizer", "MultiOptimizer", "Optimizer", "OptimizerMap"}
 
 
-@pytest.mark.parametrize(
-    "solver, keras_optimizer, rows_only",
-    [
-        ("sgd", keras.optimizers.SGD, False),
-        ("sgd", keras.optimizers.SGD, True),
-        ("adagrad", keras.optimizers.Adagrad, False),
-        ("adagrad", keras.optimizers.Adagrad, True),
-        ("rmsprop", keras.optimizers.RMSprop, False),
-        ("adam", keras.optimizers.Adam, False),
-    ],
-)
-def test_solvers_reproduce_the_keras_optimizers(solver, keras_optimizer, rows_only):
-    from sklearn_fm._trainer import _SOLVERS, _apply, _apply_rows
+def test_every_keras_optimizer_is_a_solver():
+    optimizers = {
+        name for name in dir(keras.optimizers)
+        if isinstance(getattr(keras.optimizers, name), type)
+        and issubclass(getattr(keras.optimizers, name), keras.optimizers.Optimizer)
+    }
+    assert {name.lower() for name in optimizers - WRAPPERS} == set(SOLVER_NAMES)
 
+
+@pytest.mark.parametrize("solver", SOLVER_NAMES)
+def test_every_solver_trains_the_layer(solver):
+    X, y = make_interaction_data(n_samples=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = FMRegressor(n_factors=3, solver=solver, max_iter=10, random_state=0).fit(X, y)
+    assert np.isfinite(model.loss_curve_).all()
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert model._optimizer_state.solver == SolverSpec.of(solver)
+
+
+def sparse_problem(n_rows=120, n_features=10, seed=0):
+    rng = np.random.RandomState(seed)
+    X = sp.random(n_rows, n_features, density=0.3, random_state=rng, format="csr")
+    return training_matrix(X), rng.normal(size=n_rows).astype(np.float32), rng
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adagrad", "ftrl"])
+def test_row_sparse_steps_leave_the_rows_of_absent_features_untouched(solver):
+    # Columns 7 to 9 hold no non-zero: their weights, factors and slots keep
+    # their values through training (FTRL's weights too, being anchored).
     rng = np.random.RandomState(0)
-    start = rng.normal(size=(6, 3)).astype(np.float32)
-    ours = tf.Variable(start)
-    _, initial_slots, _ = _SOLVERS[solver]
-    slots = tuple(tf.Variable(np.full_like(start, value)) for value in initial_slots)
-    scratch = tf.Variable(np.zeros_like(start))
-    theirs = keras.Variable(start)
-    optimizer = keras_optimizer(learning_rate=0.05)
-    optimizer.build([theirs])
-    for step in range(1, 6):
-        # Rows 1 and 4 only, row 1 twice: the duplicate rows a sparse batch makes.
-        rows = np.array([1, 4, 1])
-        values = rng.normal(size=(3, 3)).astype(np.float32)
-        dense = np.zeros_like(start)
-        np.add.at(dense, rows, values)
-        learning_rate, t = tf.constant(0.05), tf.constant(float(step))
-        if rows_only:
-            _apply_rows(solver, ours, slots, scratch, rows, values, learning_rate, t)
-        else:
-            _apply(solver, ours, slots, tf.constant(dense), learning_rate, t)
-        optimizer.apply([tf.constant(dense)], [theirs])
-    assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
-    assert_array_equal(scratch.numpy(), 0)
+    X = sp.hstack([sp.random(120, 7, density=0.3, random_state=rng), sp.csr_matrix((120, 3))])
+    X, y = training_matrix(X.tocsr()), rng.normal(size=120).astype(np.float32)
+    start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
+    trainer = Trainer(
+        *start, loss="squared_error", solver=solver, alpha_linear=0.01, alpha_factors=0.1
+    )
+    initial_state = trainer.optimizer_state()
+    trainer.run_epoch(epoch_batches(X, y, np.ones(120, np.float32), rng.permutation(120), 32), 0.05)
+    _, coef, factors = trainer.weights()
+    assert_allclose(coef[7:], start[1][7:], rtol=1e-6)
+    assert_allclose(factors[7:], start[2][7:], rtol=1e-6)
+    assert not np.allclose(factors[:7], start[2][:7])
+    for before, after in zip(initial_state, trainer.optimizer_state()):
+        if np.ndim(before) and np.shape(before)[0] == 10:  # the slots of kernel and factors
+            if solver != "ftrl":  # FTRL's linear slots are re-anchored to equal weights
+                assert_array_equal(after[7:], before[7:])
 
 
-@pytest.mark.parametrize("solver", ["sgd", "adagrad", "rmsprop", "adam"])
+def test_ftrl_with_l1_gives_exact_zeros_on_a_planted_sparse_problem():
+    # 40 features, 4 of which matter: FTRL-Proximal's L1 sets most of the
+    # others' weights to exactly zero, never the informative ones, and keeps
+    # the interaction.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 40))
+    y = 2 * X[:, 0] - X[:, 1] + 1.5 * X[:, 2] * X[:, 3]
+    settings = dict(
+        n_factors=2, learning_rate="constant", learning_rate_init=0.1, alpha_uniform=0.0,
+        early_stopping=False, max_iter=20, tol=None, random_state=0,
+    )
+    ftrl = {"class_name": "Ftrl", "config": {"l1_regularization_strength": 1.0}}
+    model = FMRegressor(solver=ftrl, **settings).fit(X, y)
+    assert (model.coef_[4:] == 0).mean() > 0.75
+    assert (model.factors_[4:] == 0).mean() > 0.75
+    assert (model.coef_[:2] != 0).all() and (model.factors_[2:4] != 0).all()
+    assert model.score(X, y) > 0.99
+    # Without L1 no weight is exactly zero: the zeros are FTRL's, not the data's.
+    dense = FMRegressor(solver="ftrl", **settings).fit(X, y)
+    assert (dense.coef_ != 0).all()
+
+
+def test_ftrl_keeps_and_trains_the_initial_factors():
+    # FTRL computes weights from its accumulators, which start at zero: left
+    # alone, it would reset the factors to 0, a saddle point of the FM.
+    X, y = make_interaction_data(n_samples=600)
+    model = FMRegressor(
+        n_factors=4, solver="ftrl", learning_rate="constant", learning_rate_init=0.2,
+        max_iter=40, tol=None, random_state=0,
+    ).fit(X, y)
+    assert np.abs(model.factors_).max() > 0.5
+    assert model.score(X, y) > 0.95
+
+
+def pooled_model(*key):
+    (model,) = _POOL._idle[key]
+    return model
+
+
+def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
+    X, y = make_interaction_data(n_samples=300)
+    # The second fit, with another number of batches of another size, makes
+    # the epoch's graph shape-general.
+    for n_samples in (100, 300):
+        FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
+    model = pooled_model(6, 1, 3, SolverSpec.of("adam"), "squared_error", True)
+    traces = model.epoch.experimental_get_tracing_count()
+    steps = model._step.experimental_get_tracing_count()
+    for n_samples in (120, 170, 300, 300):
+        FMRegressor(n_factors=3, max_iter=2, random_state=1).fit(X[:n_samples], y[:n_samples])
+    assert pooled_model(6, 1, 3, SolverSpec.of("adam"), "squared_error", True) is model
+    assert model.epoch.experimental_get_tracing_count() == traces
+    assert model._step.experimental_get_tracing_count() <= steps + 1  # batch sizes 16 and 32
+    # Re-initialised by assignment, the reused model trains as a new one would.
+    first = FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X, y)
+    again = FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X, y)
+    assert_array_equal(first.coef_, again.coef_)
+
+
+def test_fits_in_threads_at_once_train_models_of_their_own():
+    X, y = make_interaction_data(n_samples=300)
+    labels = np.digitize(y, [-1.0, 1.0])
+    estimators = [FMRegressor(n_factors=3, max_iter=5, tol=None, random_state=seed) for seed in range(3)]
+    estimators += [FMClassifier(n_factors=3, max_iter=5, tol=None, random_state=0)]
+    serial = [
+        clone.fit(X, labels if isinstance(clone, FMClassifier) else y).predict(X)
+        for clone in (type(e)(**e.get_params()) for e in estimators)
+    ]
+    barrier = threading.Barrier(len(estimators))
+
+    def fit(estimator):
+        barrier.wait()
+        estimator.fit(X, labels if isinstance(estimator, FMClassifier) else y)
+
+    threads = [threading.Thread(target=fit, args=(e,)) for e in estimators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for estimator, expected in zip(estimators, serial):
+        assert_array_equal(estimator.predict(X), expected)
+
+
+def test_continuing_with_another_solver_is_refused():
+    X, y = make_interaction_data(n_samples=200)
+    model = FMRegressor(n_factors=3, solver="adagrad", random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="optimizer state of solver=adagrad, but solver is now rmsprop"):
+        model.set_params(solver="rmsprop").partial_fit(X, y)
+    # fit starts over with the new solver.
+    assert model.fit(X, y)._optimizer_state.solver == SolverSpec.of("rmsprop")
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adagrad", "rmsprop", "adam", "ftrl", "lion"])
 def test_trainer_state_hand_over_continues_training_exactly(solver):
-    from sklearn_fm._data import epoch_batches, training_matrix
-    from sklearn_fm._trainer import Trainer
-
     rng = np.random.RandomState(0)
     X = training_matrix(sp.random(120, 10, density=0.3, random_state=rng, format="csr"))
     y = rng.normal(size=120).astype(np.float32)

@@ -1,0 +1,168 @@
+"""The model file format: arrays and JSON in a zip archive, no pickle.
+
+A model file is a zip archive holding ``metadata.json`` (the format version,
+the estimator's class and parameters, its scalar attributes) and one ``.npy``
+file per array, read with ``allow_pickle=False``. Reading therefore never
+executes code from the file. Every member carries a CRC-32 that is checked as
+it is read. This module writes and reads the members; ``_persistence`` turns
+them back into a checked estimator.
+"""
+
+import io
+import json
+import zipfile
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._solvers import SolverSpec
+from ._version import __version__
+
+FORMAT = "sklearn_fm"
+# Raise when the layout changes; load refuses versions it does not know.
+# Version 2 added batch_size_, early_stopping_, penalty_scales_ and the
+# regressor's target standardisation; version 3 stores the optimizer state
+# as Keras' optimizer variables, with the solver they belong to. Files of
+# versions 1 (sklearn_fm 0.1.0) and 2 still load.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+
+
+def _json_scalar(value, what):
+    """``value`` as a JSON scalar (NumPy scalars too), or a ValueError."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, str, Integral, Real)):
+        return value
+    raise ValueError(
+        f"{what} is {value!r}, which the safe format cannot store (it holds numbers, "
+        "strings, booleans and None). Use pickle or joblib for this model."
+    )
+
+
+def _labels(values, what):
+    """Labels (``classes_``, ``feature_names_in_``) as a JSON list and a dtype."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "biufUO":
+        raise ValueError(f"{what} of dtype {values.dtype} cannot be stored in the safe format.")
+    return {"dtype": values.dtype.str, "values": [_json_scalar(v, what) for v in values.tolist()]}
+
+
+def from_labels(labels):
+    """The array of labels stored by ``_labels``."""
+    dtype = np.dtype(labels["dtype"])
+    if dtype.kind not in "biufUO":
+        raise ValueError(f"labels of dtype {dtype}")
+    values = np.empty(len(labels["values"]), dtype=dtype)
+    values[:] = labels["values"]
+    return values
+
+
+def write(estimator, file):
+    """Write the fitted ``estimator`` to ``file`` (a path or a binary file)."""
+    check_is_fitted(estimator)
+    params = {}
+    for name, value in estimator.get_params().items():
+        if name == "random_state" and isinstance(value, np.random.RandomState):
+            raise ValueError(
+                "random_state is a RandomState instance, which the safe format cannot "
+                "store; set it to an int or None before saving, or use pickle."
+            )
+        if name == "solver" and isinstance(value, dict):
+            SolverSpec.of(value)  # a valid solver dict is JSON data
+            value = {"class_name": value["class_name"], "config": dict(value.get("config", {}))}
+        elif name == "class_weight" and isinstance(value, dict):
+            value = [[_json_scalar(k, "A class_weight key"), float(w)] for k, w in value.items()]
+        else:
+            value = _json_scalar(value, f"The parameter {name}")
+        params[name] = value
+    arrays = {
+        "intercept_": np.asarray(estimator.intercept_, dtype=np.float64),
+        "coef_": estimator.coef_,
+        "factors_": estimator.factors_,
+        "loss_curve_": np.asarray(estimator.loss_curve_, dtype=np.float64),
+        "penalty_scales_": np.asarray(estimator.penalty_scales_, dtype=np.float64),
+    }
+    if estimator.validation_scores_ is not None:
+        arrays["validation_scores_"] = np.asarray(estimator.validation_scores_, dtype=np.float64)
+    optimizer_state = estimator._optimizer_state
+    if optimizer_state is not None:
+        for i, value in enumerate(optimizer_state.variables):
+            arrays[f"optimizer_state_{i}"] = np.asarray(value)
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sklearn_fm_version": __version__,
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "n_features_in_": int(estimator.n_features_in_),
+        "n_iter_": int(estimator.n_iter_),
+        "batch_size_": int(estimator.batch_size_),
+        "early_stopping_": bool(estimator.early_stopping_),
+        # Infinite when training diverged in its first epoch; JSON has no inf.
+        "best_loss_": None if estimator.best_loss_ is None else repr(float(estimator.best_loss_)),
+        "best_validation_score_": (
+            None
+            if estimator.best_validation_score_ is None
+            else repr(float(estimator.best_validation_score_))
+        ),
+        "optimizer_state": (
+            None
+            if optimizer_state is None
+            else {
+                "solver": optimizer_state.solver.serialize(),
+                "n_arrays": len(optimizer_state.variables),
+            }
+        ),
+        "arrays": {name: {"dtype": a.dtype.str, "shape": list(a.shape)} for name, a in arrays.items()},
+    }
+    if hasattr(estimator, "feature_names_in_"):
+        metadata["feature_names_in_"] = _labels(estimator.feature_names_in_, "feature_names_in_")
+    if hasattr(estimator, "classes_"):
+        metadata["classes_"] = _labels(estimator.classes_, "classes_")
+    if hasattr(estimator, "_y_train_std"):
+        metadata["y_train_mean"] = float(estimator._y_train_mean)
+        metadata["y_train_std"] = float(estimator._y_train_std)
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", json.dumps(metadata, indent=1))
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def read(file, name):
+    """The metadata and arrays of the model file ``file``, called ``name`` in errors."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+            if (
+                isinstance(metadata, dict)
+                and metadata.get("format") == FORMAT
+                and metadata.get("format_version") in READABLE_VERSIONS
+            ):
+                arrays = {
+                    array: np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
+                    for array in metadata["arrays"]
+                }
+                return metadata, arrays
+    except Exception as error:  # whatever parsing a damaged file raises
+        raise unreadable(name, error) from error
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ValueError(f"{name} is a zip archive, but not an sklearn_fm model file.")
+    version = metadata.get("format_version")
+    newer = isinstance(version, int) and version > FORMAT_VERSION
+    raise ValueError(
+        f"{name} was written by sklearn_fm {metadata.get('sklearn_fm_version')} in "
+        f"format version {version!r}, but this sklearn_fm ({__version__}) reads format "
+        f"versions up to {FORMAT_VERSION}." + (" Upgrade sklearn_fm to load it." if newer else "")
+    )
+
+
+def unreadable(name, error):
+    """The ValueError of a file that is damaged or no model file."""
+    return ValueError(
+        f"{name} could not be read as an sklearn_fm model file: it is not one, or "
+        f"it is corrupted or truncated ({type(error).__name__}: {error})."
+    )

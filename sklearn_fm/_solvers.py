@@ -1,0 +1,139 @@
+"""The ``solver`` parameter: a Keras optimizer, by name or with its settings.
+
+``solver`` is the name of an optimizer of ``keras.optimizers`` (``"adam"``,
+``"ftrl"``, ...), trained with Keras' default settings, or a dict
+``{"class_name": name, "config": {setting: value}}`` in the form of
+``keras.optimizers.serialize``, whose settings replace the defaults. Both are
+plain data, so a solver survives ``clone``, ``get_params``/``set_params``,
+grid searches, pickle and the safe file format. They are checked here,
+without importing Keras; Keras builds the optimizer when training starts.
+"""
+
+from numbers import Real
+from typing import NamedTuple
+
+# The class names of keras.optimizers' optimizers (Keras 3.15); solver names
+# are their lower-case forms. Wrappers of other optimizers are left out.
+KERAS_OPTIMIZERS = (
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Muon",
+    "Nadam",
+    "RMSprop",
+    "SGD",
+    "ScheduleFreeAdamW",
+)
+SOLVER_NAMES = tuple(name.lower() for name in KERAS_OPTIMIZERS)
+_CLASS_NAMES = {name.lower(): name for name in KERAS_OPTIMIZERS}
+# The estimator sets the learning rate (learning_rate_init and its schedule)
+# and names its optimizer; a solver's config must not.
+_RESERVED = ("learning_rate", "name")
+# Settings under which Keras' SGD and Adagrad no longer update IndexedSlices
+# row by row (weight decay, momentum and clipping act on whole variables).
+_DENSE_SETTINGS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "momentum")
+
+
+class SolverSpec(NamedTuple):
+    """A validated ``solver``: the optimizer's class name and its settings,
+    hashable, so that equal solvers share built training graphs."""
+
+    class_name: str
+    config: tuple  # sorted (setting, value) pairs
+
+    @classmethod
+    def of(cls, solver):
+        """The spec of a ``solver`` parameter; a ValueError or TypeError
+        naming the problem if it is not a valid one."""
+        if isinstance(solver, cls):
+            return solver
+        if isinstance(solver, str):
+            return cls(_class_name(solver), ())
+        if not isinstance(solver, dict):
+            raise TypeError(
+                "solver must be the name of a Keras optimizer (str) or a dict "
+                f"{{'class_name': ..., 'config': {{...}}}}; got {type(solver).__name__}."
+            )
+        unknown = set(solver) - {"class_name", "config"}
+        if "class_name" not in solver or unknown:
+            raise ValueError(
+                "A solver dict has the keys 'class_name' and, optionally, 'config' "
+                f"(as keras.optimizers.serialize writes); got {sorted(solver)}."
+            )
+        config = solver.get("config", {})
+        if not isinstance(config, dict):
+            raise TypeError(f"The solver's config must be a dict; got {type(config).__name__}.")
+        for setting, value in config.items():
+            if setting in _RESERVED:
+                raise ValueError(
+                    f"The solver's config sets {setting!r}, which the estimator sets: "
+                    "use learning_rate_init (and learning_rate for its schedule) instead."
+                    if setting == "learning_rate"
+                    else f"The solver's config sets {setting!r}, which the estimator sets."
+                )
+            if not isinstance(setting, str) or not (
+                value is None or isinstance(value, (bool, str, Real))
+            ):
+                raise TypeError(
+                    "The solver's config maps setting names to numbers, strings, "
+                    f"booleans or None; got {setting!r}: {value!r}."
+                )
+        return cls(_class_name(solver["class_name"]), tuple(sorted(config.items())))
+
+    @property
+    def row_sparse(self):
+        """Whether Keras applies the optimizer to the rows in a gradient's
+        IndexedSlices only."""
+        settings = dict(self.config)
+        return self.class_name in ("SGD", "Adagrad") and not any(
+            settings.get(name) for name in _DENSE_SETTINGS
+        )
+
+    def optimizer(self):
+        """A new Keras optimizer of this spec (imports Keras)."""
+        import keras
+
+        optimizer_class = getattr(keras.optimizers, self.class_name, None)
+        if optimizer_class is None:
+            raise ValueError(
+                f"solver={self.class_name.lower()!r} needs a newer Keras: Keras "
+                f"{keras.__version__} has no optimizers.{self.class_name}."
+            )
+        try:
+            return optimizer_class(**dict(self.config))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Keras refused the solver's config for {self.class_name}: {error}"
+            ) from None
+
+    def serialize(self):
+        """The spec as a ``solver`` dict (JSON data)."""
+        return {"class_name": self.class_name, "config": dict(self.config)}
+
+    def __str__(self):
+        if not self.config:
+            return self.class_name.lower()
+        return repr({"class_name": self.class_name, "config": dict(self.config)})
+
+
+class OptimizerState(NamedTuple):
+    """What ``partial_fit`` continues: the optimizer's variables (step count,
+    learning rate and slots, in Keras' order) and the solver they belong to."""
+
+    solver: SolverSpec
+    variables: list
+
+
+def _class_name(name):
+    if not isinstance(name, str) or name.lower() not in _CLASS_NAMES:
+        raise ValueError(
+            f"solver {name!r} is not the name of a Keras optimizer; expected one of "
+            f"{', '.join(map(repr, SOLVER_NAMES))} (any case)."
+        )
+    return _CLASS_NAMES[name.lower()]

@@ -1,0 +1,85 @@
+"""The ``solver`` parameter: Keras optimizers by name or with their settings,
+as plain data through scikit-learn's machinery, and refused clearly when wrong."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_fm import FMClassifier, FMRegressor
+
+from .conftest import make_interaction_data
+
+X, y = make_interaction_data(n_samples=200)
+FAST = dict(n_factors=3, max_iter=5, tol=None, random_state=0)
+NADAM = {"class_name": "Nadam", "config": {"beta_1": 0.8}}
+
+
+def test_a_solver_dict_is_a_parameter_like_any_other():
+    model = FMRegressor(solver=NADAM, **FAST)
+    assert clone(model).get_params()["solver"] == NADAM
+    assert model.set_params(solver="adamw").solver == "adamw"
+    fitted = FMRegressor(solver=NADAM, **FAST).fit(X, y)
+    assert_array_equal(pickle.loads(pickle.dumps(fitted)).predict(X), fitted.predict(X))
+    # Settings change the model: beta_1 is Nadam's, not Keras' default.
+    default = FMRegressor(solver="nadam", **FAST).fit(X, y)
+    assert not np.allclose(default.coef_, fitted.coef_)
+
+
+def test_grid_search_over_solvers_and_their_settings():
+    grid = {"solver": ["adam", NADAM, {"class_name": "SGD", "config": {"momentum": 0.9}}]}
+    search = GridSearchCV(FMRegressor(**FAST), grid, cv=2).fit(X, y)
+    assert [params["solver"] for params in search.cv_results_["params"]] == grid["solver"]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_class_names_and_names_are_the_same_solver(estimator):
+    target = y if estimator is FMRegressor else y > 0
+    by_name = estimator(solver="rmsprop", **FAST).fit(X, target)
+    by_class = estimator(solver={"class_name": "RMSprop"}, **FAST).fit(X, target)
+    assert_array_equal(by_name.predict(X), by_class.predict(X))
+
+
+@pytest.mark.parametrize(
+    "solver, error, message",
+    [
+        ("adamm", InvalidParameterError, "'solver' parameter"),
+        (3, InvalidParameterError, "'solver' parameter"),
+        ({"class_name": "Adamm"}, ValueError, "not the name of a Keras optimizer"),
+        ({"config": {}}, ValueError, "keys 'class_name' and, optionally, 'config'"),
+        ({"class_name": "Adam", "settings": {}}, ValueError, "keys 'class_name'"),
+        ({"class_name": "Adam", "config": [1]}, TypeError, "config must be a dict"),
+        ({"class_name": "Adam", "config": {"learning_rate": 0.1}}, ValueError, "learning_rate_init"),
+        ({"class_name": "Adam", "config": {"beta_1": [0.9]}}, TypeError, "numbers, strings"),
+        ({"class_name": "Adam", "config": {"beta_one": 0.9}}, ValueError, "Keras refused"),
+    ],
+)
+def test_invalid_solvers_are_refused_clearly(solver, error, message):
+    with pytest.raises(error, match=message):
+        FMRegressor(solver=solver, **FAST).fit(X, y)
+
+
+def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from sklearn_fm import FMRegressor
+        for solver in [{"class_name": "Adamm"}, {"class_name": "Adam", "config": {"learning_rate": 1}}]:
+            try:
+                FMRegressor(solver=solver).fit(np.eye(3), np.arange(3.0))
+            except ValueError as error:
+                print(type(error).__name__)
+        print("tensorflow" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["ValueError", "ValueError", "False"]
