@@ -1,0 +1,136 @@
+"""The trainer against another version of sklearn_fm, side by side.
+
+Usage::
+
+    git worktree add ../baseline <commit>      # the version to compare with
+    python benchmarks/trainer.py --data ../shared/data --baseline ../baseline [--rounds 3]
+
+Each round runs one worker process per contender, alternating, so both see
+the same machine load; the table gives medians over rounds of: seconds per
+epoch on MovieLens 1M ids (k=32, batch 4096, each epoch a ``partial_fit``
+after a first that compiles), the 300 x 5 dense fit of ``overhead.py`` and
+resident memory growth over 200 such fits, with the ratio of this checkout
+to the baseline. A contender without a solver gets no figure.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CASES = {
+    # name: FMRegressor settings
+    "adam, dense (alpha_uniform=8)": dict(solver="adam"),
+    "sgd, row-sparse (alpha_uniform=0)": dict(solver="sgd", alpha_uniform=0.0),
+    "adagrad, row-sparse (alpha_uniform=0)": dict(solver="adagrad", alpha_uniform=0.0),
+    "ftrl (alpha_uniform=0)": dict(solver="ftrl", alpha_uniform=0.0),
+}
+
+
+def resident_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(data, epochs):
+    """Measure this process's sklearn_fm; print the figures as JSON."""
+    import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.preprocessing import OneHotEncoder
+
+    from sklearn_fm import FMRegressor
+    from sklearn_fm._benchmark import IDS, load_split
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    train, _ = load_split("1m", data)
+    X = OneHotEncoder().fit_transform(train[IDS])
+    y = train["rating"].to_numpy(float)
+    figures = {}
+    for name, settings in CASES.items():
+        model = FMRegressor(n_factors=32, batch_size=4096, learning_rate_init=0.002,
+                            random_state=0, **settings)
+        try:
+            model.partial_fit(X, y)  # compiles
+        except Exception:  # InvalidParameterError: a solver this version lacks
+            continue
+        times = []
+        for _ in range(epochs):
+            start = time.perf_counter()
+            model.partial_fit(X, y)
+            times.append(time.perf_counter() - start)
+        figures[name] = float(np.median(times))
+    rng = np.random.RandomState(0)
+    X_small = rng.normal(size=(300, 5))
+    y_small = X_small[:, 0] * X_small[:, 1] + rng.normal(scale=0.1, size=300)
+
+    def small_fit():
+        FMRegressor(n_factors=8, batch_size=256, max_iter=20, tol=None,
+                    random_state=0).fit(X_small, y_small)
+
+    for _ in range(20):
+        small_fit()
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        small_fit()
+        times.append(time.perf_counter() - start)
+    figures["fit 300 x 5, 20 epochs (ms)"] = 1000 * float(np.median(times))
+    before = resident_mib()
+    for _ in range(200):
+        small_fit()
+    figures["memory growth over 200 fits (MiB)"] = resident_mib() - before
+    print(json.dumps(figures))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--baseline", help="a checkout of the other version (required)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.data, args.epochs)
+    if args.baseline is None:
+        parser.error("--baseline is required")
+    import numpy as np
+
+    contenders = {"baseline": Path(args.baseline).resolve(), "this": Path(__file__).parents[1]}
+    runs = {name: [] for name in contenders}
+    for _ in range(args.rounds):
+        for name, tree in contenders.items():
+            env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "3"}
+            result = subprocess.run(
+                [sys.executable, __file__, "--worker", "--data", args.data, "--epochs",
+                 str(args.epochs)],
+                capture_output=True, text=True, env=env, check=True,
+            )
+            runs[name].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    commits = {
+        name: subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        for name, tree in contenders.items()
+    }
+    print(f"Medians of {args.rounds} alternating rounds; baseline {commits['baseline']}, "
+          f"this checkout {commits['this']} (plus its working tree).\n")
+    print("| measurement | baseline | this | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    labels = {case: f"ML-1M s/epoch, {case}" for case in CASES}
+    labels.update({key: key for key in runs["this"][0] if key not in CASES})
+    for key, label in labels.items():
+        medians = {
+            name: np.median([run[key] for run in runs[name] if key in run] or [np.nan])
+            for name in runs
+        }
+        ratio = medians["this"] / medians["baseline"]
+        print(f"| {label} | {medians['baseline']:.3f} | {medians['this']:.3f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
