@@ -12,7 +12,7 @@ FMClassifier (clicks, 4 or 5 stars, scored by ROC AUC with the log-loss
 beside it), for example ``'{}'`` for the defaults or ``'{"alpha_uniform": 4}'``.
 ``--split test`` trains on the training part of the benchmark's split and
 scores the test part; ``--split validation`` holds out 10% of the training
-part instead (``sklearn_fm._benchmark.validation_split``), which is how
+part instead (``movielens.validation_split``), which is how
 settings are chosen without looking at the test part. Features: ``ids`` is
 user + item one-hot; ``side`` adds gender, age, occupation and genres;
 ``implicit`` adds the rated items too (``ImplicitFeedbackEncoder`` with
@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm._benchmark import features, load_split, machine, validation_split
+from movielens import features, load_split, machine, validation_split
 
 
 def rating_scores(model, X_test, y_test):

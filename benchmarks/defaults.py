@@ -10,7 +10,7 @@ Usage::
 Tasks, each scored on its standard split:
 
 - ``ml-1m``: MovieLens 1M ratings, one-hot user + item, the 90/10 split of
-  ``sklearn-fm benchmark movielens``; RMSE of predictions clipped to [1, 5].
+  ``benchmarks/movielens.py``; RMSE of predictions clipped to [1, 5].
 - ``ml-100k``: MovieLens 100K ratings, the same features, mean RMSE over the
   splits u1 to u5.
 - ``clicks``: MovieLens 1M ratings of 4 or 5 stars as clicks, the same
@@ -20,7 +20,7 @@ Tasks, each scored on its standard split:
   ROC AUC.
 
 Rows: the estimator with its defaults (``random_state=0``, nothing else
-set), the tuned settings of ``sklearn_fm._benchmark`` on the MovieLens tasks,
+set), the tuned settings of ``benchmarks/movielens.py`` on the MovieLens tasks,
 Ridge() / LogisticRegression(), and modern-fm (its defaults) and myFM (rank
 10, its defaults otherwise) when they are importable. ``--split validation``
 replaces every MovieLens test part by 10% of its training part
@@ -47,7 +47,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm._benchmark import (
+from movielens import (
     CLICK_SETTINGS,
     RATINGS_SETTINGS,
     OnIds,

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/epoch.py --data ../shared/data [--n-factors 32] [--epochs 7]
 
 One-hot user + item ids of the 900,189 training ratings (the split of
-``sklearn-fm benchmark movielens``). Each epoch is one ``partial_fit`` call,
+``benchmarks/movielens.py``). Each epoch is one ``partial_fit`` call,
 timed after a first one that compiles the training step; prints the median
 seconds per epoch for each solver and the process's peak resident memory.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_fm import FMRegressor
-from sklearn_fm._benchmark import IDS, load_split, machine
+from movielens import IDS, load_split, machine
 
 
 def main():

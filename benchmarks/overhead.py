@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 import sklearn_fm
 from sklearn_fm import FMRegressor
-from sklearn_fm._benchmark import _resident_mib, machine
+from movielens import machine, resident_mib
 
 
 def median_seconds(function, repeats, number=1):
@@ -56,10 +56,10 @@ def main():
     small = FMRegressor(max_iter=20, tol=None, random_state=0)
     small.fit(X_small, y_small)  # imports TensorFlow
     small.fit(X_small[:200], y_small[:200])  # the graph generalises over data sizes
-    rss_before = _resident_mib()
+    rss_before = resident_mib()
     for _ in range(100):
         small.fit(X_small, y_small)
-    rss_growth = (_resident_mib() - rss_before) / 100
+    rss_growth = (resident_mib() - rss_before) / 100
 
     X_ids = one_hot_ids(100_000, 6040, 3706, seed=0)
     y_ids = rng.normal(size=X_ids.shape[0])

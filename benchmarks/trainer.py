@@ -30,11 +30,6 @@ CASES = {
 }
 
 
-def resident_mib():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def worker(data, epochs):
     """Measure this process's sklearn_fm; print the figures as JSON."""
     import warnings
@@ -43,8 +38,9 @@ def worker(data, epochs):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import OneHotEncoder
 
+    from movielens import IDS, load_split, resident_mib
+
     from sklearn_fm import FMRegressor
-    from sklearn_fm._benchmark import IDS, load_split
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     train, _ = load_split("1m", data)

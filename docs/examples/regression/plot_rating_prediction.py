@@ -142,8 +142,9 @@ plt.show()
 # On the real MovieLens
 # ---------------------
 # :func:`sklearn_fm.datasets.load_movielens` reads (or downloads, with its
-# checksum verified) MovieLens 100K or 1M, and ``sklearn-fm benchmark
-# movielens`` runs the comparison above on the standard splits::
+# checksum verified) MovieLens 100K or 1M, and the benchmark script of the
+# source tree, ``benchmarks/movielens.py``, runs the comparison above on the
+# standard splits::
 #
 #     from sklearn_fm.datasets import load_movielens
 #
@@ -151,7 +152,7 @@ plt.show()
 #
 # .. code-block:: bash
 #
-#     sklearn-fm benchmark movielens --data ~/data --variant 1m --repeats 3 --out results
+#     python benchmarks/movielens.py --data ~/data --variant 1m --repeats 3 --out results
 #
 # Measured on 2 CPU cores (one run, RMSE of predictions clipped to
 # [1, 5], ML-1M 90/10 split; ``benchmarks/README.md`` has every column and
