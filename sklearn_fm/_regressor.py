@@ -7,6 +7,10 @@ from sklearn.metrics import r2_score
 from ._base import BaseFM, Targets
 from ._data import check_trainable_range
 
+# The training targets lie at most this many standard deviations from their
+# mean (see _standardization); equally weighted targets, at most sqrt(n).
+_MAX_STANDARDIZED = 1e6
+
 
 class FMRegressor(RegressorMixin, BaseFM):
     """Factorization Machine regressor (Rendle, 2010), trained with Keras.
@@ -380,9 +384,11 @@ class FMRegressor(RegressorMixin, BaseFM):
             mean, std = _standardization(y, sample_weight)
         else:  # continue in the units training started in
             mean, std = self._y_train_mean, self._y_train_std
-        with np.errstate(over="ignore"):  # reported just below
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             # Not (y - mean) / std: y spanning all of float64 would overflow.
             standardized = y / std - mean / std
+        # Targets of zero weight change nothing, so they need not be in range.
+        standardized[sample_weight == 0] = 0.0
         check_trainable_range(
             standardized,
             "y, in standard deviations from the mean of the first fit's targets,",
@@ -398,10 +404,17 @@ def _standardization(y, sample_weight):
     """The (weighted) mean and standard deviation of ``y``; a standard
     deviation of 1 for a constant ``y``, as StandardScaler does.
 
-    Computed on ``y`` divided by its largest magnitude, so that neither the
-    sums nor the squares overflow, whatever the scale of ``y``.
+    Samples of zero weight are left out. The standard deviation is at least
+    the largest distance from the mean over ``_MAX_STANDARDIZED``: a sample
+    of tiny weight far from the others would otherwise lie too many standard
+    deviations away to train on in float32. Computed on ``y`` divided by its
+    largest magnitude, so that neither the sums nor the squares overflow,
+    whatever the scale of ``y``.
     """
-    weights = sample_weight if sample_weight.sum() > 0 else None  # refused later
+    if sample_weight.sum() > 0:
+        y, weights = y[sample_weight > 0], sample_weight[sample_weight > 0]
+    else:
+        weights = None  # refused later
     largest = float(np.abs(y).max(initial=0.0))
     if largest == 0.0:
         return 0.0, 1.0
@@ -411,5 +424,6 @@ def _standardization(y, sample_weight):
     # Below this, the spread is the rounding error of the values themselves.
     if std <= 10 * np.finfo(np.float64).eps * abs(mean):
         return largest * mean, 1.0
+    std = max(std, float(np.abs(unit - mean).max()) / _MAX_STANDARDIZED)
     std *= largest  # at most largest: it cannot overflow
     return largest * mean, std if std > 0 else 1.0  # 0 when it underflows

@@ -515,3 +515,22 @@ def test_penalty_scales_continue_over_partial_fit_and_warm_start(interaction_dat
     assert model.penalty_scales_[30] == 1.0
     model.set_params(early_stopping=False).partial_fit(X, y)
     assert model.penalty_scales_[-1] == 1.0 and len(model.penalty_scales_) == 61
+
+
+def test_a_sample_of_negligible_weight_leaves_the_targets_trainable():
+    # Found by hypothesis in CI: the weighted standard deviation of y was
+    # 7e-104, which put the light sample 1e103 deviations from the mean.
+    X = np.zeros((2, 1))
+    model = FMRegressor(**FAST).fit(X, [0.0, 1.0], sample_weight=[1.0, 4.7e-207])
+    prediction = model.predict(X)
+    assert np.isfinite(prediction).all()
+    assert_allclose(prediction, 0.0, atol=1e-3)  # the heavy sample's target
+
+
+def test_targets_of_samples_of_zero_weight_take_no_part_in_training():
+    X = np.eye(3)
+    y = np.array([0.0, 1.0, 1e30])
+    model = FMRegressor(**FAST).fit(X, y, sample_weight=[1.0, 1.0, 0.0])
+    assert model._y_train_mean == pytest.approx(0.5)
+    assert model._y_train_std == pytest.approx(0.5)
+    assert np.isfinite(model.predict(X)).all()
