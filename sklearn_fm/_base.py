@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import epoch_batches, fm_decision, rescale_fm, training_matrix
+from ._data import fm_decision, rescale_fm, training_matrix
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
@@ -47,16 +47,17 @@ def _check_optimizer_state(optimizer_state, solver):
 
 
 class _TrainingData(NamedTuple):
-    """What the epochs read: the training rows as ``epoch_batches`` takes
-    them, and the validation rows of early stopping (or None)."""
+    """What the epochs read: the training rows, and the validation rows of
+    early stopping (or None)."""
 
-    batches: tuple  # (X, y, sample_weight), float32, weights of mean 1
+    training: tuple  # (X, y, sample_weight), float32, weights of mean 1
     validation: tuple  # (X, y, sample_weight) or None
 
 
 class _Fitted(NamedTuple):
-    """What training ends with: the parameters to keep (in training units)
-    and whether it stopped because an epoch diverged."""
+    """What training ends with: the parameters to keep (in training units),
+    or None if no epoch of this call gave parameters worth keeping, and
+    whether it stopped because an epoch diverged."""
 
     params: tuple
     diverged: bool
@@ -72,15 +73,15 @@ def _training_data(X, targets, train, validation):
             "Sample weights must contain at least one non-zero number among "
             "the training samples (those not held out for early stopping)."
         )
-    batches = (
+    training = (
         X if validation is None else X[train],  # indexing all rows would copy X
         targets.y[train].astype(np.float32),
         (weight_train / weight_train.mean()).astype(np.float32),
     )
     if validation is None:
-        return _TrainingData(batches, None)
+        return _TrainingData(training, None)
     return _TrainingData(
-        batches, (X[validation], targets.y[validation], targets.sample_weight[validation])
+        training, (X[validation], targets.y[validation], targets.sample_weight[validation])
     )
 
 
@@ -242,6 +243,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
         trainer = Trainer(
             *params,
+            training=data.training,
+            validation=None if data.validation is None else data.validation[0],
             loss=self._loss,
             solver=solver,
             alpha_linear=self.alpha_linear,
@@ -253,18 +256,19 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 None if state["_optimizer_state"] is None else state["_optimizer_state"].variables
             ),
         )
-        fitted = self._fit_stochastic(trainer, params, data, state, targets, rng, incremental)
+        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental)
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
         # Assigned only now and in one step, so that neither an interrupted fit
         # nor a predict in another thread (see _decision_function) can see a
         # half-updated model.
-        if fitted.params is params and not first_call:
-            # No epoch finished (it diverged): the model stays exactly as it was,
-            # without a round trip through the training units.
+        if fitted.params is None and not first_call:
+            # No epoch gave parameters to keep: the model stays exactly as it
+            # was, without a round trip through the training units.
             intercept_, coef_, factors_ = self.intercept_, self.coef_, self.factors_
         else:
-            intercept_, coef_, factors_ = rescale_fm(*fitted.params, targets.shift, targets.scale)
+            kept = params if fitted.params is None else fitted.params
+            intercept_, coef_, factors_ = rescale_fm(*kept, targets.shift, targets.scale)
         vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
         return self
 
@@ -286,23 +290,30 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         return X, y, sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
 
-    def _fit_stochastic(self, trainer, params, data, state, targets, rng, incremental):
+    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental):
         """Train epochs until the stopping rule, updating ``state``'s curves
-        and bests; returns the parameters to keep, as a :class:`_Fitted`."""
-        best_params = params
+        and bests; returns the parameters to keep, as a :class:`_Fitted`.
+
+        Parameters stay on the device during training: the trainer keeps a
+        copy of those of the best epoch (with validation) or of the last
+        finite one (without), and they are read back once, at the end.
+        """
+        n_samples = data.training[1].shape[0]
         penalty_scale = 1.0
         no_improvement = 0
+        kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
-        for _ in range(1 if incremental else self.max_iter):
-            loss = trainer.run_epoch(
-                epoch_batches(
-                    *data.batches, rng.permutation(data.batches[1].shape[0]), state["batch_size_"]
-                ),
+        for epoch in range(1 if incremental else self.max_iter):
+            if data.validation is None and epoch > 0:
+                trainer.keep()  # the parameters of the last finite epoch
+                kept = True
+            result = trainer.run_epoch(
+                rng.permutation(n_samples),
+                state["batch_size_"],
                 self._learning_rate_of_epoch(state["n_iter_"]),
                 penalty_scale,
             )
-            new_params = trainer.weights()
-            if not (np.isfinite(loss) and all(np.isfinite(p).all() for p in new_params)):
+            if not result.finite:
                 warnings.warn(
                     f"Training diverged in epoch {state['n_iter_'] + 1} (the loss or the "
                     "parameters became infinite or NaN); the parameters of the last "
@@ -312,21 +323,22 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 )
                 diverged = True
                 break
-            params = new_params
             state["n_iter_"] += 1
-            state["loss_curve_"].append(loss)
+            state["loss_curve_"].append(result.loss)
             state["penalty_scales_"].append(penalty_scale)
             if self.verbose:
-                print(f"Iteration {state['n_iter_']}, loss = {loss:.8f}")
+                print(f"Iteration {state['n_iter_']}, loss = {result.loss:.8f}")
             if data.validation is None:
-                improved = loss < state["best_loss_"] - (self.tol or 0.0)
-                state["best_loss_"] = min(loss, state["best_loss_"])
+                improved = result.loss < state["best_loss_"] - (self.tol or 0.0)
+                state["best_loss_"] = min(result.loss, state["best_loss_"])
             else:
-                score, penalty_scale = self._validation(params, data, targets)
+                score, penalty_scale = self._validation(result.validation_outputs, data, targets)
                 state["validation_scores_"].append(score)
                 improved = score > state["best_validation_score_"] + (self.tol or 0.0)
                 if score > state["best_validation_score_"]:
-                    state["best_validation_score_"], best_params = score, params
+                    state["best_validation_score_"] = score
+                    trainer.keep()
+                    kept = True
             no_improvement = 0 if improved else no_improvement + 1
             if self.tol is not None and no_improvement > self.n_iter_no_change:
                 if self.verbose:
@@ -343,7 +355,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "hasn't converged yet.",
                     ConvergenceWarning,
                 )
-        return self._fitted(params, best_params, data, state, diverged)
+        return self._fitted(trainer, data, state, kept, diverged)
 
     def _learning_rate_of_epoch(self, n_iter):
         """The learning rate of the epoch after ``n_iter`` finished ones."""
@@ -351,25 +363,28 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             return self.learning_rate_init / (n_iter + 1) ** self.power_t
         return self.learning_rate_init
 
-    def _validation(self, params, data, targets):
-        """The validation score of ``params`` and the penalty factor it sets
-        for the next epoch."""
-        X_val, y_val, weight_val = data.validation
-        scores = targets.score_scale * fm_decision(X_val, *params)
+    def _validation(self, outputs, data, targets):
+        """The validation score of the FM ``outputs`` on the validation rows,
+        and the penalty factor it sets for the next epoch."""
+        _, y_val, weight_val = data.validation
+        scores = targets.score_scale * outputs
         score = self._validation_score(y_val, scores, weight_val)
         if self.verbose:
             print(f"Validation score: {score:.8f}")
         return score, self._penalty_scale(y_val, scores, weight_val)
 
     @staticmethod
-    def _fitted(params, best_params, data, state, diverged):
-        """The parameters to keep: with early stopping, those of the best
-        epoch; and the bookkeeping of the mode that did not run cleared."""
+    def _fitted(trainer, data, state, kept, diverged):
+        """The parameters to keep: those of the last epoch, or the kept ones
+        of the best epoch (early stopping) or the last finite one (after
+        divergence); and the bookkeeping of the mode that did not run cleared."""
         if data.validation is None:
             state["validation_scores_"] = state["best_validation_score_"] = None
-            return _Fitted(params, diverged)
-        state["best_loss_"] = None
-        return _Fitted(best_params, diverged)
+            if not diverged:
+                return _Fitted(trainer.weights(), diverged)
+        else:
+            state["best_loss_"] = None
+        return _Fitted(trainer.kept_weights() if kept else None, diverged)
 
     def _start_state(self, first_call, incremental, y, sample_weight, targets, rng):
         """The parameters training starts from, in training units, and the

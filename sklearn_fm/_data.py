@@ -41,52 +41,6 @@ def training_matrix(X):
     return X
 
 
-def _capacity(nnz):
-    """``nnz`` rounded up by at most 1/8, to one of few sizes.
-
-    The compiled training step is specific to its batch shape. Shuffling
-    changes the largest batch every epoch, and folds of one dataset differ a
-    little; rounding lets them all share one compiled step.
-    """
-    quantum = 2 ** max(0, int(nnz).bit_length() - 4)
-    return max(1, -(-nnz // quantum) * quantum)
-
-
-def epoch_batches(X, y, sample_weight, order, batch_size):
-    """The rows ``order`` of a training matrix cut into padded batches.
-
-    Returns ``(cols, values, rows, y, sample_weight, n_rows)``: the first three
-    of shape ``(n_batches, capacity)`` hold each batch's non-zeros in
-    coordinate form (``rows`` counts from the batch's first row), padded with
-    zeros; ``y`` and ``sample_weight`` are ``(n_batches, batch_size)``, padded
-    with zero weight; ``n_rows`` is each batch's number of real rows. Padding
-    changes neither outputs nor gradients, and fixed shapes let one compiled
-    step serve every batch.
-    """
-    X = X[order]
-    n_samples = X.shape[0]
-    n_batches = -(-n_samples // batch_size)
-    bounds = X.indptr[np.minimum(np.arange(n_batches + 1) * batch_size, n_samples)]
-    capacity = _capacity(np.diff(bounds).max())
-    # The row of each non-zero, counted from its batch's first row.
-    row = np.repeat((np.arange(n_samples) % batch_size).astype(np.int32), np.diff(X.indptr))
-    cols = np.zeros((n_batches, capacity), np.int32)
-    values = np.zeros((n_batches, capacity), np.float32)
-    rows = np.zeros((n_batches, capacity), np.int32)
-    # A batch's non-zeros are contiguous in X: slice copies, twice as fast
-    # on MovieLens 1M as scattering every non-zero to its padded slot.
-    for batch, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
-        cols[batch, : end - start] = X.indices[start:end]
-        values[batch, : end - start] = X.data[start:end]
-        rows[batch, : end - start] = row[start:end]
-    padded_y = np.zeros((n_batches, batch_size), np.float32)
-    padded_weight = np.zeros((n_batches, batch_size), np.float32)
-    padded_y.flat[:n_samples], padded_weight.flat[:n_samples] = y[order], sample_weight[order]
-    n_rows = np.full(n_batches, batch_size, np.float32)
-    n_rows[-1] = n_samples - (n_batches - 1) * batch_size
-    return cols, values, rows, padded_y, padded_weight, n_rows
-
-
 def rescale_fm(intercept, coef, factors, shift, scale):
     """The parameters of the FM ``shift + scale * f``, for an FM ``f`` and ``scale > 0``.
 

@@ -35,9 +35,17 @@ _CLASS_NAMES = {name.lower(): name for name in KERAS_OPTIMIZERS}
 # The estimator sets the learning rate (learning_rate_init and its schedule)
 # and names its optimizer; a solver's config must not.
 _RESERVED = ("learning_rate", "name")
-# Settings under which Keras' SGD and Adagrad no longer update IndexedSlices
-# row by row (weight decay, momentum and clipping act on whole variables).
-_DENSE_SETTINGS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "momentum")
+# Settings under which SGD, Adagrad and FTRL no longer update IndexedSlices
+# row by row (weight decay, momentum, FTRL's shrinkage and clipping act on
+# whole variables).
+_DENSE_SETTINGS = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "momentum",
+    "l2_shrinkage_regularization_strength",
+)
 
 
 class SolverSpec(NamedTuple):
@@ -88,10 +96,10 @@ class SolverSpec(NamedTuple):
 
     @property
     def row_sparse(self):
-        """Whether Keras applies the optimizer to the rows in a gradient's
-        IndexedSlices only."""
+        """Whether the optimizer can update only the rows in a gradient's
+        IndexedSlices: Keras' SGD and Adagrad do, and the trainer's FTRL."""
         settings = dict(self.config)
-        return self.class_name in ("SGD", "Adagrad") and not any(
+        return self.class_name in ("SGD", "Adagrad", "Ftrl") and not any(
             settings.get(name) for name in _DENSE_SETTINGS
         )
 

@@ -4,6 +4,14 @@ The model that trains is :class:`sklearn_fm.keras.FactorizationMachine`; a
 ``keras.optimizers`` optimizer updates its variables. Importing this module
 imports TensorFlow and Keras; the estimators import it only when they train,
 so ``import sklearn_fm`` stays cheap and ``predict`` never needs it.
+
+The route of the data: :class:`Trainer` uploads the training matrix (CSR)
+and the validation matrix once per fit. For each epoch the host sends only
+the order of the rows; the epoch's graph cuts the rows into padded batches
+(``_epoch_batches``) and runs the XLA-compiled step (``_Model._step_function``)
+on each. Parameters come back to the host only when asked for: at the end
+of the fit (``Trainer.weights``) or from the copy kept on the device of the
+best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
 """
 
 import os
@@ -60,6 +68,139 @@ class Penalties(NamedTuple):
     score_scale: tf.Tensor
 
 
+class DeviceRows(NamedTuple):
+    """Training rows on the device: a CSR matrix with its targets and weights."""
+
+    indptr: tf.Tensor  # int64 (n_rows + 1,)
+    indices: tf.Tensor  # int32 (nnz,)
+    data: tf.Tensor  # float32 (nnz,)
+    y: tf.Tensor  # float32 (n_rows,)
+    sample_weight: tf.Tensor  # float32 (n_rows,)
+
+    @classmethod
+    def upload(cls, X, y, sample_weight):
+        """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
+        its float32 targets and weights to the device."""
+        return cls(
+            tf.constant(X.indptr, tf.int64),
+            tf.constant(X.indices, tf.int32),
+            tf.constant(X.data, tf.float32),
+            tf.constant(y, tf.float32),
+            tf.constant(sample_weight, tf.float32),
+        )
+
+
+class EpochResult(NamedTuple):
+    """What an epoch reports to the host: its mean objective, whether the
+    objective and every parameter stayed finite, and the FM outputs of the
+    validation rows (None without them)."""
+
+    loss: float
+    finite: bool
+    validation_outputs: np.ndarray
+
+
+def _capacity(nnz):
+    """``nnz`` rounded up by at most 1/8, to one of few sizes.
+
+    The compiled training step is specific to its batch shape. Shuffling
+    changes the largest batch every epoch, and folds of one dataset differ a
+    little; rounding lets them all share one compiled step.
+    """
+    nnz = tf.cast(nnz, tf.int64)
+    # The highest power of 2 in nnz, by setting every bit below the highest.
+    smeared = nnz
+    for shift in (1, 2, 4, 8, 16, 32):
+        smeared = tf.bitwise.bitwise_or(smeared, tf.bitwise.right_shift(smeared, shift))
+    quantum = tf.maximum((smeared + 1) // 16, 1)  # 2 ** (bit_length - 4), at least 1
+    return tf.maximum(-(-nnz // quantum) * quantum, 1)
+
+
+def _epoch_batches(matrix, order, batch_size):
+    """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) cut into padded batches.
+
+    Returns ``(cols, values, rows, y, sample_weight, n_rows)``: the first three
+    of shape ``(n_batches, capacity)`` hold each batch's non-zeros in
+    coordinate form (``rows`` counts from the batch's first row), padded with
+    zeros; ``y`` and ``sample_weight`` are ``(n_batches, batch_size)``, padded
+    with zero weight; ``n_rows`` is each batch's number of real rows. Padding
+    changes neither outputs nor gradients, and fixed shapes let one compiled
+    step serve every batch.
+    """
+    n_samples = tf.shape(order, out_type=tf.int64)[0]
+    batch_size = tf.cast(batch_size, tf.int64)
+    n_batches = -(-n_samples // batch_size)
+    order = tf.cast(order, tf.int64)
+    starts = tf.gather(matrix.indptr, order)
+    lengths = tf.gather(matrix.indptr, order + 1) - starts
+    batch_nnz = tf.math.unsorted_segment_sum(lengths, tf.range(n_samples) // batch_size, n_batches)
+    capacity = _capacity(tf.reduce_max(batch_nnz))
+    # The non-zeros of the ordered rows, row after row: their position in
+    # the matrix and the position of their row in ``order``.
+    nonzeros = tf.ragged.range(starts, starts + lengths)
+    source, position = nonzeros.flat_values, nonzeros.value_rowids()
+    batch = position // batch_size
+    slot = tf.range(tf.size(source, out_type=tf.int64)) - tf.gather(
+        tf.cumsum(batch_nnz, exclusive=True), batch
+    )
+    where, shape = tf.stack([batch, slot], axis=1), tf.stack([n_batches, capacity])
+    cols = tf.scatter_nd(where, tf.gather(matrix.indices, source), shape)
+    values = tf.scatter_nd(where, tf.gather(matrix.data, source), shape)
+    rows = tf.scatter_nd(where, tf.cast(position % batch_size, tf.int32), shape)
+    padding = [[0, n_batches * batch_size - n_samples]]
+    y, sample_weight = (
+        tf.reshape(tf.pad(tf.gather(column, order), padding), tf.stack([n_batches, batch_size]))
+        for column in (matrix.y, matrix.sample_weight)
+    )
+    n_rows = tf.cast(tf.minimum(batch_size, n_samples - tf.range(n_batches) * batch_size), tf.float32)
+    return cols, values, rows, y, sample_weight, n_rows
+
+
+class _RowSparseFtrl(keras.optimizers.Ftrl):
+    """Keras' FTRL-Proximal, updating only the rows of a gradient given as
+    ``tf.IndexedSlices`` (Keras' own densifies it and recomputes every row).
+
+    The same update as ``keras.optimizers.Ftrl.update_step`` on the rows
+    present; absent rows keep their weights and slots, as they would under
+    Keras' update when their weights are anchored (``_Model._anchor_ftrl``).
+    A row may appear several times if each occurrence carries the row's whole
+    gradient: every occurrence then writes the same values.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        index = self._get_variable_index(variable)
+        accumulator, linear = self._accumulators[index], self._linears[index]
+        rows = gradient.indices
+        lr = tf.cast(learning_rate, variable.dtype)
+        g = tf.cast(gradient.values, variable.dtype)
+        power = -self.learning_rate_power
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        old_accumulator = tf.gather(accumulator, rows)
+        new_accumulator = old_accumulator + tf.square(g)
+        new_linear = tf.gather(linear, rows) + (
+            g
+            - (tf.pow(new_accumulator, power) - tf.pow(old_accumulator, power))
+            / lr
+            * tf.gather(variable, rows)
+        )
+        quadratic = tf.pow(new_accumulator, power) / lr + 2 * l2
+        l1 = self.l1_regularization_strength
+        weight = (tf.clip_by_value(new_linear, -l1, l1) - new_linear) / quadratic
+        for target, value in ((linear, new_linear), (variable, weight), (accumulator, new_accumulator)):
+            self.assign(target, tf.IndexedSlices(value, rows, gradient.dense_shape))
+
+
+def _build_optimizer(solver):
+    """The Keras optimizer of ``solver``; FTRL in its row-sparse form where
+    its settings allow it."""
+    optimizer = solver.optimizer()
+    if solver.row_sparse and isinstance(optimizer, keras.optimizers.Ftrl):
+        return _RowSparseFtrl.from_config(optimizer.get_config())
+    return optimizer
+
+
 class _Model:
     """A built layer, its optimizer and their compiled epoch, for one
     parameter shape, solver and loss.
@@ -73,21 +214,23 @@ class _Model:
         self.layer = FactorizationMachine(n_factors=n_factors, units=n_outputs)
         self.layer.build((None, n_features))
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
-        self.optimizer = solver.optimizer()
+        # The parameters of the best (or last finite) epoch, kept on the device.
+        self.kept = [tf.Variable(v.value, trainable=False) for v in self.variables]
+        self.optimizer = _build_optimizer(solver)
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
         self.loss, self.uniform = loss, uniform
-        # Keras' SGD (without momentum) and Adagrad update IndexedSlices row
-        # by row: a step then touches only the batch's features. The uniform
-        # penalty has a gradient on every row, so it updates densely.
+        # Keras' SGD (without momentum) and Adagrad, and _RowSparseFtrl,
+        # update IndexedSlices row by row: a step then touches only the
+        # batch's features. The uniform penalty has a gradient on every row,
+        # so it updates densely.
         self.row_sparse = solver.row_sparse and not uniform
         if self.row_sparse:
-            # Keras squares IndexedSlices slice by slice: each column's
-            # gradient must be summed into one slice first (see _merged).
+            # Each column's gradient is summed over the batch first (see _merged).
             width = n_outputs * (1 + n_factors)
             self._sums = tf.Variable(tf.zeros((n_features, width)), trainable=False)
             self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
-        self._ftrl = isinstance(self.optimizer, keras.optimizers.Ftrl)
+        self._ftrl_slots = _ftrl_slots(self.optimizer, self.variables)
         # XLA fuses a step's few dozen small operations and its scatters into
         # one kernel: 3 to 5 times faster per step than TensorFlow's executor.
         # It compiles once per batch shape, which is why batches are padded.
@@ -95,6 +238,8 @@ class _Model:
         # One graph call runs a whole epoch: per-batch Python dispatch would
         # cost more than the FM arithmetic on small batches.
         self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
+        self.outputs = tf.function(self._outputs_function, reduce_retracing=True)
+        self._anchor = tf.function(self._anchor_function)
 
     def reset(self, bias, kernel, factors, optimizer_state):
         """Start training from these parameters and optimizer state (the
@@ -111,12 +256,17 @@ class _Model:
         for variable, value in zip(self.optimizer.variables, state):
             variable.assign(value)
 
+    def keep(self):
+        """Copy the current parameters to ``kept``, on the device."""
+        for kept, variable in zip(self.kept, self.variables):
+            kept.assign(variable.value)
+
     def set_learning_rate(self, learning_rate):
         self.optimizer.learning_rate.assign(learning_rate)
-        if self._ftrl:
-            self._anchor_ftrl()
+        if self._ftrl_slots:
+            self._anchor()
 
-    def _anchor_ftrl(self):
+    def _anchor_function(self):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
         variables' current values.
 
@@ -127,27 +277,23 @@ class _Model:
         themselves, and keeps untouched rows where they are.
         """
         opt = self.optimizer
-        lr = float(opt.learning_rate.numpy())
+        lr = tf.cast(opt.learning_rate, tf.float32)
         l1, l2 = opt.l1_regularization_strength, opt.l2_regularization_strength
-        # After the step count and the learning rate, Keras' FTRL keeps an
-        # accumulator and a linear slot per variable, in the variables' order.
-        slots = opt.variables[2:]
-        for variable, accumulator, linear in zip(self.variables, slots[::2], slots[1::2]):
-            if not (accumulator.name.endswith("accumulator") and linear.name.endswith("linear")):
-                raise RuntimeError(
-                    f"Keras {keras.__version__} keeps FTRL's slots in an order sklearn_fm "
-                    "does not know; please report this."
-                )
-            weight = variable.numpy()
-            quadratic = (accumulator.numpy() ** -opt.learning_rate_power + opt.beta) / lr + 2 * l2
-            anchored = -(weight * quadratic + np.sign(weight) * l1)
+        for variable, accumulator, linear in self._ftrl_slots:
+            weight = variable.value
+            quadratic = (tf.pow(accumulator, -opt.learning_rate_power) + opt.beta) / lr + 2 * l2
+            anchored = -(weight * quadratic + tf.sign(weight) * l1)
             # A zero weight keeps its linear term, within [-l1, l1].
-            linear.assign(np.where(weight == 0, linear.numpy(), anchored).astype(np.float32))
+            linear.assign(tf.where(weight == 0, linear, anchored))
 
     def _merged(self, gradient, cols):
-        """Per-non-zero gradients (nnz, width) as one summed gradient per
-        column, at the column's first occurrence in ``cols`` (zeros at the
-        others), so that each row is updated once with its whole gradient."""
+        """Per-non-zero gradients (nnz, width) summed per column.
+
+        Returns the column's summed gradient at each of its occurrences in
+        ``cols``, and whether an occurrence is the column's first: updates
+        that add to a row (SGD, Adagrad) take the sum at the first occurrence
+        only, updates that assign a row (FTRL) write the same values at each.
+        """
         nnz = tf.shape(cols)[0]
         position = tf.range(nnz, dtype=tf.int32)
         self._first.scatter_min(tf.IndexedSlices(position, cols))
@@ -156,7 +302,7 @@ class _Model:
         self._sums.scatter_add(tf.IndexedSlices(gradient, cols))
         summed = tf.gather(self._sums, cols)
         self._sums.scatter_update(tf.IndexedSlices(tf.zeros_like(gradient), cols))
-        return tf.where(is_first[:, None], summed, tf.zeros_like(summed))
+        return summed, is_first
 
     def _step_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
         """One optimizer step on a padded batch; returns the batch's summed objective.
@@ -207,19 +353,51 @@ class _Model:
                 tf.math.unsorted_segment_sum(d_V, cols, n_features),
             )
         both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
-        merged = tf.reshape(self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols), tf.shape(both))
+        summed, is_first = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
+        if not self._ftrl_slots:  # the update adds to each row: once per column
+            summed = tf.where(is_first[:, None], summed, tf.zeros_like(summed))
+        merged = tf.reshape(summed, tf.shape(both))
         return (
             tf.IndexedSlices(merged[..., 0], cols, tf.shape(kernel, out_type=cols.dtype)),
             tf.IndexedSlices(merged[..., 1:], cols, tf.shape(factors, out_type=cols.dtype)),
         )
 
-    def _epoch_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
+    def _epoch_function(self, matrix, order, batch_size, penalties):
+        """One epoch over the rows ``order`` of ``matrix``; returns the mean
+        objective and whether it and every parameter are finite."""
+        cols, values, rows, y, sample_weight, n_rows = _epoch_batches(matrix, order, batch_size)
         total = tf.constant(0.0)
         for i in tf.range(tf.shape(y)[0]):
             total += self._step(
                 cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i], penalties
             )
-        return total / tf.reduce_sum(n_rows)
+        loss = total / tf.reduce_sum(n_rows)
+        finite = tf.math.is_finite(loss)
+        for variable in self.variables:
+            finite &= tf.reduce_all(tf.math.is_finite(variable.value))
+        return loss, finite
+
+    def _outputs_function(self, indices, values, dense_shape):
+        """The layer's outputs for a sparse matrix given in coordinate form."""
+        return self.layer(tf.SparseTensor(indices, values, dense_shape))
+
+
+def _ftrl_slots(optimizer, variables):
+    """``(variable, accumulator, linear)`` of each variable if ``optimizer``
+    is FTRL, else an empty list."""
+    if not isinstance(optimizer, keras.optimizers.Ftrl):
+        return []
+    # After the step count and the learning rate, Keras' FTRL keeps an
+    # accumulator and a linear slot per variable, in the variables' order.
+    slots = optimizer.variables[2:]
+    triples = list(zip(variables, slots[::2], slots[1::2]))
+    for _, accumulator, linear in triples:
+        if not (accumulator.name.endswith("accumulator") and linear.name.endswith("linear")):
+            raise RuntimeError(
+                f"Keras {keras.__version__} keeps FTRL's slots in an order sklearn_fm "
+                "does not know; please report this."
+            )
+    return triples
 
 
 class _Pool:
@@ -259,9 +437,9 @@ _POOL = _Pool()
 class Trainer:
     """Minibatch training of the FM parameters of one ``fit`` or ``partial_fit``.
 
-    Built from NumPy parameters and read back into NumPy afterwards: the
-    estimators store no TensorFlow object, which keeps them picklable and
-    thread-safe. Training updates the variables of a
+    Built from NumPy parameters and the training rows, read back into NumPy
+    afterwards: the estimators store no TensorFlow object, which keeps them
+    picklable and thread-safe. Training updates the variables of a
     :class:`~sklearn_fm.keras.FactorizationMachine` layer with the Keras
     optimizer ``solver`` describes.
 
@@ -274,6 +452,18 @@ class Trainer:
     data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
     batch instead of touching every parameter. The uniform term touches every
     parameter in every step, so with it every solver updates densely.
+
+    Parameters
+    ----------
+    intercept, coef, factors : float or ndarray
+        The parameters to start from. One output: a scalar intercept, coef
+        (n_features,), factors (n_features, k); n outputs: (n,),
+        (n_features, n), (n_features, n, k).
+    training : tuple of (X, y, sample_weight)
+        The training rows: a canonical float32 CSR matrix
+        (``_data.training_matrix``), float32 targets and weights.
+    validation : sparse matrix or None
+        Rows whose outputs each epoch reports (for early stopping).
     """
 
     def __init__(
@@ -282,6 +472,8 @@ class Trainer:
         coef,
         factors,
         *,
+        training,
+        validation=None,
         loss,
         solver,
         alpha_linear,
@@ -290,15 +482,13 @@ class Trainer:
         score_scale=1.0,
         optimizer_state=None,
     ):
-        # One output: a scalar intercept, coef (n_features,), factors
-        # (n_features, k); n outputs: (n,), (n_features, n), (n_features, n, k).
-        # The layer always has the second form.
         self._shapes = tuple(np.shape(p) for p in (intercept, coef, factors))
         n_features, n_factors = factors.shape[0], factors.shape[-1]
         n_outputs = np.size(intercept)
         key = (n_features, n_outputs, n_factors, SolverSpec.of(solver), loss, alpha_uniform > 0)
         self._model = _POOL.checkout(key)
         weakref.finalize(self, _POOL.give_back, key, self._model)
+        # The layer always has the shapes of several outputs.
         self._model.reset(
             np.reshape(intercept, n_outputs).astype(np.float32),
             np.reshape(coef, (n_features, n_outputs)).astype(np.float32),
@@ -306,30 +496,62 @@ class Trainer:
             optimizer_state,
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
+        self._training = DeviceRows.upload(*training)
+        self._validation = None
+        if validation is not None:
+            coo = validation.tocoo()
+            self._validation = (
+                tf.constant(np.column_stack([coo.row, coo.col]), tf.int64),
+                tf.constant(coo.data, tf.float32),
+                tf.constant(coo.shape, tf.int64),
+            )
 
-    def run_epoch(self, batches, learning_rate, penalty_scale=1.0):
-        """Train one epoch on ``batches`` from ``sklearn_fm._data.epoch_batches``,
-        with every penalty multiplied by ``penalty_scale``.
-
-        Returns the epoch's mean objective.
-        """
+    def run_epoch(self, order, batch_size, learning_rate, penalty_scale=1.0):
+        """Train one epoch on the training rows in the order ``order``, in
+        batches of ``batch_size`` rows, with every penalty multiplied by
+        ``penalty_scale``; returns an :class:`EpochResult`."""
         self._model.set_learning_rate(learning_rate)
         *alphas, score_scale = self._penalties
         penalties = Penalties(
             *(tf.constant(alpha * penalty_scale, tf.float32) for alpha in alphas),
             tf.constant(score_scale, tf.float32),
         )
-        return float(self._model.epoch(*batches, penalties))
+        loss, finite = self._model.epoch(
+            self._training,
+            tf.constant(order, tf.int64),
+            tf.constant(batch_size, tf.int64),
+            penalties,
+        )
+        outputs = None
+        if self._validation is not None and bool(finite):
+            outputs = self._shaped_outputs(self._model.outputs(*self._validation).numpy())
+        return EpochResult(float(loss), bool(finite), outputs)
+
+    def keep(self):
+        """Keep a copy of the current parameters on the device (see ``kept_weights``)."""
+        self._model.keep()
 
     def weights(self):
         """The current (intercept, coef, factors) as float64 NumPy values,
         shaped as they were given."""
-        bias, kernel, factors = (v.numpy().astype(np.float64) for v in self._model.variables)
-        intercept_shape, coef_shape, factors_shape = self._shapes
-        intercept = float(bias[0]) if intercept_shape == () else bias
-        return intercept, kernel.reshape(coef_shape), factors.reshape(factors_shape)
+        return self._shaped(self._model.variables)
+
+    def kept_weights(self):
+        """The parameters of the last call to ``keep``, as ``weights`` gives them."""
+        return self._shaped(self._model.kept)
 
     def optimizer_state(self):
         """The optimizer's variables (step count, learning rate and slots, in
         Keras' order), for a later ``partial_fit``."""
         return [v.numpy() for v in self._model.optimizer.variables]
+
+    def _shaped(self, variables):
+        bias, kernel, factors = (np.asarray(v.numpy(), np.float64) for v in variables)
+        intercept_shape, coef_shape, factors_shape = self._shapes
+        intercept = float(bias[0]) if intercept_shape == () else bias
+        return intercept, kernel.reshape(coef_shape), factors.reshape(factors_shape)
+
+    def _shaped_outputs(self, outputs):
+        """Outputs (n_rows, n_outputs) as ``fm_decision`` shapes them."""
+        outputs = outputs.astype(np.float64)
+        return outputs[:, 0] if self._shapes[0] == () else outputs

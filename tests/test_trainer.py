@@ -12,9 +12,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm._data import epoch_batches, training_matrix
+from sklearn_fm._data import training_matrix
 from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
-from sklearn_fm._trainer import _POOL, Trainer
+from sklearn_fm._trainer import _POOL, DeviceRows, Trainer, _epoch_batches
 
 from .conftest import make_interaction_data
 
@@ -41,33 +41,66 @@ def test_every_solver_trains_the_layer(solver):
     assert model._optimizer_state.solver == SolverSpec.of(solver)
 
 
-def sparse_problem(n_rows=120, n_features=10, seed=0):
-    rng = np.random.RandomState(seed)
-    X = sp.random(n_rows, n_features, density=0.3, random_state=rng, format="csr")
-    return training_matrix(X), rng.normal(size=n_rows).astype(np.float32), rng
+def test_epoch_batches_hold_the_ordered_rows_padded():
+    rng = np.random.RandomState(0)
+    lengths = rng.poisson(3, size=45)
+    lengths[[3, 17]] = [0, 40]  # an empty row and a long one
+    X = training_matrix(
+        sp.csr_matrix(
+            (rng.uniform(0.5, 1.5, lengths.sum()), rng.randint(30, size=lengths.sum()),
+             np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(45, 30),
+        )
+    )
+    y, weights = rng.normal(size=45).astype(np.float32), rng.uniform(size=45).astype(np.float32)
+    order = rng.permutation(45)
+    cols, values, rows, batch_y, batch_weights, n_rows = (
+        np.asarray(a) for a in _epoch_batches(DeviceRows.upload(X, y, weights), order, 16)
+    )
+    assert_array_equal(n_rows, [16, 16, 13])
+    capacity = cols.shape[1]
+    largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
+    assert largest <= capacity <= largest * 9 / 8
+    for batch, start in enumerate((0, 16, 32)):
+        expected = X[order[start : start + 16]].tocoo()
+        nnz = expected.nnz
+        assert_array_equal(rows[batch, :nnz], expected.row)
+        assert_array_equal(cols[batch, :nnz], expected.col)
+        assert_array_equal(values[batch, :nnz], expected.data)
+        assert not values[batch, nnz:].any()  # padding changes no output
+        real = len(order[start : start + 16])
+        assert_array_equal(batch_y[batch, :real], y[order[start : start + 16]])
+        assert_array_equal(batch_weights[batch, :real], weights[order[start : start + 16]])
+        assert not batch_weights[batch, real:].any()
+
+
+def make_trainer(start, X, y, **settings):
+    settings = dict(dict(loss="squared_error", alpha_linear=0.01, alpha_factors=0.1), **settings)
+    return Trainer(*start, training=(X, y, np.ones(X.shape[0], np.float32)), **settings)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adagrad", "ftrl"])
 def test_row_sparse_steps_leave_the_rows_of_absent_features_untouched(solver):
     # Columns 7 to 9 hold no non-zero: their weights, factors and slots keep
-    # their values through training (FTRL's weights too, being anchored).
+    # their values exactly through an epoch.
     rng = np.random.RandomState(0)
     X = sp.hstack([sp.random(120, 7, density=0.3, random_state=rng), sp.csr_matrix((120, 3))])
     X, y = training_matrix(X.tocsr()), rng.normal(size=120).astype(np.float32)
     start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
-    trainer = Trainer(
-        *start, loss="squared_error", solver=solver, alpha_linear=0.01, alpha_factors=0.1
-    )
-    initial_state = trainer.optimizer_state()
-    trainer.run_epoch(epoch_batches(X, y, np.ones(120, np.float32), rng.permutation(120), 32), 0.05)
-    _, coef, factors = trainer.weights()
-    assert_allclose(coef[7:], start[1][7:], rtol=1e-6)
-    assert_allclose(factors[7:], start[2][7:], rtol=1e-6)
-    assert not np.allclose(factors[:7], start[2][:7])
-    for before, after in zip(initial_state, trainer.optimizer_state()):
-        if np.ndim(before) and np.shape(before)[0] == 10:  # the slots of kernel and factors
-            if solver != "ftrl":  # FTRL's linear slots are re-anchored to equal weights
-                assert_array_equal(after[7:], before[7:])
+    trainer = make_trainer(start, X, y, solver=solver)
+    # The first epoch anchors FTRL's slots at the initial weights.
+    trainer.run_epoch(rng.permutation(120), 32, 0.05)
+    before, state_before = trainer.weights(), trainer.optimizer_state()
+    trainer.run_epoch(rng.permutation(120), 32, 0.05)
+    after, state_after = trainer.weights(), trainer.optimizer_state()
+    assert_array_equal(after[1][7:], before[1][7:])
+    assert_array_equal(after[2][7:], before[2][7:])
+    assert not np.allclose(after[2][:7], before[2][:7])
+    slots = [(b, a) for b, a in zip(state_before, state_after) if np.ndim(b) and len(b) == 10]
+    assert len(slots) == {"sgd": 0, "adagrad": 2, "ftrl": 4}[solver]
+    for slot_before, slot_after in slots:
+        assert_array_equal(slot_after[7:], slot_before[7:])
+        assert not np.array_equal(slot_after[:7], slot_before[:7])
 
 
 def test_ftrl_with_l1_gives_exact_zeros_on_a_planted_sparse_problem():
@@ -167,20 +200,18 @@ def test_trainer_state_hand_over_continues_training_exactly(solver):
     rng = np.random.RandomState(0)
     X = training_matrix(sp.random(120, 10, density=0.3, random_state=rng, format="csr"))
     y = rng.normal(size=120).astype(np.float32)
-    weights = np.ones(120, np.float32)
-    settings = dict(
-        loss="squared_error", solver=solver, alpha_linear=0.01, alpha_factors=0.1
-    )
     start = (0.5, np.zeros(10), rng.normal(scale=0.1, size=(10, 3)))
     orders = [rng.permutation(120) for _ in range(2)]
 
-    continuous = Trainer(*start, **settings)
+    continuous = make_trainer(start, X, y, solver=solver)
     for order in orders:
-        continuous.run_epoch(epoch_batches(X, y, weights, order, 32), 0.05)
-    first = Trainer(*start, **settings)
-    first.run_epoch(epoch_batches(X, y, weights, orders[0], 32), 0.05)
-    second = Trainer(*first.weights(), optimizer_state=first.optimizer_state(), **settings)
-    second.run_epoch(epoch_batches(X, y, weights, orders[1], 32), 0.05)
+        continuous.run_epoch(order, 32, 0.05)
+    first = make_trainer(start, X, y, solver=solver)
+    first.run_epoch(orders[0], 32, 0.05)
+    second = make_trainer(
+        first.weights(), X, y, solver=solver, optimizer_state=first.optimizer_state()
+    )
+    second.run_epoch(orders[1], 32, 0.05)
 
     for a, b in zip(continuous.weights(), second.weights()):
         assert_array_equal(a, b)
