@@ -16,7 +16,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import fm_decision, rescale_fm, training_matrix
+from ._data import training_matrix
+from ._parameters import fm_decision, parameter_shapes, rescale_fm
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
@@ -388,20 +389,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _start_state(self, first_call, incremental, y, sample_weight, targets, rng):
         """The parameters training starts from, in training units, and the
-        bookkeeping it continues.
-
-        One output has a scalar intercept, coef (n_features,) and factors
-        (n_features, k); n outputs (n,), (n_features, n), (n_features, n, k).
-        """
-        n_outputs = targets.n_outputs
-        outputs = () if n_outputs == 1 else (n_outputs,)
+        bookkeeping it continues."""
         if first_call:
+            _, coef_shape, factors_shape = parameter_shapes(
+                self.n_features_in_, targets.n_outputs, self.n_factors
+            )
             params = (
-                self._initial_intercept(y, sample_weight, n_outputs),
-                np.zeros((self.n_features_in_, *outputs)),
-                rng.normal(
-                    0.0, self.init_std, size=(self.n_features_in_, *outputs, self.n_factors)
-                ),
+                self._initial_intercept(y, sample_weight, targets.n_outputs),
+                np.zeros(coef_shape),
+                rng.normal(0.0, self.init_std, size=factors_shape),
             )
             return params, {
                 "n_iter_": 0,

@@ -9,6 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseFM, Targets
+from ._parameters import n_outputs_of
 
 
 # Training fits the scores in units of the standard deviation of the
@@ -446,11 +447,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
                 self.class_weight, classes=known[present], y=y
             )
             sample_weight = sample_weight * weights[encoded]
-        n_outputs = 1 if known.shape[0] == 2 else known.shape[0]
         return Targets(
             encoded.astype(np.float64),
             sample_weight,
-            n_outputs,
+            n_outputs_of(known.shape[0]),
             shift=0.0,
             scale=_LOGISTIC_STD,
             score_scale=_LOGISTIC_STD,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._classifier import FMClassifier
 from ._model_file import from_labels, read, unreadable
+from ._parameters import n_outputs_of, parameter_shapes
 from ._regressor import FMRegressor
 from ._solvers import OptimizerState, SolverSpec
 
@@ -76,17 +77,13 @@ def _estimator(metadata, arrays):
             raise ValueError(f"the array {name} is not finite")
     n_features = metadata["n_features_in_"]
     n_classes = len(metadata["classes_"]["values"]) if "classes_" in metadata else 1
-    outputs = () if n_classes <= 2 else (n_classes,)
+    n_outputs = n_outputs_of(n_classes)
     intercept, coef, factors = (arrays[name] for name in ("intercept_", "coef_", "factors_"))
-    if (
-        intercept.shape != outputs
-        or coef.shape != (n_features, *outputs)
-        or factors.ndim != 2 + len(outputs)
-        or factors.shape[:-1] != (n_features, *outputs)
-    ):
+    shapes = parameter_shapes(n_features, n_outputs, factors.shape[-1] if factors.ndim else 0)
+    if (intercept.shape, coef.shape, factors.shape) != shapes or factors.shape[-1] < 1:
         raise ValueError("the parameters' shapes do not fit together")
     attributes = {
-        "intercept_": float(intercept) if outputs == () else intercept,
+        "intercept_": float(intercept) if n_outputs == 1 else intercept,
         "coef_": coef,
         "factors_": factors,
         "n_features_in_": n_features,

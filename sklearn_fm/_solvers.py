@@ -96,8 +96,8 @@ class SolverSpec(NamedTuple):
 
     @property
     def row_sparse(self):
-        """Whether the optimizer can update only the rows in a gradient's
-        IndexedSlices: Keras' SGD and Adagrad do, and the trainer's FTRL."""
+        """Whether the trainer can update only the rows of a batch's features
+        with this optimizer (in its row-sparse form of SGD, Adagrad or FTRL)."""
         settings = dict(self.config)
         return self.class_name in ("SGD", "Adagrad", "Ftrl") and not any(
             settings.get(name) for name in _DENSE_SETTINGS

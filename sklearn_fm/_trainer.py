@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from .keras import FactorizationMachine, fm_outputs  # noqa: E402
+from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
 from ._solvers import SolverSpec  # noqa: E402
 
 _check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
@@ -156,15 +157,46 @@ def _epoch_batches(matrix, order, batch_size):
     return cols, values, rows, y, sample_weight, n_rows
 
 
-class _RowSparseFtrl(keras.optimizers.Ftrl):
-    """Keras' FTRL-Proximal, updating only the rows of a gradient given as
-    ``tf.IndexedSlices`` (Keras' own densifies it and recomputes every row).
+# Keras' optimizers either densify an IndexedSlices gradient (Adagrad adds
+# epsilon to its whole accumulator, FTRL recomputes every row) or keep it
+# sparse but add to rows (SGD), which counts a row once per occurrence. Their
+# row-sparse forms below apply the same formulas to the rows of a gradient
+# only, and assign them: a row may occur several times if each occurrence
+# carries the row's whole gradient, as every occurrence then writes the same
+# values.
 
-    The same update as ``keras.optimizers.Ftrl.update_step`` on the rows
-    present; absent rows keep their weights and slots, as they would under
-    Keras' update when their weights are anchored (``_Model._anchor_ftrl``).
-    A row may appear several times if each occurrence carries the row's whole
-    gradient: every occurrence then writes the same values.
+
+class _RowSparseSGD(keras.optimizers.SGD):
+    """Keras' SGD (without momentum), updating only the rows of an IndexedSlices gradient."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        lr = tf.cast(learning_rate, variable.dtype)
+        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
+        _assign_rows(self, variable, rows, tf.gather(variable, rows) - g * lr)
+
+
+class _RowSparseAdagrad(keras.optimizers.Adagrad):
+    """Keras' Adagrad, updating only the rows of an IndexedSlices gradient."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        lr = tf.cast(learning_rate, variable.dtype)
+        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
+        accumulator = self._accumulators[self._get_variable_index(variable)]
+        new_accumulator = tf.gather(accumulator, rows) + tf.square(g)
+        weight = tf.gather(variable, rows) - (lr * g) / tf.sqrt(new_accumulator + self.epsilon)
+        _assign_rows(self, accumulator, rows, new_accumulator)
+        _assign_rows(self, variable, rows, weight)
+
+
+class _RowSparseFtrl(keras.optimizers.Ftrl):
+    """Keras' FTRL-Proximal, updating only the rows of an IndexedSlices gradient.
+
+    Absent rows keep their weights and slots, as under Keras' update when
+    their weights are anchored (``_Model._anchor_function``).
     """
 
     def update_step(self, gradient, variable, learning_rate):
@@ -172,9 +204,8 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
             return super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
         accumulator, linear = self._accumulators[index], self._linears[index]
-        rows = gradient.indices
         lr = tf.cast(learning_rate, variable.dtype)
-        g = tf.cast(gradient.values, variable.dtype)
+        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
         power = -self.learning_rate_power
         l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
         old_accumulator = tf.gather(accumulator, rows)
@@ -188,16 +219,27 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
         quadratic = tf.pow(new_accumulator, power) / lr + 2 * l2
         l1 = self.l1_regularization_strength
         weight = (tf.clip_by_value(new_linear, -l1, l1) - new_linear) / quadratic
-        for target, value in ((linear, new_linear), (variable, weight), (accumulator, new_accumulator)):
-            self.assign(target, tf.IndexedSlices(value, rows, gradient.dense_shape))
+        _assign_rows(self, linear, rows, new_linear)
+        _assign_rows(self, variable, rows, weight)
+        _assign_rows(self, accumulator, rows, new_accumulator)
 
 
-def _build_optimizer(solver):
-    """The Keras optimizer of ``solver``; FTRL in its row-sparse form where
-    its settings allow it."""
+def _assign_rows(optimizer, variable, rows, values):
+    optimizer.assign(variable, tf.IndexedSlices(values, rows, tf.shape(variable, out_type=rows.dtype)))
+
+
+_ROW_SPARSE_FORMS = {
+    keras.optimizers.SGD: _RowSparseSGD,
+    keras.optimizers.Adagrad: _RowSparseAdagrad,
+    keras.optimizers.Ftrl: _RowSparseFtrl,
+}
+
+
+def _build_optimizer(solver, row_sparse):
+    """The Keras optimizer of ``solver``, in its row-sparse form if ``row_sparse``."""
     optimizer = solver.optimizer()
-    if solver.row_sparse and isinstance(optimizer, keras.optimizers.Ftrl):
-        return _RowSparseFtrl.from_config(optimizer.get_config())
+    if row_sparse:
+        return _ROW_SPARSE_FORMS[type(optimizer)].from_config(optimizer.get_config())
     return optimizer
 
 
@@ -216,19 +258,17 @@ class _Model:
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
         # The parameters of the best (or last finite) epoch, kept on the device.
         self.kept = [tf.Variable(v.value, trainable=False) for v in self.variables]
-        self.optimizer = _build_optimizer(solver)
+        # SGD, Adagrad and FTRL update only the rows of the batch's features
+        # in their row-sparse forms. The uniform penalty has a gradient on
+        # every row, so with it they update densely.
+        self.row_sparse = solver.row_sparse and not uniform
+        self.optimizer = _build_optimizer(solver, self.row_sparse)
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
         self.loss, self.uniform = loss, uniform
-        # Keras' SGD (without momentum) and Adagrad, and _RowSparseFtrl,
-        # update IndexedSlices row by row: a step then touches only the
-        # batch's features. The uniform penalty has a gradient on every row,
-        # so it updates densely.
-        self.row_sparse = solver.row_sparse and not uniform
         if self.row_sparse:
-            # Each column's gradient is summed over the batch first (see _merged).
-            width = n_outputs * (1 + n_factors)
-            self._sums = tf.Variable(tf.zeros((n_features, width)), trainable=False)
+            # Each column's first position in a batch (see _merged), between
+            # steps all 2**31 - 1.
             self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
         self._ftrl_slots = _ftrl_slots(self.optimizer, self.variables)
         # XLA fuses a step's few dozen small operations and its scatters into
@@ -287,22 +327,19 @@ class _Model:
             linear.assign(tf.where(weight == 0, linear, anchored))
 
     def _merged(self, gradient, cols):
-        """Per-non-zero gradients (nnz, width) summed per column.
+        """Per-non-zero gradients (nnz, width) summed per column, the sum at
+        each of the column's occurrences in ``cols``.
 
-        Returns the column's summed gradient at each of its occurrences in
-        ``cols``, and whether an occurrence is the column's first: updates
-        that add to a row (SGD, Adagrad) take the sum at the first occurrence
-        only, updates that assign a row (FTRL) write the same values at each.
+        The sums are taken in a buffer of nnz rows, indexed by each column's
+        first position: XLA copies a table that is scattered into, read and
+        scattered into again within one step, so a table of n_features rows
+        would cost O(n_features) per step.
         """
         nnz = tf.shape(cols)[0]
-        position = tf.range(nnz, dtype=tf.int32)
-        self._first.scatter_min(tf.IndexedSlices(position, cols))
-        is_first = tf.gather(self._first, cols) == position
+        self._first.scatter_min(tf.IndexedSlices(tf.range(nnz, dtype=tf.int32), cols))
+        first = tf.gather(self._first, cols)
         self._first.scatter_update(tf.IndexedSlices(tf.fill([nnz], np.int32(2**31 - 1)), cols))
-        self._sums.scatter_add(tf.IndexedSlices(gradient, cols))
-        summed = tf.gather(self._sums, cols)
-        self._sums.scatter_update(tf.IndexedSlices(tf.zeros_like(gradient), cols))
-        return summed, is_first
+        return tf.gather(tf.math.unsorted_segment_sum(gradient, first, nnz), first)
 
     def _step_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
         """One optimizer step on a padded batch; returns the batch's summed objective.
@@ -353,10 +390,8 @@ class _Model:
                 tf.math.unsorted_segment_sum(d_V, cols, n_features),
             )
         both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
-        summed, is_first = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
-        if not self._ftrl_slots:  # the update adds to each row: once per column
-            summed = tf.where(is_first[:, None], summed, tf.zeros_like(summed))
-        merged = tf.reshape(summed, tf.shape(both))
+        merged = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
+        merged = tf.reshape(merged, tf.shape(both))
         return (
             tf.IndexedSlices(merged[..., 0], cols, tf.shape(kernel, out_type=cols.dtype)),
             tf.IndexedSlices(merged[..., 1:], cols, tf.shape(factors, out_type=cols.dtype)),
@@ -456,9 +491,8 @@ class Trainer:
     Parameters
     ----------
     intercept, coef, factors : float or ndarray
-        The parameters to start from. One output: a scalar intercept, coef
-        (n_features,), factors (n_features, k); n outputs: (n,),
-        (n_features, n), (n_features, n, k).
+        The parameters to start from, in the estimators' layout (see
+        ``sklearn_fm._parameters``).
     training : tuple of (X, y, sample_weight)
         The training rows: a canonical float32 CSR matrix
         (``_data.training_matrix``), float32 targets and weights.
@@ -482,17 +516,14 @@ class Trainer:
         score_scale=1.0,
         optimizer_state=None,
     ):
-        self._shapes = tuple(np.shape(p) for p in (intercept, coef, factors))
-        n_features, n_factors = factors.shape[0], factors.shape[-1]
-        n_outputs = np.size(intercept)
-        key = (n_features, n_outputs, n_factors, SolverSpec.of(solver), loss, alpha_uniform > 0)
+        bias, kernel, factors = layer_form(intercept, coef, factors)
+        key = (*factors.shape, SolverSpec.of(solver), loss, alpha_uniform > 0)
         self._model = _POOL.checkout(key)
         weakref.finalize(self, _POOL.give_back, key, self._model)
-        # The layer always has the shapes of several outputs.
         self._model.reset(
-            np.reshape(intercept, n_outputs).astype(np.float32),
-            np.reshape(coef, (n_features, n_outputs)).astype(np.float32),
-            np.reshape(factors, (n_features, n_outputs, n_factors)).astype(np.float32),
+            bias.astype(np.float32),
+            kernel.astype(np.float32),
+            factors.astype(np.float32),
             optimizer_state,
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
@@ -524,7 +555,8 @@ class Trainer:
         )
         outputs = None
         if self._validation is not None and bool(finite):
-            outputs = self._shaped_outputs(self._model.outputs(*self._validation).numpy())
+            outputs = self._model.outputs(*self._validation).numpy().astype(np.float64)
+            outputs = estimator_outputs(outputs)
         return EpochResult(float(loss), bool(finite), outputs)
 
     def keep(self):
@@ -532,26 +564,21 @@ class Trainer:
         self._model.keep()
 
     def weights(self):
-        """The current (intercept, coef, factors) as float64 NumPy values,
-        shaped as they were given."""
-        return self._shaped(self._model.variables)
+        """The current (intercept, coef, factors) as float64 NumPy values, in
+        the estimators' layout."""
+        return _estimator_weights(self._model.variables)
 
     def kept_weights(self):
         """The parameters of the last call to ``keep``, as ``weights`` gives them."""
-        return self._shaped(self._model.kept)
+        return _estimator_weights(self._model.kept)
 
     def optimizer_state(self):
         """The optimizer's variables (step count, learning rate and slots, in
         Keras' order), for a later ``partial_fit``."""
         return [v.numpy() for v in self._model.optimizer.variables]
 
-    def _shaped(self, variables):
-        bias, kernel, factors = (np.asarray(v.numpy(), np.float64) for v in variables)
-        intercept_shape, coef_shape, factors_shape = self._shapes
-        intercept = float(bias[0]) if intercept_shape == () else bias
-        return intercept, kernel.reshape(coef_shape), factors.reshape(factors_shape)
 
-    def _shaped_outputs(self, outputs):
-        """Outputs (n_rows, n_outputs) as ``fm_decision`` shapes them."""
-        outputs = outputs.astype(np.float64)
-        return outputs[:, 0] if self._shapes[0] == () else outputs
+def _estimator_weights(variables):
+    """The layer's ``(bias, kernel, factors)`` variables as float64 NumPy
+    parameters in the estimators' layout."""
+    return estimator_form(*(np.asarray(v.numpy(), np.float64) for v in variables))

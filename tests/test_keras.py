@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 from numpy.testing import assert_allclose
 
-from sklearn_fm._data import fm_decision
+from sklearn_fm._parameters import fm_decision
 from sklearn_fm.keras import FactorizationMachine, fm_outputs
 
 DATA = Path(__file__).parent / "data"

@@ -1,6 +1,7 @@
 """The estimators' trainer: Keras optimizers on the layer's variables, the
 pool of built models, row-sparse steps and the state hand-over."""
 
+import io
 import threading
 import warnings
 
@@ -11,6 +12,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
+import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm._data import training_matrix
 from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
@@ -31,7 +33,7 @@ def test_every_keras_optimizer_is_a_solver():
 
 
 @pytest.mark.parametrize("solver", SOLVER_NAMES)
-def test_every_solver_trains_the_layer(solver):
+def test_every_solver_trains_the_layer_and_continues_after_save_and_load(solver):
     X, y = make_interaction_data(n_samples=200)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -39,6 +41,11 @@ def test_every_solver_trains_the_layer(solver):
     assert np.isfinite(model.loss_curve_).all()
     assert model.loss_curve_[-1] < model.loss_curve_[0]
     assert model._optimizer_state.solver == SolverSpec.of(solver)
+    file = io.BytesIO()
+    model.save(file)
+    file.seek(0)
+    loaded = sklearn_fm.load(file)
+    assert_array_equal(loaded.partial_fit(X, y).predict(X), model.partial_fit(X, y).predict(X))
 
 
 def test_epoch_batches_hold_the_ordered_rows_padded():

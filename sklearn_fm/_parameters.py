@@ -1,0 +1,98 @@
+"""The FM's parameters: their layout, their change of units, and the FM
+computed from them in NumPy, which ``predict`` uses.
+
+The estimators hold one output (a regressor, a binary classifier) as a
+scalar ``intercept_``, ``coef_`` of shape (n_features,) and ``factors_`` of
+shape (n_features, k), and ``n`` outputs (a multiclass classifier) as (n,),
+(n_features, n) and (n_features, n, k). The Keras layer,
+:class:`sklearn_fm.keras.FactorizationMachine`, always has the second form.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def n_outputs_of(n_classes):
+    """The FM outputs of a model of ``n_classes`` classes (1 for a
+    regressor): one, the log-odds of the second class, for two classes; one
+    score per class for more."""
+    return 1 if n_classes <= 2 else n_classes
+
+
+def parameter_shapes(n_features, n_outputs, n_factors):
+    """The shapes of ``intercept_``, ``coef_`` and ``factors_``."""
+    outputs = () if n_outputs == 1 else (n_outputs,)
+    return outputs, (n_features, *outputs), (n_features, *outputs, n_factors)
+
+
+def layer_form(intercept, coef, factors):
+    """The parameters as the layer holds them: bias (n_outputs,), kernel
+    (n_features, n_outputs) and factors (n_features, n_outputs, k)."""
+    n_outputs, (n_features, *_, n_factors) = np.size(intercept), np.shape(factors)
+    return (
+        np.reshape(intercept, n_outputs),
+        np.reshape(coef, (n_features, n_outputs)),
+        np.reshape(factors, (n_features, n_outputs, n_factors)),
+    )
+
+
+def estimator_form(bias, kernel, factors):
+    """The layer's parameters as the estimators hold them (``layer_form``'s inverse)."""
+    if bias.shape[0] != 1:
+        return bias, kernel, factors
+    return float(bias[0]), kernel[:, 0], factors[:, 0]
+
+
+def estimator_outputs(outputs):
+    """The layer's outputs (n_rows, n_outputs) as ``fm_decision`` returns them."""
+    return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+
+def rescale_fm(intercept, coef, factors, shift, scale):
+    """The parameters of the FM ``shift + scale * f``, for an FM ``f`` and ``scale > 0``.
+
+    The linear weights scale by ``scale`` and the factors by its square root,
+    so that every interaction weight ``<v_i, v_j>`` scales by ``scale``.
+    """
+    return shift + scale * intercept, scale * coef, np.sqrt(scale) * factors
+
+
+def fm_decision(X, intercept, coef, factors):
+    """The FM output for each row of ``X`` (dense or sparse) in NumPy.
+
+    The same formula as :class:`sklearn_fm.keras.FactorizationMachine`, so a
+    fitted estimator predicts without TensorFlow. One output takes a scalar
+    intercept, ``coef`` (n_features,) and ``factors`` (n_features, k) and
+    returns (n_samples,); ``n`` outputs, each an FM of its own, take (n,),
+    (n_features, n) and (n_features, n, k) and return (n_samples, n).
+
+    Each row goes through the same operations whatever the other rows are, so
+    predicting rows one by one or together gives bit-identical results. A
+    plain BLAS matmul would not: it picks its kernel by shape.
+    """
+    intercept, coef, factors = layer_form(intercept, coef, factors)
+    _, n_outputs, n_factors = factors.shape
+    if sp.issparse(X):
+        # Read only the parameters of the columns present: a row then costs
+        # O(k * nnz) instead of O(k * n_features). The column map is monotone,
+        # so each row's operations keep their order.
+        used = np.unique(X.indices)
+        X, coef, factors = X[:, used], coef[used], factors[used]
+        X_squared = X.multiply(X)
+
+        def dot(A, W):
+            return A @ W
+
+    else:
+        X = np.ascontiguousarray(X)  # the per-row BLAS call needs contiguous rows
+        X_squared = X * X
+
+        def dot(A, W):
+            return (A[:, None, :] @ W)[:, 0]  # the same (1, d) @ (d, m) per row
+
+    xw = dot(X, np.column_stack([coef, factors.reshape(len(factors), n_outputs * n_factors)]))
+    squared = dot(X_squared, np.square(factors).sum(axis=2))
+    xv = xw[:, n_outputs:].reshape(-1, n_outputs, n_factors)
+    return estimator_outputs(
+        intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)
+    )
