@@ -245,6 +245,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         trainer = Trainer(
             *params,
             training=data.training,
+            batch_size=state["batch_size_"],
             validation=None if data.validation is None else data.validation[0],
             loss=self._loss,
             solver=solver,
@@ -305,14 +306,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
         for epoch in range(1 if incremental else self.max_iter):
-            if data.validation is None and epoch > 0:
-                trainer.keep()  # the parameters of the last finite epoch
-                kept = True
+            # Without validation, keep the parameters of the last finite epoch.
+            keep_last = data.validation is None and epoch > 0
+            kept |= keep_last
             result = trainer.run_epoch(
                 rng.permutation(n_samples),
-                state["batch_size_"],
                 self._learning_rate_of_epoch(state["n_iter_"]),
                 penalty_scale,
+                keep=keep_last,
             )
             if not result.finite:
                 warnings.warn(

@@ -59,14 +59,18 @@ _LOSSES = {
 }
 
 
-class Penalties(NamedTuple):
-    """The penalty strengths of one epoch, and the scale the loss reads the
-    FM's outputs in (see :class:`Trainer`)."""
+class EpochSettings(NamedTuple):
+    """What one epoch is told: the penalty strengths, the scale the loss
+    reads the FM's outputs in (see :class:`Trainer`), the learning rate, and
+    whether to keep the parameters it starts from (1) or not (0). Sent to
+    the device as one float32 vector."""
 
-    alpha_linear: tf.Tensor
-    alpha_factors: tf.Tensor
-    alpha_uniform: tf.Tensor
-    score_scale: tf.Tensor
+    alpha_linear: float
+    alpha_factors: float
+    alpha_uniform: float
+    score_scale: float
+    learning_rate: float
+    keep: float
 
 
 class DeviceRows(NamedTuple):
@@ -117,16 +121,45 @@ def _capacity(nnz):
     return tf.maximum(-(-nnz // quantum) * quantum, 1)
 
 
-def _epoch_batches(matrix, order, batch_size):
-    """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) cut into padded batches.
+class EpochBatches(NamedTuple):
+    """An epoch's rows in batches, on the device (see ``_epoch_batches``)."""
 
-    Returns ``(cols, values, rows, y, sample_weight, n_rows)``: the first three
-    of shape ``(n_batches, capacity)`` hold each batch's non-zeros in
-    coordinate form (``rows`` counts from the batch's first row), padded with
-    zeros; ``y`` and ``sample_weight`` are ``(n_batches, batch_size)``, padded
-    with zero weight; ``n_rows`` is each batch's number of real rows. Padding
-    changes neither outputs nor gradients, and fixed shapes let one compiled
-    step serve every batch.
+    cols: tf.Tensor  # int32 (nnz + capacity,)
+    values: tf.Tensor  # float32 (nnz + capacity,)
+    rows: tf.Tensor  # int32 (nnz + capacity,), counted from the batch's first row
+    start: tf.Tensor  # int64 (n_batches,), each batch's first non-zero
+    nnz: tf.Tensor  # int32 (n_batches,)
+    capacity: tf.Tensor  # int64 scalar
+    y: tf.Tensor  # float32 (n_batches, batch_size)
+    sample_weight: tf.Tensor  # float32 (n_batches, batch_size)
+    n_rows: tf.Tensor  # float32 (n_batches,), each batch's real rows
+
+    def batch(self, i):
+        """Batch ``i`` as the training step takes it: its non-zeros in
+        coordinate form, ``capacity`` of them (the others belong to the next
+        batches or are zero), their number, its targets, weights and rows."""
+        window = (tf.reshape(self.start[i], [1]), tf.reshape(self.capacity, [1]))
+        return (
+            tf.slice(self.cols, *window),
+            tf.slice(self.values, *window),
+            tf.slice(self.rows, *window),
+            self.nnz[i],
+            self.y[i],
+            self.sample_weight[i],
+            self.n_rows[i],
+        )
+
+
+def _epoch_batches(matrix, order, batch_size):
+    """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) as an
+    :class:`EpochBatches`.
+
+    The non-zeros of the ordered rows follow one another, padded at the end;
+    batch ``i`` holds the rows ``order[i * batch_size:(i + 1) * batch_size]``
+    and reads ``capacity`` non-zeros from its first one, of which the
+    training step masks those beyond its own. Targets and weights are padded
+    with zero weight to whole batches. Fixed shapes let one compiled step
+    serve every batch.
     """
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
@@ -140,21 +173,25 @@ def _epoch_batches(matrix, order, batch_size):
     # the matrix and the position of their row in ``order``.
     nonzeros = tf.ragged.range(starts, starts + lengths)
     source, position = nonzeros.flat_values, nonzeros.value_rowids()
-    batch = position // batch_size
-    slot = tf.range(tf.size(source, out_type=tf.int64)) - tf.gather(
-        tf.cumsum(batch_nnz, exclusive=True), batch
-    )
-    where, shape = tf.stack([batch, slot], axis=1), tf.stack([n_batches, capacity])
-    cols = tf.scatter_nd(where, tf.gather(matrix.indices, source), shape)
-    values = tf.scatter_nd(where, tf.gather(matrix.data, source), shape)
-    rows = tf.scatter_nd(where, tf.cast(position % batch_size, tf.int32), shape)
-    padding = [[0, n_batches * batch_size - n_samples]]
+    padding = tf.stack([[0, capacity]])
+    rows_padding = [[0, n_batches * batch_size - n_samples]]
     y, sample_weight = (
-        tf.reshape(tf.pad(tf.gather(column, order), padding), tf.stack([n_batches, batch_size]))
+        tf.reshape(tf.pad(tf.gather(column, order), rows_padding), tf.stack([n_batches, batch_size]))
         for column in (matrix.y, matrix.sample_weight)
     )
-    n_rows = tf.cast(tf.minimum(batch_size, n_samples - tf.range(n_batches) * batch_size), tf.float32)
-    return cols, values, rows, y, sample_weight, n_rows
+    return EpochBatches(
+        cols=tf.pad(tf.gather(matrix.indices, source), padding),
+        values=tf.pad(tf.gather(matrix.data, source), padding),
+        rows=tf.pad(tf.cast(position % batch_size, tf.int32), padding),
+        start=tf.cumsum(batch_nnz, exclusive=True),
+        nnz=tf.cast(batch_nnz, tf.int32),
+        capacity=capacity,
+        y=y,
+        sample_weight=sample_weight,
+        n_rows=tf.cast(
+            tf.minimum(batch_size, n_samples - tf.range(n_batches) * batch_size), tf.float32
+        ),
+    )
 
 
 # Keras' optimizers either densify an IndexedSlices gradient (Adagrad adds
@@ -279,7 +316,6 @@ class _Model:
         # cost more than the FM arithmetic on small batches.
         self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
         self.outputs = tf.function(self._outputs_function, reduce_retracing=True)
-        self._anchor = tf.function(self._anchor_function)
 
     def reset(self, bias, kernel, factors, optimizer_state):
         """Start training from these parameters and optimizer state (the
@@ -301,12 +337,7 @@ class _Model:
         for kept, variable in zip(self.kept, self.variables):
             kept.assign(variable.value)
 
-    def set_learning_rate(self, learning_rate):
-        self.optimizer.learning_rate.assign(learning_rate)
-        if self._ftrl_slots:
-            self._anchor()
-
-    def _anchor_function(self):
+    def _anchor_ftrl(self):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
         variables' current values.
 
@@ -317,14 +348,14 @@ class _Model:
         themselves, and keeps untouched rows where they are.
         """
         opt = self.optimizer
-        lr = tf.cast(opt.learning_rate, tf.float32)
+        lr = opt.learning_rate.value
         l1, l2 = opt.l1_regularization_strength, opt.l2_regularization_strength
         for variable, accumulator, linear in self._ftrl_slots:
             weight = variable.value
-            quadratic = (tf.pow(accumulator, -opt.learning_rate_power) + opt.beta) / lr + 2 * l2
+            quadratic = (tf.pow(accumulator.value, -opt.learning_rate_power) + opt.beta) / lr + 2 * l2
             anchored = -(weight * quadratic + tf.sign(weight) * l1)
             # A zero weight keeps its linear term, within [-l1, l1].
-            linear.assign(tf.where(weight == 0, linear, anchored))
+            linear.assign(tf.where(weight == 0, linear.value, anchored))
 
     def _merged(self, gradient, cols):
         """Per-non-zero gradients (nnz, width) summed per column, the sum at
@@ -341,15 +372,19 @@ class _Model:
         self._first.scatter_update(tf.IndexedSlices(tf.fill([nnz], np.int32(2**31 - 1)), cols))
         return tf.gather(tf.math.unsorted_segment_sum(gradient, first, nnz), first)
 
-    def _step_function(self, cols, values, rows, y, sample_weight, n_rows, penalties):
+    def _step_function(self, cols, values, rows, nnz, y, sample_weight, n_rows, settings):
         """One optimizer step on a padded batch; returns the batch's summed objective.
 
-        The batch holds ``n_rows`` real rows; padding rows have zero weight and
-        padding non-zeros have value 0, so neither changes the output, the
-        gradient or the objective. The gradient of the FM is written out rather
-        than taped: it is short, and the tape's version is slower.
+        The batch holds ``n_rows`` real rows and ``nnz`` real non-zeros; the
+        others become column 0, row 0 and value 0, and padding rows have zero
+        weight, so neither changes the output, the gradient or the objective.
+        The gradient of the FM is written out rather than taped: it is short,
+        and the tape's version is slower.
         """
-        alpha_linear, alpha_factors, alpha_uniform, score_scale = penalties
+        real = tf.range(tf.shape(cols)[0]) < nnz
+        cols, rows = tf.where(real, cols, 0), tf.where(real, rows, 0)
+        values = tf.where(real, values, 0.0)
+        alpha_linear, alpha_factors, alpha_uniform, score_scale, *_ = settings
         bias, kernel, factors = (v.value for v in self.variables)
         w, V = tf.gather(kernel, cols), tf.gather(factors, cols)  # (nnz, c), (nnz, c, k)
         raw, xv = fm_outputs(bias, w, V, values, rows, tf.shape(y)[0])
@@ -397,20 +432,25 @@ class _Model:
             tf.IndexedSlices(merged[..., 1:], cols, tf.shape(factors, out_type=cols.dtype)),
         )
 
-    def _epoch_function(self, matrix, order, batch_size, penalties):
-        """One epoch over the rows ``order`` of ``matrix``; returns the mean
-        objective and whether it and every parameter are finite."""
-        cols, values, rows, y, sample_weight, n_rows = _epoch_batches(matrix, order, batch_size)
+    def _epoch_function(self, matrix, order, batch_size, settings):
+        """One epoch over the rows ``order`` of ``matrix`` with the
+        :class:`EpochSettings` vector ``settings``; returns the mean
+        objective and whether it and every parameter are finite (1 or 0)."""
+        settings = EpochSettings(*tf.unstack(settings))
+        if settings.keep > 0:
+            self.keep()
+        self.optimizer.learning_rate.assign(settings.learning_rate)
+        if self._ftrl_slots:
+            self._anchor_ftrl()
+        batches = _epoch_batches(matrix, order, batch_size)
         total = tf.constant(0.0)
-        for i in tf.range(tf.shape(y)[0]):
-            total += self._step(
-                cols[i], values[i], rows[i], y[i], sample_weight[i], n_rows[i], penalties
-            )
-        loss = total / tf.reduce_sum(n_rows)
+        for i in tf.range(tf.shape(batches.n_rows)[0]):
+            total += self._step(*batches.batch(i), settings)
+        loss = total / tf.reduce_sum(batches.n_rows)
         finite = tf.math.is_finite(loss)
         for variable in self.variables:
             finite &= tf.reduce_all(tf.math.is_finite(variable.value))
-        return loss, finite
+        return tf.stack([loss, tf.cast(finite, tf.float32)])
 
     def _outputs_function(self, indices, values, dense_shape):
         """The layer's outputs for a sparse matrix given in coordinate form."""
@@ -496,6 +536,8 @@ class Trainer:
     training : tuple of (X, y, sample_weight)
         The training rows: a canonical float32 CSR matrix
         (``_data.training_matrix``), float32 targets and weights.
+    batch_size : int
+        The number of rows per step.
     validation : sparse matrix or None
         Rows whose outputs each epoch reports (for early stopping).
     """
@@ -507,6 +549,7 @@ class Trainer:
         factors,
         *,
         training,
+        batch_size,
         validation=None,
         loss,
         solver,
@@ -527,6 +570,7 @@ class Trainer:
             optimizer_state,
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
+        self._batch_size = tf.constant(batch_size, tf.int64)
         self._training = DeviceRows.upload(*training)
         self._validation = None
         if validation is not None:
@@ -537,24 +581,23 @@ class Trainer:
                 tf.constant(coo.shape, tf.int64),
             )
 
-    def run_epoch(self, order, batch_size, learning_rate, penalty_scale=1.0):
-        """Train one epoch on the training rows in the order ``order``, in
-        batches of ``batch_size`` rows, with every penalty multiplied by
-        ``penalty_scale``; returns an :class:`EpochResult`."""
-        self._model.set_learning_rate(learning_rate)
+    def run_epoch(self, order, learning_rate, penalty_scale=1.0, keep=False):
+        """Train one epoch on the training rows in the order ``order``, with
+        every penalty multiplied by ``penalty_scale``; returns an
+        :class:`EpochResult`. ``keep`` first keeps the parameters the epoch
+        starts from, as :meth:`keep` does."""
         *alphas, score_scale = self._penalties
-        penalties = Penalties(
-            *(tf.constant(alpha * penalty_scale, tf.float32) for alpha in alphas),
-            tf.constant(score_scale, tf.float32),
+        settings = EpochSettings(
+            *(alpha * penalty_scale for alpha in alphas), score_scale, learning_rate, float(keep)
         )
         loss, finite = self._model.epoch(
             self._training,
             tf.constant(order, tf.int64),
-            tf.constant(batch_size, tf.int64),
-            penalties,
-        )
+            self._batch_size,
+            tf.constant(settings, tf.float32),
+        ).numpy()
         outputs = None
-        if self._validation is not None and bool(finite):
+        if self._validation is not None and finite:
             outputs = self._model.outputs(*self._validation).numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
         return EpochResult(float(loss), bool(finite), outputs)

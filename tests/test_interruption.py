@@ -56,11 +56,11 @@ def interrupt_in_epoch(monkeypatch):
         calls = []
         run_epoch = _trainer.Trainer.run_epoch
 
-        def interrupted(trainer, *args):
+        def interrupted(trainer, *args, **kwargs):
             calls.append(None)
             if len(calls) == n:
                 raise KeyboardInterrupt
-            return run_epoch(trainer, *args)
+            return run_epoch(trainer, *args, **kwargs)
 
         monkeypatch.setattr(_trainer.Trainer, "run_epoch", interrupted)
         return calls

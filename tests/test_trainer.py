@@ -61,29 +61,31 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
     )
     y, weights = rng.normal(size=45).astype(np.float32), rng.uniform(size=45).astype(np.float32)
     order = rng.permutation(45)
-    cols, values, rows, batch_y, batch_weights, n_rows = (
-        np.asarray(a) for a in _epoch_batches(DeviceRows.upload(X, y, weights), order, 16)
-    )
-    assert_array_equal(n_rows, [16, 16, 13])
-    capacity = cols.shape[1]
+    batches = _epoch_batches(DeviceRows.upload(X, y, weights), order, 16)
+    assert_array_equal(batches.n_rows, [16, 16, 13])
+    capacity = int(batches.capacity)
     largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
     assert largest <= capacity <= largest * 9 / 8
     for batch, start in enumerate((0, 16, 32)):
+        cols, values, rows, nnz, batch_y, batch_weights, _ = (
+            np.asarray(a) for a in batches.batch(batch)
+        )
+        assert cols.shape == values.shape == rows.shape == (capacity,)
         expected = X[order[start : start + 16]].tocoo()
-        nnz = expected.nnz
-        assert_array_equal(rows[batch, :nnz], expected.row)
-        assert_array_equal(cols[batch, :nnz], expected.col)
-        assert_array_equal(values[batch, :nnz], expected.data)
-        assert not values[batch, nnz:].any()  # padding changes no output
+        assert nnz == expected.nnz
+        assert_array_equal(rows[:nnz], expected.row)
+        assert_array_equal(cols[:nnz], expected.col)
+        assert_array_equal(values[:nnz], expected.data)
         real = len(order[start : start + 16])
-        assert_array_equal(batch_y[batch, :real], y[order[start : start + 16]])
-        assert_array_equal(batch_weights[batch, :real], weights[order[start : start + 16]])
-        assert not batch_weights[batch, real:].any()
+        assert_array_equal(batch_y[:real], y[order[start : start + 16]])
+        assert_array_equal(batch_weights[:real], weights[order[start : start + 16]])
+        assert not batch_weights[real:].any()  # padding rows weigh nothing
 
 
 def make_trainer(start, X, y, **settings):
     settings = dict(dict(loss="squared_error", alpha_linear=0.01, alpha_factors=0.1), **settings)
-    return Trainer(*start, training=(X, y, np.ones(X.shape[0], np.float32)), **settings)
+    training = (X, y, np.ones(X.shape[0], np.float32))
+    return Trainer(*start, training=training, batch_size=32, **settings)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adagrad", "ftrl"])
@@ -96,9 +98,9 @@ def test_row_sparse_steps_leave_the_rows_of_absent_features_untouched(solver):
     start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
     trainer = make_trainer(start, X, y, solver=solver)
     # The first epoch anchors FTRL's slots at the initial weights.
-    trainer.run_epoch(rng.permutation(120), 32, 0.05)
+    trainer.run_epoch(rng.permutation(120), 0.05)
     before, state_before = trainer.weights(), trainer.optimizer_state()
-    trainer.run_epoch(rng.permutation(120), 32, 0.05)
+    trainer.run_epoch(rng.permutation(120), 0.05)
     after, state_after = trainer.weights(), trainer.optimizer_state()
     assert_array_equal(after[1][7:], before[1][7:])
     assert_array_equal(after[2][7:], before[2][7:])
@@ -212,13 +214,13 @@ def test_trainer_state_hand_over_continues_training_exactly(solver):
 
     continuous = make_trainer(start, X, y, solver=solver)
     for order in orders:
-        continuous.run_epoch(order, 32, 0.05)
+        continuous.run_epoch(order, 0.05)
     first = make_trainer(start, X, y, solver=solver)
-    first.run_epoch(orders[0], 32, 0.05)
+    first.run_epoch(orders[0], 0.05)
     second = make_trainer(
         first.weights(), X, y, solver=solver, optimizer_state=first.optimizer_state()
     )
-    second.run_epoch(orders[1], 32, 0.05)
+    second.run_epoch(orders[1], 0.05)
 
     for a, b in zip(continuous.weights(), second.weights()):
         assert_array_equal(a, b)
