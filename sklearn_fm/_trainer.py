@@ -105,6 +105,15 @@ class EpochResult(NamedTuple):
     validation_outputs: np.ndarray
 
 
+def _highest_power_of_2(n):
+    """The highest power of 2 not above ``n`` (an int64 tensor of values >= 1)."""
+    # Set every bit below the highest, then keep the highest.
+    smeared = n
+    for shift in (1, 2, 4, 8, 16, 32):
+        smeared = tf.bitwise.bitwise_or(smeared, tf.bitwise.right_shift(smeared, shift))
+    return (smeared + 1) // 2
+
+
 def _capacity(nnz):
     """``nnz`` rounded up by at most 1/8, to one of few sizes.
 
@@ -112,13 +121,22 @@ def _capacity(nnz):
     changes the largest batch every epoch, and folds of one dataset differ a
     little; rounding lets them all share one compiled step.
     """
-    nnz = tf.cast(nnz, tf.int64)
-    # The highest power of 2 in nnz, by setting every bit below the highest.
-    smeared = nnz
-    for shift in (1, 2, 4, 8, 16, 32):
-        smeared = tf.bitwise.bitwise_or(smeared, tf.bitwise.right_shift(smeared, shift))
-    quantum = tf.maximum((smeared + 1) // 16, 1)  # 2 ** (bit_length - 4), at least 1
-    return tf.maximum(-(-nnz // quantum) * quantum, 1)
+    nnz = tf.maximum(tf.cast(nnz, tf.int64), 1)
+    quantum = tf.maximum(_highest_power_of_2(nnz) // 8, 1)
+    return -(-nnz // quantum) * quantum
+
+
+def _batch_capacities(batch_nnz, capacity):
+    """Each batch's number of non-zeros rounded up to ``capacity / 2**j``,
+    the smallest such size that holds them.
+
+    A batch far smaller than the largest then costs the step in proportion
+    to its own non-zeros (at most about twice them), whatever the other
+    rows hold; batches of similar sizes, as one-hot and dense data give,
+    all share the largest one's shape and its compiled step.
+    """
+    fits = capacity // tf.maximum(batch_nnz, 1)  # >= 1, as batch_nnz <= capacity
+    return -(-capacity // _highest_power_of_2(fits))
 
 
 class EpochBatches(NamedTuple):
@@ -129,16 +147,16 @@ class EpochBatches(NamedTuple):
     rows: tf.Tensor  # int32 (nnz + capacity,), counted from the batch's first row
     start: tf.Tensor  # int64 (n_batches,), each batch's first non-zero
     nnz: tf.Tensor  # int32 (n_batches,)
-    capacity: tf.Tensor  # int64 scalar
+    capacity: tf.Tensor  # int64 (n_batches,), the non-zeros each batch reads
     y: tf.Tensor  # float32 (n_batches, batch_size)
     sample_weight: tf.Tensor  # float32 (n_batches, batch_size)
     n_rows: tf.Tensor  # float32 (n_batches,), each batch's real rows
 
     def batch(self, i):
         """Batch ``i`` as the training step takes it: its non-zeros in
-        coordinate form, ``capacity`` of them (the others belong to the next
-        batches or are zero), their number, its targets, weights and rows."""
-        window = (tf.reshape(self.start[i], [1]), tf.reshape(self.capacity, [1]))
+        coordinate form, ``capacity[i]`` of them (the others belong to the
+        next batches or are zero), their number, its targets, weights and rows."""
+        window = (tf.reshape(self.start[i], [1]), tf.reshape(self.capacity[i], [1]))
         return (
             tf.slice(self.cols, *window),
             tf.slice(self.values, *window),
@@ -150,16 +168,33 @@ class EpochBatches(NamedTuple):
         )
 
 
+def _gathered_rows(starts, lengths):
+    """The non-zeros of rows that start at ``starts`` and hold ``lengths``
+    non-zeros, row after row: each one's position in the matrix, and the
+    number of its row.
+
+    In O(nnz + n_rows): TensorFlow's ``RaggedTensor.value_rowids`` (through
+    ``tf.repeat``) takes memory in n_rows times the longest row.
+    """
+    ends = tf.cumsum(lengths)
+    nnz = tf.reduce_sum(lengths)
+    # A row's number is the count of rows that end at or before the non-zero.
+    row_ends = tf.math.unsorted_segment_sum(tf.ones_like(ends), ends, nnz + 1)
+    row = tf.cumsum(row_ends[:-1])
+    offset = tf.range(nnz) - tf.gather(ends - lengths, row)
+    return tf.gather(starts, row) + offset, row
+
+
 def _epoch_batches(matrix, order, batch_size):
     """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) as an
     :class:`EpochBatches`.
 
     The non-zeros of the ordered rows follow one another, padded at the end;
     batch ``i`` holds the rows ``order[i * batch_size:(i + 1) * batch_size]``
-    and reads ``capacity`` non-zeros from its first one, of which the
+    and reads ``capacity[i]`` non-zeros from its first one, of which the
     training step masks those beyond its own. Targets and weights are padded
-    with zero weight to whole batches. Fixed shapes let one compiled step
-    serve every batch.
+    with zero weight to whole batches. Few distinct shapes let few compiled
+    steps serve every batch (see ``_capacity`` and ``_batch_capacities``).
     """
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
@@ -169,10 +204,7 @@ def _epoch_batches(matrix, order, batch_size):
     lengths = tf.gather(matrix.indptr, order + 1) - starts
     batch_nnz = tf.math.unsorted_segment_sum(lengths, tf.range(n_samples) // batch_size, n_batches)
     capacity = _capacity(tf.reduce_max(batch_nnz))
-    # The non-zeros of the ordered rows, row after row: their position in
-    # the matrix and the position of their row in ``order``.
-    nonzeros = tf.ragged.range(starts, starts + lengths)
-    source, position = nonzeros.flat_values, nonzeros.value_rowids()
+    source, position = _gathered_rows(starts, lengths)
     padding = tf.stack([[0, capacity]])
     rows_padding = [[0, n_batches * batch_size - n_samples]]
     y, sample_weight = (
@@ -185,7 +217,7 @@ def _epoch_batches(matrix, order, batch_size):
         rows=tf.pad(tf.cast(position % batch_size, tf.int32), padding),
         start=tf.cumsum(batch_nnz, exclusive=True),
         nnz=tf.cast(batch_nnz, tf.int32),
-        capacity=capacity,
+        capacity=_batch_capacities(batch_nnz, capacity),
         y=y,
         sample_weight=sample_weight,
         n_rows=tf.cast(
@@ -194,24 +226,27 @@ def _epoch_batches(matrix, order, batch_size):
     )
 
 
-# Keras' optimizers either densify an IndexedSlices gradient (Adagrad adds
-# epsilon to its whole accumulator, FTRL recomputes every row) or keep it
-# sparse but add to rows (SGD), which counts a row once per occurrence. Their
-# row-sparse forms below apply the same formulas to the rows of a gradient
-# only, and assign them: a row may occur several times if each occurrence
-# carries the row's whole gradient, as every occurrence then writes the same
-# values.
+# Keras' optimizers densify an IndexedSlices gradient (Adagrad adds epsilon
+# to its whole accumulator, FTRL recomputes every row, SGD multiplies it by
+# the learning rate as a dense tensor). Their row-sparse forms below apply
+# the same formulas to the rows of a gradient only. SGD's update is linear,
+# so it adds each occurrence's own gradient (``adds_rows``); Adagrad and
+# FTRL assign rows, which needs each occurrence to carry the row's whole
+# gradient, as every occurrence then writes the same values.
 
 
 class _RowSparseSGD(keras.optimizers.SGD):
     """Keras' SGD (without momentum), updating only the rows of an IndexedSlices gradient."""
 
+    # Rows may repeat, each occurrence with its own part of the gradient.
+    adds_rows = True
+
     def update_step(self, gradient, variable, learning_rate):
         if not isinstance(gradient, tf.IndexedSlices):
             return super().update_step(gradient, variable, learning_rate)
         lr = tf.cast(learning_rate, variable.dtype)
-        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
-        _assign_rows(self, variable, rows, tf.gather(variable, rows) - g * lr)
+        step = tf.cast(gradient.values, variable.dtype) * lr
+        self.assign_sub(variable, tf.IndexedSlices(step, gradient.indices, gradient.dense_shape))
 
 
 class _RowSparseAdagrad(keras.optimizers.Adagrad):
@@ -303,7 +338,9 @@ class _Model:
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
         self.loss, self.uniform = loss, uniform
-        if self.row_sparse:
+        # Row-sparse Adagrad and FTRL read each row's whole gradient.
+        self._merge_rows = self.row_sparse and not getattr(self.optimizer, "adds_rows", False)
+        if self._merge_rows:
             # Each column's first position in a batch (see _merged), between
             # steps all 2**31 - 1.
             self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
@@ -424,12 +461,14 @@ class _Model:
                 tf.math.unsorted_segment_sum(d_w, cols, n_features),
                 tf.math.unsorted_segment_sum(d_V, cols, n_features),
             )
-        both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
-        merged = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
-        merged = tf.reshape(merged, tf.shape(both))
+        if self._merge_rows:
+            both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
+            merged = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
+            merged = tf.reshape(merged, tf.shape(both))
+            d_w, d_V = merged[..., 0], merged[..., 1:]
         return (
-            tf.IndexedSlices(merged[..., 0], cols, tf.shape(kernel, out_type=cols.dtype)),
-            tf.IndexedSlices(merged[..., 1:], cols, tf.shape(factors, out_type=cols.dtype)),
+            tf.IndexedSlices(d_w, cols, tf.shape(kernel, out_type=cols.dtype)),
+            tf.IndexedSlices(d_V, cols, tf.shape(factors, out_type=cols.dtype)),
         )
 
     def _epoch_function(self, matrix, order, batch_size, settings):

@@ -63,14 +63,15 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
     order = rng.permutation(45)
     batches = _epoch_batches(DeviceRows.upload(X, y, weights), order, 16)
     assert_array_equal(batches.n_rows, [16, 16, 13])
-    capacity = int(batches.capacity)
     largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
-    assert largest <= capacity <= largest * 9 / 8
+    capacities = np.asarray(batches.capacity)
+    assert largest <= capacities.max() <= largest * 9 / 8
     for batch, start in enumerate((0, 16, 32)):
         cols, values, rows, nnz, batch_y, batch_weights, _ = (
             np.asarray(a) for a in batches.batch(batch)
         )
-        assert cols.shape == values.shape == rows.shape == (capacity,)
+        assert cols.shape == values.shape == rows.shape == (capacities[batch],)
+        assert nnz <= capacities[batch] <= 2 * nnz
         expected = X[order[start : start + 16]].tocoo()
         assert nnz == expected.nnz
         assert_array_equal(rows[:nnz], expected.row)
@@ -80,6 +81,27 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
         assert_array_equal(batch_y[:real], y[order[start : start + 16]])
         assert_array_equal(batch_weights[:real], weights[order[start : start + 16]])
         assert not batch_weights[real:].any()  # padding rows weigh nothing
+
+
+def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
+    # Heavy users' rows, long documents: one batch of 3,000 non-zeros among
+    # batches of 16 to 160 must not make every step read 3,000.
+    rng = np.random.RandomState(0)
+    lengths = rng.zipf(1.8, size=4000).clip(1, 3000)
+    lengths[7] = 3000
+    nnz = lengths.sum()
+    X = training_matrix(
+        sp.csr_matrix(
+            (np.ones(nnz), rng.randint(10_000, size=nnz), np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(4000, 10_000),
+        )
+    )
+    ones = np.ones(4000, np.float32)
+    batches = _epoch_batches(DeviceRows.upload(X, ones, ones), rng.permutation(4000), 16)
+    capacities, batch_nnz = np.asarray(batches.capacity), np.asarray(batches.nnz)
+    assert np.all(batch_nnz <= capacities) and np.all(capacities <= 2 * batch_nnz + 1)
+    assert capacities.sum() <= 2 * X.nnz + len(capacities)
+    assert batches.cols.shape[0] <= X.nnz + capacities.max()
 
 
 def make_trainer(start, X, y, **settings):
