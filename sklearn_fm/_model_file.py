@@ -10,6 +10,9 @@ them back into a checked estimator.
 
 import io
 import json
+import os
+import secrets
+import stat
 import zipfile
 from numbers import Integral, Real
 
@@ -124,6 +127,13 @@ def write(estimator, file):
     if hasattr(estimator, "_y_train_std"):
         metadata["y_train_mean"] = float(estimator._y_train_mean)
         metadata["y_train_std"] = float(estimator._y_train_std)
+    if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
+        _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
+    else:
+        _write_archive(file, metadata, arrays)
+
+
+def _write_archive(file, metadata, arrays):
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("metadata.json", json.dumps(metadata, indent=1))
         for name, array in arrays.items():
@@ -132,21 +142,53 @@ def write(estimator, file):
             archive.writestr(f"{name}.npy", buffer.getvalue())
 
 
+def _replace_atomically(path, write_to):
+    """Write a file with ``write_to(binary_file)`` and put it at ``path`` in one step.
+
+    The new file is written beside ``path``, flushed to disk, then renamed
+    over it: a full disk, a crash or a signal during the write leaves the
+    previous file whole, never a truncated one. The file gets the mode
+    ``open`` would give it: the previous file's, or the one the umask allows.
+    """
+    path = os.path.realpath(os.fsdecode(path))  # a symbolic link keeps pointing at the file
+    directory, name = os.path.split(path)
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as opened:
+            if os.path.exists(path):
+                os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+            write_to(opened)
+            opened.flush()
+            os.fsync(opened.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+# The arrays a model file may hold, besides the optimizer state's.
+_ARRAYS = ("intercept_", "coef_", "factors_", "loss_curve_", "penalty_scales_", "validation_scores_")
+# Room for an .npy file's header, beyond its data.
+_NPY_HEADER_BYTES = 4096
+# The metadata grows with feature names and class labels; a bound keeps a
+# forged member from inflating without end.
+_METADATA_BYTES = 1 << 30
+
+
 def read(file, name):
     """The metadata and arrays of the model file ``file``, called ``name`` in errors."""
     try:
         with zipfile.ZipFile(file) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            _check_member(members.get("metadata.json"), "metadata.json", _METADATA_BYTES)
             metadata = json.loads(archive.read("metadata.json"))
             if (
                 isinstance(metadata, dict)
                 and metadata.get("format") == FORMAT
                 and metadata.get("format_version") in READABLE_VERSIONS
             ):
-                arrays = {
-                    array: np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
-                    for array in metadata["arrays"]
-                }
-                return metadata, arrays
+                return metadata, _read_arrays(archive, members, metadata)
     except Exception as error:  # whatever parsing a damaged file raises
         raise unreadable(name, error) from error
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
@@ -158,6 +200,49 @@ def read(file, name):
         f"format version {version!r}, but this sklearn_fm ({__version__}) reads format "
         f"versions up to {FORMAT_VERSION}." + (" Upgrade sklearn_fm to load it." if newer else "")
     )
+
+
+def _read_arrays(archive, members, metadata):
+    """The arrays the metadata declares, each checked against its declared
+    dtype and shape before it is decompressed: a forged file cannot make
+    reading allocate more than the model it describes."""
+    declared = metadata["arrays"]
+    state = metadata["optimizer_state"]
+    n_state = 0 if state is None else state if isinstance(state, int) else state["n_arrays"]
+    known = {*_ARRAYS, *(f"optimizer_state_{i}" for i in range(n_state))}
+    unknown = set(declared) - known
+    if unknown:
+        raise ValueError(f"it declares arrays the format does not have: {sorted(unknown)}")
+    expected_members = {"metadata.json", *(f"{array}.npy" for array in declared)}
+    if set(members) != expected_members:
+        raise ValueError(
+            f"it holds the members {sorted(members)}, but its metadata describes "
+            f"{sorted(expected_members)}"
+        )
+    arrays = {}
+    for array, spec in declared.items():
+        dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+        if dtype.kind not in "fi" or dtype.itemsize > 8:
+            raise ValueError(f"the array {array} has dtype {dtype}, not a real number type")
+        if not all(type(n) is int and n >= 0 for n in shape):
+            raise ValueError(f"the array {array} has the shape {shape}")
+        size = dtype.itemsize * int(np.prod(shape, dtype=np.float64))
+        _check_member(members[f"{array}.npy"], f"{array}.npy", size + _NPY_HEADER_BYTES)
+        arrays[array] = np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
+    return arrays
+
+
+def _check_member(info, name, max_bytes):
+    """Refuse a member that is missing, compressed other than as ``save``
+    writes (deflate, whose ratio is bounded), or larger than ``max_bytes``."""
+    if info is None:
+        raise ValueError(f"it has no {name}")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ValueError(f"{name} is compressed with method {info.compress_type}, not deflate")
+    if info.file_size > max_bytes:
+        raise ValueError(
+            f"{name} declares {info.file_size} bytes, more than the {max_bytes} its metadata allows"
+        )
 
 
 def unreadable(name, error):

@@ -66,6 +66,8 @@ def _estimator(metadata, arrays):
     """The estimator ``metadata`` and ``arrays`` describe, checked for consistency."""
     estimator = _ESTIMATORS[metadata["estimator"]]
     params = dict(metadata["params"])
+    if set(params) != set(estimator().get_params()):
+        raise ValueError(f"the parameters {sorted(params)} are not those of {estimator.__name__}")
     if isinstance(params.get("class_weight"), list):
         params["class_weight"] = {key: weight for key, weight in params["class_weight"]}
     model = estimator(**params)
@@ -80,8 +82,8 @@ def _estimator(metadata, arrays):
     n_outputs = n_outputs_of(n_classes)
     intercept, coef, factors = (arrays[name] for name in ("intercept_", "coef_", "factors_"))
     shapes = parameter_shapes(n_features, n_outputs, factors.shape[-1] if factors.ndim else 0)
-    if (intercept.shape, coef.shape, factors.shape) != shapes or factors.shape[-1] < 1:
-        raise ValueError("the parameters' shapes do not fit together")
+    if (intercept.shape, coef.shape, factors.shape) != shapes or factors.shape[-1] != params["n_factors"]:
+        raise ValueError("the parameters' shapes do not fit together and with n_factors")
     attributes = {
         "intercept_": float(intercept) if n_outputs == 1 else intercept,
         "coef_": coef,
@@ -105,7 +107,10 @@ def _estimator(metadata, arrays):
         if attributes["feature_names_in_"].shape != (n_features,):
             raise ValueError("feature_names_in_ does not have n_features_in_ names")
     if "classes_" in metadata:
-        attributes["classes_"] = from_labels(metadata["classes_"])
+        classes = attributes["classes_"] = from_labels(metadata["classes_"])
+        # What fit and partial_fit give: at least 2 labels, sorted, each once.
+        if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
+            raise ValueError("classes_ are not at least 2 sorted, distinct labels")
     elif estimator is FMClassifier:
         raise ValueError("a classifier without classes_")
     vars(model).update(attributes)
@@ -123,8 +128,15 @@ def _optimizer_state(metadata, arrays, params, factors_shape):
     variables = [arrays[f"optimizer_state_{i}"] for i in range(stored["n_arrays"])]
     if len(variables) < 2 or variables[0].shape != () or variables[1].shape != ():
         raise ValueError("the optimizer state does not start with a step count and a learning rate")
+    solver = SolverSpec.of(stored["solver"])
+    if solver != SolverSpec.of(params["solver"]):
+        raise ValueError("the optimizer state belongs to another solver than the model's")
+    # Keras' slots are shaped like the variables they belong to, or smaller
+    # (Adafactor's factored ones).
+    if any(v.ndim > 3 or v.size > np.prod(factors_shape) for v in variables[2:]):
+        raise ValueError("the optimizer state holds arrays larger than the parameters")
     variables[0] = np.int64(variables[0])
-    return OptimizerState(SolverSpec.of(stored["solver"]), variables)
+    return OptimizerState(solver, variables)
 
 
 # The slots of the four solvers of format versions 1 and 2, in Keras' order.

@@ -410,3 +410,141 @@ def test_partial_fit_after_load_continues_exactly_with_any_keras_optimizer(solve
     loaded = sklearn_fm.load(tmp_path / "model.fm")
     assert loaded.get_params()["solver"] == solver
     assert_array_equal(loaded.partial_fit(X, y).predict(X), model.partial_fit(X, y).predict(X))
+
+
+def npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_forged_files_that_describe_another_model_are_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "model.fm")
+    metadata = metadata_of(tmp_path / "model.fm")
+    arrays = metadata["arrays"]
+    complex_factors = fitted.factors_.astype(np.complex128)
+    with_extra = dict(metadata, arrays=dict(arrays, extra_={"dtype": "<f8", "shape": [2]}))
+    forgeries = {
+        "complex factors_": {
+            "factors_.npy": npy(complex_factors),
+            "metadata.json": json.dumps(
+                dict(metadata, arrays=dict(arrays, factors_=dict(arrays["factors_"], dtype="<c16")))
+            ),
+        },
+        "no parameters": {"metadata.json": json.dumps(dict(metadata, params={}))},
+        "an n_factors other than the factors'": {
+            "metadata.json": json.dumps(dict(metadata, params=dict(metadata["params"], n_factors=7)))
+        },
+        "an unknown parameter": {
+            "metadata.json": json.dumps(dict(metadata, params=dict(metadata["params"], alpha=1.0)))
+        },
+        "an array the format does not have": {
+            "metadata.json": json.dumps(with_extra), "extra_.npy": npy(np.zeros(2))
+        },
+        "a member the metadata does not declare": {"notes.txt": b"hello"},
+    }
+    if "classes_" in metadata:
+        classes = metadata["classes_"]
+        values = classes["values"]
+        for name, forged in {
+            "one class": values[:1],
+            "duplicated classes": [values[0], *values[:-1]],
+            "unsorted classes": values[::-1],
+        }.items():
+            forgeries[name] = {
+                "metadata.json": json.dumps(dict(metadata, classes_=dict(classes, values=forged)))
+            }
+    for name, members in forgeries.items():
+        rewrite(tmp_path / "model.fm", tmp_path / "forged.fm", **members)
+        with pytest.raises(ValueError, match="could not be read as an sklearn_fm model file"):
+            sklearn_fm.load(tmp_path / "forged.fm")
+
+
+def zip_with_bombs(path, contents, bombs):
+    """A zip archive of ``contents`` and, for each name in ``bombs``, a
+    member of a float64 .npy of ``n_values`` zeros compressed by
+    ``compression``: about 1 kB per 64 MiB with bzip2, 1 MiB with deflate."""
+    zeros = bytes(2**20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+        for name, (n_values, compression) in bombs.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compression
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f8", "fortran_order": False, "shape": (n_values,)}
+            )
+            with archive.open(info, "w", force_zip64=True) as member:
+                member.write(header.getvalue())
+                for _ in range(8 * n_values // len(zeros)):
+                    member.write(zeros)
+    return path
+
+
+def test_decompression_bombs_are_refused_before_they_are_inflated(tmp_path):
+    # Each file is under 64 kB and would inflate to 16 MiB or more.
+    model = FMRegressor(**PARAMS).fit(X, y)
+    model.save(tmp_path / "model.fm")
+    with zipfile.ZipFile(tmp_path / "model.fm") as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(contents.pop("metadata.json"))
+    arrays, n_big = metadata["arrays"], 2**23
+    big_model = dict(
+        metadata,
+        n_features_in_=n_big,
+        arrays=dict(
+            arrays,
+            coef_={"dtype": "<f8", "shape": [n_big]},
+            factors_={"dtype": "<f8", "shape": [n_big, 3]},
+        ),
+    )
+    cases = {
+        "a declared array the format does not have": (
+            dict(metadata, arrays=dict(arrays, bomb_={"dtype": "<f8", "shape": [n_big]})),
+            {"bomb_.npy": (n_big, zipfile.ZIP_BZIP2)},
+        ),
+        "an undeclared member": (metadata, {"bomb_.npy": (n_big, zipfile.ZIP_BZIP2)}),
+        "a consistent model compressed with bzip2": (
+            big_model,
+            {"coef_.npy": (n_big, zipfile.ZIP_BZIP2), "factors_.npy": (3 * n_big, zipfile.ZIP_BZIP2)},
+        ),
+        "a member larger than its declared shape": (
+            metadata, {"coef_.npy": (n_big // 4, zipfile.ZIP_DEFLATED)}
+        ),
+    }
+    for case, (forged, bombs) in cases.items():
+        members = {
+            "metadata.json": json.dumps(forged),
+            **{name: data for name, data in contents.items() if name not in bombs},
+        }
+        path = zip_with_bombs(tmp_path / "bomb.fm", members, bombs)
+        assert path.stat().st_size < 64 * 2**10, case
+        with pytest.raises(ValueError, match="could not be read as an sklearn_fm model file"):
+            sklearn_fm.load(path)
+
+
+def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    # As when the disk fills up or the process is killed half-way: the
+    # archive fails after writing its first members.
+    path = tmp_path / "model.fm"
+    old = FMRegressor(**PARAMS).fit(X, y)
+    old.save(path)
+    new = FMRegressor(**dict(PARAMS, random_state=1)).fit(X, y)
+    writestr = zipfile.ZipFile.writestr
+    calls = []
+
+    def full_disk(archive, name, data, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return writestr(archive, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        new.save(path)
+    monkeypatch.undo()
+    assert_same_fit(sklearn_fm.load(path), old)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.fm"]  # no temporary file left
+    new.save(path)
+    assert_same_fit(sklearn_fm.load(path), new)
