@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._data import training_matrix
+from ._data import check_sparse_structure, training_matrix
 from ._parameters import fm_decision, parameter_shapes, rescale_fm
 from ._model_file import write
 from ._random import local_random_state
@@ -278,6 +278,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """``X``, ``y`` and the sample weights, validated; the weights scaled
         to at most 1 (training is invariant to their scale, and their sums
         then stay finite however large they are)."""
+        check_sparse_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -461,6 +462,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _decision_function(self, X):
         check_is_fitted(self)
+        check_sparse_structure(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )

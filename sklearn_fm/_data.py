@@ -26,6 +26,57 @@ def check_trainable_range(values, name, advice=None):
         )
 
 
+def check_sparse_structure(X):
+    """Raise a ValueError if ``X`` is a sparse matrix or array whose index
+    arrays do not describe a matrix of its shape.
+
+    scipy checks them only when asked to, and code that trusts them reads
+    out of bounds: XLA clamps or drops an out-of-range column in training,
+    NumPy raises IndexError at predict, and a decreasing ``indptr`` crashes
+    in C++. O(nnz), without changing ``X``.
+    """
+    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo"):
+        return  # the other formats hold no index arrays to damage, or rarely
+    problem = _structure_problem(X)
+    if problem is not None:
+        raise ValueError(
+            f"X is a malformed sparse matrix: {problem}. Its index arrays were "
+            "changed after it was built; rebuild it, or check it with "
+            "X.check_format(full_check=True)."
+        )
+
+
+def _structure_problem(X):
+    """What is wrong with the index arrays of a CSR, CSC or COO ``X``, or None."""
+    n_rows, n_columns = X.shape
+    if X.format == "coo":
+        if not len(X.row) == len(X.col) == len(X.data):
+            return "its row, col and data arrays differ in length"
+        return _index_problem(X.row, n_rows, "row") or _index_problem(X.col, n_columns, "column")
+    n_major, n_minor, minor = (
+        (n_rows, n_columns, "column") if X.format == "csr" else (n_columns, n_rows, "row")
+    )
+    indptr, n_stored = X.indptr, min(len(X.indices), len(X.data))
+    if len(indptr) != n_major + 1:
+        return f"indptr holds {len(indptr)} entries, not {n_major + 1}"
+    if indptr[0] != 0:
+        return f"indptr starts at {indptr[0]}, not 0"
+    if np.any(np.diff(indptr) < 0):
+        return "indptr must not decrease"
+    if indptr[-1] > n_stored:
+        return f"indptr ends at {indptr[-1]}, beyond its {n_stored} indices"
+    return _index_problem(X.indices[: indptr[-1]], n_minor, minor)
+
+
+def _index_problem(indices, bound, what):
+    if len(indices) == 0:
+        return None
+    low, high = indices.min(), indices.max()
+    if low < 0 or high >= bound:
+        return f"it must hold {what} indices from 0 to {bound - 1}, but one is {high if high >= bound else low}"
+    return None
+
+
 def training_matrix(X):
     """``X`` as a canonical float32 CSR matrix, the one form training reads.
 

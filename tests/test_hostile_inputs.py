@@ -9,6 +9,7 @@ specifies.
 """
 
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,37 @@ def sparse_with_value(value):
     return matrix
 
 
+def malformed_sparse(how):
+    """A sparse matrix whose index arrays were damaged after construction,
+    which scipy checks only when asked to."""
+    matrix = sp.random(20, 3, density=0.5, random_state=0, format="csr")
+    if how == "column 3":
+        matrix.indices[4] = 3
+    elif how == "column -1":
+        matrix.indices[4] = -1
+    elif how == "decreasing indptr":
+        matrix.indptr[[5, 6]] = matrix.indptr[[6, 5]]
+    elif how == "indptr beyond the indices":
+        matrix.indptr[-1] += 5
+    elif how == "coo column 3":
+        matrix = matrix.tocoo()
+        matrix.col[4] = 3
+    elif how == "csc row 20":
+        matrix = matrix.tocsc()
+        matrix.indices[4] = 20
+    return matrix
+
+
+MALFORMED = {
+    "column 3": "column indices from 0 to 2, but one is 3",
+    "column -1": "column indices from 0 to 2, but one is -1",
+    "decreasing indptr": "indptr must not decrease",
+    "indptr beyond the indices": "indptr ends at 35, beyond its 30 indices",
+    "coo column 3": "column indices from 0 to 2, but one is 3",
+    "csc row 20": "row indices from 0 to 19, but one is 20",
+}
+
+
 def y_with(value):
     return np.r_[y[:3], value, y[4:]]
 
@@ -65,6 +97,11 @@ FIT_CASES = [
     ("1e39 in X, beyond float32", (with_value(X, 1e39), y), {}, ValueError, r"X holds values up to 1e\+39"),
     ("complex X", (X + 1j, y), {}, ValueError, "Complex data not supported"),
     ("complex sparse X", (sp.csr_matrix(X + 1j), y), {}, ValueError, "Complex data not supported"),
+    *(
+        (f"malformed sparse X: {how}", (malformed_sparse(how), y), {}, ValueError,
+         "X is a malformed sparse matrix: .*" + re.escape(message))
+        for how, message in MALFORMED.items()
+    ),
     ("string column", (frame(b=["x"] * 20), y), {}, ValueError, "could not convert string to float"),
     ("categorical column", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {}, ValueError, "could not convert string to float: 'u'"),
     ("None in an object column", (frame(b=pd.Series([None] + [1.0] * 19, dtype=object)), y), {}, ValueError, "Input X contains NaN"),
@@ -178,6 +215,11 @@ def predict_cases(model):
         ("+inf", with_value(X, np.inf), ValueError, "Input X contains infinity"),
         ("-inf in sparse X", sparse_with_value(-np.inf), ValueError, "Input X contains infinity"),
         ("empty X", np.empty((0, 3)), ValueError, "0 sample"),
+        *(
+            (f"malformed sparse X: {how}", malformed_sparse(how), ValueError,
+             "X is a malformed sparse matrix: .*" + re.escape(message))
+            for how, message in MALFORMED.items()
+        ),
         ("strings", np.array([["a", "b", "c"]], dtype=object), ValueError, "could not convert"),
         ("complex", X + 1j, ValueError, "Complex data not supported"),
         ("1-D X", X[0], ValueError, "Expected 2D array, got 1D array"),
