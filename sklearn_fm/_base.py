@@ -1,5 +1,7 @@
 """What every FM estimator shares: parameters, input validation, the training loop."""
 
+import copy
+import threading
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -21,6 +23,10 @@ from ._parameters import fm_decision, parameter_shapes, rescale_fm
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
+
+# The ids of the estimators training now, to refuse a second fit of one (see _fit).
+_TRAINING = set()
+_TRAINING_LOCK = threading.Lock()
 
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
@@ -196,20 +202,23 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         weights and scaling training uses, as a :class:`Targets`."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
-        # validate_data sets n_features_in_ and feature_names_in_ as it checks
-        # X. If training then fails or is interrupted (KeyboardInterrupt), they
-        # are put back, so the estimator is left exactly as it was: unfitted,
-        # or fitted and predicting as before.
-        before = {name: vars(self).get(name) for name in ("n_features_in_", "feature_names_in_")}
+        # Training changes no attribute until it has succeeded (see _train),
+        # so an interrupted or failed fit leaves the estimator exactly as it
+        # was. Two fits of one estimator at once would each replace the
+        # other's model: the second is refused.
+        with _TRAINING_LOCK:
+            if id(self) in _TRAINING:
+                raise RuntimeError(
+                    f"This {type(self).__name__} is already training in another thread. "
+                    "Fitting one estimator from two threads at once would mix their "
+                    "models; fit a clone per thread (sklearn.base.clone)."
+                )
+            _TRAINING.add(id(self))
         try:
             return self._train(X, y, sample_weight, incremental, classes)
-        except BaseException:
-            for name, value in before.items():
-                if value is None:
-                    vars(self).pop(name, None)
-                else:
-                    vars(self)[name] = value
-            raise
+        finally:
+            with _TRAINING_LOCK:
+                _TRAINING.discard(id(self))
 
     def _train(self, X, y, sample_weight, incremental, classes):
         if incremental and self.early_stopping is True:
@@ -219,7 +228,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
         solver = SolverSpec.of(self.solver)
-        X, y, sample_weight = self._validate_training_data(X, y, sample_weight, first_call)
+        X, y, sample_weight, contract = self._validate_training_data(
+            X, y, sample_weight, first_call
+        )
         targets = self._training_targets(y, sample_weight, first_call, classes)
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
@@ -231,9 +242,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         train, validation = self._split(targets.y, rng, early_stopping)
         data = _training_data(X, targets, train, validation)
         params, state = self._start_state(
-            first_call, incremental, targets.y[train], targets.sample_weight[train], targets, rng
+            first_call,
+            incremental,
+            X.shape[1],
+            targets.y[train],
+            targets.sample_weight[train],
+            targets,
+            rng,
         )
-        state.update(targets.fitted)
+        state.update(targets.fitted, **contract)
         _check_optimizer_state(state["_optimizer_state"], solver)
         batch_size = (
             _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
@@ -261,9 +278,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental)
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
-        # Assigned only now and in one step, so that neither an interrupted fit
-        # nor a predict in another thread (see _decision_function) can see a
-        # half-updated model.
         if fitted.params is None and not first_call:
             # No epoch gave parameters to keep: the model stays exactly as it
             # was, without a round trip through the training units.
@@ -271,16 +285,26 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         else:
             kept = params if fitted.params is None else fitted.params
             intercept_, coef_, factors_ = rescale_fm(*kept, targets.shift, targets.scale)
-        vars(self).update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
+        # Assigned only now and in one step, the input contract with the
+        # parameters, so that neither an interrupted fit nor a predict in
+        # another thread (see _fitted_copy) can see a half-updated model.
+        attributes = {name: value for name, value in vars(self).items() if name != "feature_names_in_"}
+        attributes.update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
+        self.__dict__ = attributes
         return self
 
     def _validate_training_data(self, X, y, sample_weight, first_call):
         """``X``, ``y`` and the sample weights, validated; the weights scaled
         to at most 1 (training is invariant to their scale, and their sums
-        then stay finite however large they are)."""
+        then stay finite however large they are); and the input contract
+        (``n_features_in_``, ``feature_names_in_`` if X has names) that the
+        model will hold."""
         check_sparse_structure(X)
+        # validate_data records the contract on the estimator it checks:
+        # a copy, as self keeps its own until training has succeeded.
+        checked = copy.copy(self)
         X, y = validate_data(
-            self,
+            checked,
             X,
             y,
             accept_sparse="csr",
@@ -291,7 +315,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        return X, y, sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny)
+        contract = {
+            name: vars(checked)[name]
+            for name in ("n_features_in_", "feature_names_in_")
+            if name in vars(checked)
+        }
+        return (
+            X, y, sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny), contract
+        )
 
     def _fit_stochastic(self, trainer, data, state, targets, rng, incremental):
         """Train epochs until the stopping rule, updating ``state``'s curves
@@ -389,12 +420,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["best_loss_"] = None
         return _Fitted(trainer.kept_weights() if kept else None, diverged)
 
-    def _start_state(self, first_call, incremental, y, sample_weight, targets, rng):
+    def _start_state(self, first_call, incremental, n_features, y, sample_weight, targets, rng):
         """The parameters training starts from, in training units, and the
         bookkeeping it continues."""
         if first_call:
             _, coef_shape, factors_shape = parameter_shapes(
-                self.n_features_in_, targets.n_outputs, self.n_factors
+                n_features, targets.n_outputs, self.n_factors
             )
             params = (
                 self._initial_intercept(y, sample_weight, targets.n_outputs),
@@ -460,16 +491,21 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         return train, validation
 
-    def _decision_function(self, X):
+    def _fitted_copy(self):
+        """A shallow copy of the fitted estimator, for one prediction: one
+        whole model with its input contract, whatever a refit in another
+        thread does meanwhile (it replaces the attributes in one step)."""
         check_is_fitted(self)
+        return copy.copy(self)
+
+    def _decision_function(self, X):
+        model = self._fitted_copy()
         check_sparse_structure(X)
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+            model, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
-        # One snapshot of the parameters, should another thread refit meanwhile.
-        model = vars(self).copy()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
-            output = fm_decision(X, model["intercept_"], model["coef_"], model["factors_"])
+            output = fm_decision(X, model.intercept_, model.coef_, model.factors_)
         if not np.isfinite(output).all():
             raise ValueError(
                 "The model's output overflows for some rows of X, whose values reach "

@@ -405,9 +405,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        scores = self._decision_function(X)
+        model = self._fitted_copy()  # classes_ of the model that scores
+        scores = model._decision_function(X)
         indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[indices]
+        return model.classes_[indices]
 
     def _training_targets(self, y, sample_weight, first_call, classes):
         check_classification_targets(y)

@@ -2,14 +2,17 @@
 as one after the other."""
 
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pandas as pd
+import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor, _trainer
 
 from .conftest import make_interaction_data
 
@@ -96,3 +99,71 @@ def test_grid_search_in_two_processes_scores_exactly_as_in_one():
     for key in ("mean_test_score", "split0_test_score", "split2_test_score"):
         assert_array_equal(parallel.cv_results_[key], serial.cv_results_[key])
     assert_array_equal(parallel.predict_proba(X), serial.predict_proba(X))
+
+
+class PausedTraining:
+    """Pauses every fit in its first epoch until ``resume``; ``paused`` is
+    set once a fit is waiting."""
+
+    def __init__(self, monkeypatch):
+        self.paused, self._resume = threading.Event(), threading.Event()
+        run_epoch = _trainer.Trainer.run_epoch
+
+        def paused_run_epoch(trainer, *args, **kwargs):
+            self.paused.set()
+            assert self._resume.wait(timeout=120)
+            return run_epoch(trainer, *args, **kwargs)
+
+        monkeypatch.setattr(_trainer.Trainer, "run_epoch", paused_run_epoch)
+
+    def fit_in_a_thread(self, model, *args):
+        thread = threading.Thread(target=model.fit, args=args)
+        thread.start()
+        assert self.paused.wait(timeout=120)
+        return thread
+
+    def resume(self):
+        self._resume.set()
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_predict_during_a_refit_on_other_columns_sees_the_old_model_and_its_columns(
+    estimator, monkeypatch
+):
+    target = y if estimator is FMRegressor else labels
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    model = estimator(n_factors=3, max_iter=2, tol=None, random_state=0).fit(frame, target)
+    before = model.predict(frame)
+    wider = np.hstack([X, X[:, :2]])
+    training = PausedTraining(monkeypatch)
+    thread = training.fit_in_a_thread(model, wider, target)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no feature-name warning either
+            assert_array_equal(model.predict(frame), before)
+        assert model.n_features_in_ == X.shape[1]
+        assert_array_equal(model.feature_names_in_, frame.columns)
+        with pytest.raises(ValueError, match=f"X has {wider.shape[1]} features, but .* is expecting {X.shape[1]}"):
+            model.predict(wider)
+    finally:
+        training.resume()
+        thread.join()
+    assert model.n_features_in_ == wider.shape[1] == model.factors_.shape[0]
+    assert not hasattr(model, "feature_names_in_")
+    model.predict(wider)
+
+
+def test_a_second_fit_of_the_same_estimator_at_once_is_refused(monkeypatch):
+    model = FMRegressor(n_factors=3, max_iter=2, tol=None, random_state=0)
+    training = PausedTraining(monkeypatch)
+    thread = training.fit_in_a_thread(model, X, y)
+    try:
+        for call in (lambda: model.fit(X[:, :3], y), lambda: model.partial_fit(X, y)):
+            with pytest.raises(RuntimeError, match="already training in another thread.*clone"):
+                call()
+    finally:
+        training.resume()
+        thread.join()
+    assert model.n_features_in_ == X.shape[1] == len(model.coef_)
+    model.fit(X[:, :3], y)  # once the first is done, refitting is fine
+    assert model.n_features_in_ == 3 == len(model.coef_)
