@@ -548,6 +548,27 @@ class _Pool:
 _POOL = _Pool()
 
 
+# The process that trained first. TensorFlow's thread pools do not survive
+# fork: a forked child's first training step would wait forever on threads
+# that exist only in its parent. NumPy prediction is unaffected.
+_TRAINING_PROCESS = []
+
+
+def _check_not_forked():
+    """Raise a RuntimeError in a process forked from one that has trained."""
+    if not _TRAINING_PROCESS:
+        _TRAINING_PROCESS.append(os.getpid())
+    elif _TRAINING_PROCESS[0] != os.getpid():
+        raise RuntimeError(
+            "This process was forked from one that had trained with TensorFlow, "
+            "which cannot train again after fork: it would hang. Start worker "
+            "processes with the 'spawn' or 'forkserver' method instead, for "
+            "example multiprocessing.get_context('spawn') or "
+            "concurrent.futures.ProcessPoolExecutor(mp_context=...); joblib's "
+            "default (loky) already does. Predicting works in forked processes."
+        )
+
+
 class Trainer:
     """Minibatch training of the FM parameters of one ``fit`` or ``partial_fit``.
 
@@ -598,6 +619,7 @@ class Trainer:
         score_scale=1.0,
         optimizer_state=None,
     ):
+        _check_not_forked()
         bias, kernel, factors = layer_form(intercept, coef, factors)
         key = (*factors.shape, SolverSpec.of(solver), loss, alpha_uniform > 0)
         self._model = _POOL.checkout(key)

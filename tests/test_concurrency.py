@@ -1,6 +1,10 @@
 """Threads and processes: predict and fit concurrently with the same results
 as one after the other."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -167,3 +171,48 @@ def test_a_second_fit_of_the_same_estimator_at_once_is_refused(monkeypatch):
     assert model.n_features_in_ == X.shape[1] == len(model.coef_)
     model.fit(X[:, :3], y)  # once the first is done, refitting is fine
     assert model.n_features_in_ == 3 == len(model.coef_)
+
+
+FORK_SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing, numpy as np
+    from sklearn_fm import FMRegressor
+
+    X = np.random.RandomState(0).normal(size=(100, 4))
+    y = X[:, 0] * X[:, 1]
+    model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0).fit(X, y)
+
+    def child(pipe):
+        try:
+            predicted = bool(np.array_equal(model.predict(X), expected))
+            try:
+                FMRegressor(n_factors=2, max_iter=2, tol=None).fit(X, y)
+                pipe.send((predicted, "trained"))
+            except RuntimeError as error:
+                pipe.send((predicted, str(error)))
+        except BaseException as error:
+            pipe.send((False, repr(error)))
+
+    expected = model.predict(X)
+    parent_end, child_end = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(target=child, args=(child_end,))
+    process.start()
+    if not parent_end.poll(60):
+        process.kill()
+        raise SystemExit("the forked child hung")
+    predicted, outcome = parent_end.recv()
+    process.join()
+    print(predicted, outcome)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_after_training_predicts_and_refuses_to_train_instead_of_hanging():
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    predicted, outcome = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert predicted == "True"
+    assert "forked" in outcome and "'spawn' or 'forkserver'" in outcome, outcome

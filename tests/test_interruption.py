@@ -1,6 +1,7 @@
 """An interrupted fit (KeyboardInterrupt) leaves the estimator as it was."""
 
 import _thread
+import signal
 import threading
 
 import numpy as np
@@ -124,9 +125,15 @@ def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay):
     expected = model.predict(X)
     before = snapshot(model)
     timer = threading.Timer(delay, _thread.interrupt_main)
-    with pytest.raises(KeyboardInterrupt):
-        timer.start()
-        model.fit(X, y)  # 10,000 epochs take far longer than the delay
-    timer.join()
+    # interrupt_main does nothing where SIGINT is ignored, as it is in a
+    # background job: install Python's handler for the test.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            timer.start()
+            model.fit(X, y)  # 10,000 epochs take far longer than the delay
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, handler)
     assert_unchanged(model, before, X)
     assert_array_equal(model.predict(X), expected)

@@ -159,3 +159,4 @@ def test_one_long_row_does_not_grow_the_memory_of_every_batch():
     )
     uniform, skewed = json.loads(result.stdout.strip().splitlines()[-1])
     assert skewed < uniform + 64, f"peak memory grew {skewed:.0f} MiB, {uniform:.0f} without the long row"
+
