@@ -442,6 +442,16 @@ def test_forged_files_that_describe_another_model_are_refused(fitted, tmp_path):
             "metadata.json": json.dumps(with_extra), "extra_.npy": npy(np.zeros(2))
         },
         "a member the metadata does not declare": {"notes.txt": b"hello"},
+        "an optimizer state of another solver": {
+            "metadata.json": json.dumps(
+                dict(
+                    metadata,
+                    optimizer_state=dict(
+                        metadata["optimizer_state"], solver={"class_name": "SGD", "config": {}}
+                    ),
+                )
+            )
+        },
     }
     if "classes_" in metadata:
         classes = metadata["classes_"]
