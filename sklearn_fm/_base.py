@@ -288,7 +288,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # Assigned only now and in one step, the input contract with the
         # parameters, so that neither an interrupted fit nor a predict in
         # another thread (see _fitted_copy) can see a half-updated model.
-        attributes = {name: value for name, value in vars(self).items() if name != "feature_names_in_"}
+        attributes = {
+            name: value for name, value in vars(self).items() if name != "feature_names_in_"
+        }
         attributes.update(intercept_=intercept_, coef_=coef_, factors_=factors_, **state)
         self.__dict__ = attributes
         return self

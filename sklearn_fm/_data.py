@@ -73,7 +73,8 @@ def _index_problem(indices, bound, what):
         return None
     low, high = indices.min(), indices.max()
     if low < 0 or high >= bound:
-        return f"it must hold {what} indices from 0 to {bound - 1}, but one is {high if high >= bound else low}"
+        wrong = high if high >= bound else low
+        return f"it must hold {what} indices from 0 to {bound - 1}, but one is {wrong}"
     return None
 
 

@@ -168,7 +168,9 @@ def _replace_atomically(path, write_to):
 
 
 # The arrays a model file may hold, besides the optimizer state's.
-_ARRAYS = ("intercept_", "coef_", "factors_", "loss_curve_", "penalty_scales_", "validation_scores_")
+_ARRAYS = (
+    "intercept_", "coef_", "factors_", "loss_curve_", "penalty_scales_", "validation_scores_"
+)
 # Room for an .npy file's header, beyond its data.
 _NPY_HEADER_BYTES = 4096
 # The metadata grows with feature names and class labels; a bound keeps a

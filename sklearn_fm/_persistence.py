@@ -82,7 +82,9 @@ def _estimator(metadata, arrays):
     n_outputs = n_outputs_of(n_classes)
     intercept, coef, factors = (arrays[name] for name in ("intercept_", "coef_", "factors_"))
     shapes = parameter_shapes(n_features, n_outputs, factors.shape[-1] if factors.ndim else 0)
-    if (intercept.shape, coef.shape, factors.shape) != shapes or factors.shape[-1] != params["n_factors"]:
+    if (intercept.shape, coef.shape, factors.shape) != shapes or (
+        factors.shape[-1] != params["n_factors"]
+    ):
         raise ValueError("the parameters' shapes do not fit together and with n_factors")
     attributes = {
         "intercept_": float(intercept) if n_outputs == 1 else intercept,
