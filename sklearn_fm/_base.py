@@ -134,7 +134,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "init_std": [Interval(Real, 0, None, closed="left")],
+        "init_std": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -317,6 +317,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        # A scalar weight is broadcast unchecked; an array's NaN is caught above.
+        if not np.isfinite(sample_weight).all():
+            kind = "NaN" if np.isnan(sample_weight).any() else "infinity"
+            raise ValueError(f"Input sample_weight contains {kind}.")
         contract = {
             name: vars(checked)[name]
             for name in ("n_features_in_", "feature_names_in_")

@@ -111,7 +111,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
     init_std : float, default=0.1
         Standard deviation of the normal distribution the factors are drawn
         from. The linear weights start at zero and the intercepts at the
-        log-odds of the (weighted) class frequencies.
+        log-odds of the (weighted) class frequencies. Must be positive:
+        factors that start at 0 stay there (a saddle point of the FM), which
+        would train a linear model.
 
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, ``{label: weight}``, multiplying the sample

@@ -137,6 +137,8 @@ class FMRegressor(RegressorMixin, BaseFM):
         Standard deviation of the normal distribution the factors are drawn
         from, in the units of the standardised target. The linear weights
         start at zero and the intercept at the (weighted) mean of ``y``.
+        Must be positive: factors that start at 0 stay there (a saddle point
+        of the FM), which would train a linear model.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit

@@ -128,6 +128,8 @@ FIT_CASES = [
     ("negative sample_weight", (X, y, -np.ones(20)), {}, ValueError, "Negative values in data passed to `sample_weight`"),
     ("nan sample_weight", (X, y, y_with(np.nan)), {}, ValueError, "sample_weight contains NaN"),
     ("inf sample_weight", (X, y, y_with(np.inf)), {}, ValueError, "sample_weight contains infinity"),
+    ("scalar nan sample_weight", (X, y, np.nan), {}, ValueError, "sample_weight contains NaN"),
+    ("scalar inf sample_weight", (X, y, np.inf), {}, ValueError, "sample_weight contains infinity"),
     ("zero sample_weight", (X, y, np.zeros(20)), {}, ValueError, "Sample weights must contain at least one non-zero"),
     ("short sample_weight", (X, y, np.ones(19)), {}, ValueError, r"sample_weight.shape == \(19,\), expected \(20,\)"),
     ("2-D sample_weight", (X, y, np.ones((20, 2))), {}, ValueError, "Sample weights must be 1D array or scalar"),
@@ -150,6 +152,8 @@ FIT_CASES = [
     ("validation_fraction=1", (X, y), {"validation_fraction": 1.0}, ValueError, "'validation_fraction' parameter"),
     ("n_iter_no_change=0", (X, y), {"n_iter_no_change": 0}, ValueError, "'n_iter_no_change' parameter"),
     ("negative init_std", (X, y), {"init_std": -0.1}, ValueError, "'init_std' parameter"),
+    # Factors of 0 are a saddle point that training never leaves: a linear model.
+    ("zero init_std", (X, y), {"init_std": 0.0}, ValueError, r"'init_std' parameter .* range \(0.0, inf\)"),
     ("string warm_start", (X, y), {"warm_start": "yes"}, ValueError, "'warm_start' parameter"),
     ("string early_stopping", (X, y), {"early_stopping": "yes"}, ValueError, "'early_stopping' parameter"),
     ("bad random_state", (X, y), {"random_state": "seed"}, ValueError, "'random_state' parameter"),
