@@ -87,6 +87,13 @@ def _training_data(X, targets, train, validation):
     )
     if validation is None:
         return _TrainingData(training, None)
+    if not targets.sample_weight[validation].sum() > 0:
+        # As SGDRegressor does: the validation score would be undefined.
+        raise ValueError(
+            f"early_stopping holds out {validation.shape[0]} samples for validation, "
+            "but all of them have sample_weight 0, so they cannot score the model. "
+            "Set another random_state or validation_fraction, or early_stopping=False."
+        )
     return _TrainingData(
         training, (X[validation], targets.y[validation], targets.sample_weight[validation])
     )

@@ -471,3 +471,24 @@ def test_rows_without_non_zeros_predict_from_the_intercept(estimator):
     expected = np.broadcast_to(model.intercept_, (5, *np.shape(model.intercept_)))
     assert_array_equal(model.decision_function(empty) if estimator is FMClassifier else model.predict(empty), expected)
     assert_array_equal(model.predict(empty), model.predict(np.zeros((5, 3))))
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_a_validation_set_of_zero_weight_is_refused_before_training(estimator):
+    # Bootstrap weights (BaggingRegressor) leave many rows at weight 0: with
+    # early stopping, the held-out rows may all be among them.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 3))
+    y = X[:, 0] if estimator is FMRegressor else (X[:, 0] > 0).astype(int)
+    named = 0
+    for seed in range(10):
+        weights = np.zeros(30)
+        weights[rng.choice(30, size=4, replace=False)] = 1.0
+        model = estimator(early_stopping=True, validation_fraction=0.2, max_iter=3, random_state=seed)
+        try:
+            model.fit(X, y, sample_weight=weights)
+        except ValueError as error:
+            assert "sample_weight 0" in str(error) or "non-zero number" in str(error)
+            named += "validation" in str(error)
+            assert not hasattr(model, "coef_")
+    assert named >= 1
