@@ -17,13 +17,9 @@ import warnings
 
 import numpy as np
 
+from movielens import resident_mib
+
 from sklearn_fm import FMRegressor
-
-
-def resident_mib():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
 
 
 def main():
@@ -46,7 +42,8 @@ def main():
     for i in range(5, 65):
         fit(i)
     seconds = (time.perf_counter() - start) / 60
-    print(f"{mode}: resident memory +{resident_mib() - before:.1f} MiB over 60 fits, {seconds:.3f} s per fit")
+    growth = resident_mib() - before
+    print(f"{mode}: resident memory +{growth:.1f} MiB over 60 fits, {seconds:.3f} s per fit")
 
 
 if __name__ == "__main__":

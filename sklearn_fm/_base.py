@@ -512,13 +512,17 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         return copy.copy(self)
 
     def _decision_function(self, X):
-        model = self._fitted_copy()
+        return self._fitted_copy()._scores(X)
+
+    def _scores(self, X):
+        """The FM outputs of ``X``, checked against this estimator's input
+        contract; call it on a :meth:`_fitted_copy`."""
         check_sparse_structure(X)
         X = validate_data(
-            model, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
-            output = fm_decision(X, model.intercept_, model.coef_, model.factors_)
+            output = fm_decision(X, self.intercept_, self.coef_, self.factors_)
         if not np.isfinite(output).all():
             raise ValueError(
                 "The model's output overflows for some rows of X, whose values reach "

@@ -408,7 +408,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
             Labels from ``classes_``.
         """
         model = self._fitted_copy()  # classes_ of the model that scores
-        scores = model._decision_function(X)
+        scores = model._scores(X)
         indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return model.classes_[indices]
 

@@ -209,9 +209,7 @@ def _read_arrays(archive, members, metadata):
     dtype and shape before it is decompressed: a forged file cannot make
     reading allocate more than the model it describes."""
     declared = metadata["arrays"]
-    state = metadata["optimizer_state"]
-    n_state = 0 if state is None else state if isinstance(state, int) else state["n_arrays"]
-    known = {*_ARRAYS, *(f"optimizer_state_{i}" for i in range(n_state))}
+    known = {*_ARRAYS, *optimizer_state_names(metadata)}
     unknown = set(declared) - known
     if unknown:
         raise ValueError(f"it declares arrays the format does not have: {sorted(unknown)}")
@@ -232,6 +230,15 @@ def _read_arrays(archive, members, metadata):
         _check_member(members[f"{array}.npy"], f"{array}.npy", size + _NPY_HEADER_BYTES)
         arrays[array] = np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
     return arrays
+
+
+def optimizer_state_names(metadata):
+    """The names of the optimizer state's arrays, in order (none without a
+    state). Format versions 1 and 2 stored their number, 3 stores it with
+    the solver."""
+    stored = metadata["optimizer_state"]
+    n_arrays = 0 if stored is None else stored if isinstance(stored, int) else stored["n_arrays"]
+    return [f"optimizer_state_{i}" for i in range(n_arrays)]
 
 
 def _check_member(info, name, max_bytes):

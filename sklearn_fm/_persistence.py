@@ -7,7 +7,7 @@ forged file is refused rather than loaded as another model.
 import numpy as np
 
 from ._classifier import FMClassifier
-from ._model_file import from_labels, read, unreadable
+from ._model_file import from_labels, optimizer_state_names, read, unreadable
 from ._parameters import n_outputs_of, parameter_shapes
 from ._regressor import FMRegressor
 from ._solvers import OptimizerState, SolverSpec
@@ -124,10 +124,9 @@ def _optimizer_state(metadata, arrays, params, factors_shape):
     stored = metadata["optimizer_state"]
     if stored is None:
         return None
+    variables = [arrays[name] for name in optimizer_state_names(metadata)]
     if metadata["format_version"] < 3:
-        variables = [arrays[f"optimizer_state_{i}"] for i in range(stored)]
         return _legacy_optimizer_state(variables, params["solver"], factors_shape)
-    variables = [arrays[f"optimizer_state_{i}"] for i in range(stored["n_arrays"])]
     if len(variables) < 2 or variables[0].shape != () or variables[1].shape != ():
         raise ValueError("the optimizer state does not start with a step count and a learning rate")
     solver = SolverSpec.of(stored["solver"])

@@ -137,6 +137,13 @@ def rewrite(source, target, **members):
     return target
 
 
+def npy(array):
+    """``array`` as the bytes of an .npy file."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 def metadata_of(path):
     with zipfile.ZipFile(path) as archive:
         return json.loads(archive.read("metadata.json"))
@@ -314,22 +321,16 @@ def test_files_that_are_no_model_are_refused(fitted, tmp_path):
 def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
     fitted.save(tmp_path / "model.fm")
     metadata = metadata_of(tmp_path / "model.fm")
-    short = io.BytesIO()
-    np.save(short, fitted.factors_[:-1])
     bad_param = dict(metadata, params=dict(metadata["params"], n_factors=-1))
     more_features = dict(metadata, n_features_in_=metadata["n_features_in_"] + 1)
-    nan = io.BytesIO()
-    np.save(nan, fitted.coef_ * np.nan)
-    above_1 = io.BytesIO()
-    np.save(above_1, np.full(fitted.n_iter_, 2.0))
     forgeries = {
-        "a shorter factors_": {"factors_.npy": short.getvalue()},
+        "a shorter factors_": {"factors_.npy": npy(fitted.factors_[:-1])},
         "batch_size_=0": {"metadata.json": json.dumps(dict(metadata, batch_size_=0))},
         "a string early_stopping_": {"metadata.json": json.dumps(dict(metadata, early_stopping_="no"))},
         "an invalid parameter": {"metadata.json": json.dumps(bad_param)},
         "another feature count": {"metadata.json": json.dumps(more_features)},
-        "NaN coefficients": {"coef_.npy": nan.getvalue()},
-        "a penalty factor above 1": {"penalty_scales_.npy": above_1.getvalue()},
+        "NaN coefficients": {"coef_.npy": npy(fitted.coef_ * np.nan)},
+        "a penalty factor above 1": {"penalty_scales_.npy": npy(np.full(fitted.n_iter_, 2.0))},
     }
     if "y_train_std" in metadata:
         forgeries["a zero y_train_std"] = {"metadata.json": json.dumps(dict(metadata, y_train_std=0.0))}
@@ -410,12 +411,6 @@ def test_partial_fit_after_load_continues_exactly_with_any_keras_optimizer(solve
     loaded = sklearn_fm.load(tmp_path / "model.fm")
     assert loaded.get_params()["solver"] == solver
     assert_array_equal(loaded.partial_fit(X, y).predict(X), model.partial_fit(X, y).predict(X))
-
-
-def npy(array):
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
 
 
 def test_forged_files_that_describe_another_model_are_refused(fitted, tmp_path):

@@ -7,16 +7,22 @@ import textwrap
 
 import pytest
 
-SCRIPT = textwrap.dedent(
+# Prepended to each measuring script run in a subprocess.
+STATUS_MIB = textwrap.dedent(
+    """
+    def status_mib(field):
+        # A memory figure of this process (VmRSS, or its peak VmHWM), in MiB.
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    """
+)
+
+SCRIPT = STATUS_MIB + textwrap.dedent(
     """
     import json, sys
     import numpy as np, scipy.sparse as sp
     from sklearn_fm import FMRegressor
-
-    def status_mib(field):
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
 
     solver, batch_size = sys.argv[1], int(sys.argv[2])
     n_rows, n_features, per_row = 100_000, 1_000_000, 10
@@ -72,16 +78,11 @@ def test_a_million_columns_train_in_memory_bounded_by_the_parameters(solver, bat
     assert measured["growth_mib"] < budget, measured
 
 
-REFIT_SCRIPT = textwrap.dedent(
+REFIT_SCRIPT = STATUS_MIB + textwrap.dedent(
     """
     import json, warnings
     import numpy as np
     from sklearn_fm import FMRegressor
-
-    def resident_mib():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
 
     warnings.simplefilter("ignore")
     rng = np.random.RandomState(0)
@@ -89,10 +90,10 @@ REFIT_SCRIPT = textwrap.dedent(
     fit = lambda seed: FMRegressor(n_factors=8, max_iter=3, tol=None, random_state=seed).fit(X, y)
     for seed in range(20):  # TensorFlow, XLA and the first allocations settle
         fit(seed)
-    before = resident_mib()
+    before = status_mib("VmRSS")
     for seed in range(200):
         fit(seed)
-    print(json.dumps({"growth_mib": resident_mib() - before}))
+    print(json.dumps({"growth_mib": status_mib("VmRSS") - before}))
     """
 )
 
@@ -108,16 +109,11 @@ def test_many_fits_of_one_shape_do_not_grow_memory():
     assert growth < 20, f"resident memory grew {growth:.1f} MiB over 200 fits"
 
 
-SKEWED_SCRIPT = textwrap.dedent(
+SKEWED_SCRIPT = STATUS_MIB + textwrap.dedent(
     """
     import json, sys
     import numpy as np, scipy.sparse as sp
     from sklearn_fm import FMRegressor
-
-    def status_mib(field):
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
 
     def matrix(long_row):
         # 20,000 rows x 50,000 columns of 4 non-zeros each, the first with
