@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["MovieLens", "load_movielens"]
@@ -86,12 +87,19 @@ def load_movielens(variant="100k", data_home=None, download=True):
     ------
     FileNotFoundError
         When the files are missing and ``download`` is False.
+    ValueError
+        When a file is damaged: empty, a line with the wrong number of
+        fields, or a value out of its range (ratings are 1 to 5). The message
+        names the file and the line.
     OSError
         When the download fails (for example offline) or the archive's
         checksum does not match.
     """
     if variant not in ARCHIVES:
         raise ValueError(f"variant must be one of {sorted(ARCHIVES)}, got {variant!r}.")
+    if not isinstance(download, (bool, np.bool_)):
+        # A string such as "no" is truthy and would download.
+        raise TypeError(f"download must be a bool, got {download!r}.")
     archive = ARCHIVES[variant]
     if data_home is None:
         from sklearn.datasets import get_data_home
@@ -155,28 +163,30 @@ def _download(archive, data_home):
     partial.unlink()
 
 
+# Ranges of the integer columns: ids count from 1 and ratings are 1 to 5 stars.
+_ID = (1, None)
+_RATINGS = {"user_id": _ID, "item_id": _ID, "rating": (1, 5), "timestamp": (0, None)}
+
+
 def _read_100k(folder):
-    ratings = pd.read_csv(
-        folder / "u.data",
-        sep="\t",
-        names=["user_id", "item_id", "rating", "timestamp"],
-        dtype="int64",
+    ratings = _read_records(
+        folder / "u.data", "\t", ["user_id", "item_id", "rating", "timestamp"], _RATINGS
     )
-    users = pd.read_csv(
+    users = _read_records(
         folder / "u.user",
-        sep="|",
-        names=["user_id", "age", "gender", "occupation", "zip_code"],
-        encoding="latin-1",
-        dtype={"zip_code": str},
+        "|",
+        ["user_id", "age", "gender", "occupation", "zip_code"],
+        {"user_id": _ID, "age": (0, None)},
     )[["user_id", "gender", "age", "occupation", "zip_code"]]
-    genre_names = pd.read_csv(
-        folder / "u.genre", sep="|", names=["genre", "index"], encoding="latin-1"
-    ).dropna()["genre"].tolist()
-    raw = pd.read_csv(
+    genre_names = _read_records(
+        folder / "u.genre", "|", ["genre", "index"], {"index": (0, None)}
+    )["genre"].tolist()
+    # Each genre is a 0/1 flag column, so a row missing flags is refused.
+    raw = _read_records(
         folder / "u.item",
-        sep="|",
-        names=["item_id", "title", "release_date", "video_release_date", "imdb_url", *genre_names],
-        encoding="latin-1",
+        "|",
+        ["item_id", "title", "release_date", "video_release_date", "imdb_url", *genre_names],
+        {"item_id": _ID, **{genre: (0, 1) for genre in genre_names}},
     )
     flags = raw[genre_names].to_numpy(dtype=bool)
     genres = ["|".join(g for g, on in zip(genre_names, row) if on) for row in flags]
@@ -189,18 +199,61 @@ def _read_1m(folder):
     names = ["user_id", "item_id", "rating"]
     if path.name == "ratings.dat":
         names.append("timestamp")
-    ratings = _read_double_colon(path, names).astype("int64")
-    users = _read_double_colon(
-        folder / "users.dat", ["user_id", "gender", "age", "occupation", "zip_code"]
-    ).astype({"user_id": "int64", "age": "int64", "occupation": "int64"})
-    items = _read_double_colon(folder / "movies.dat", ["item_id", "title", "genres"])
-    items["item_id"] = items["item_id"].astype("int64")
+    ratings = _read_records(path, "::", names, {name: _RATINGS[name] for name in names})
+    users = _read_records(
+        folder / "users.dat",
+        "::",
+        ["user_id", "gender", "age", "occupation", "zip_code"],
+        {"user_id": _ID, "age": (0, None), "occupation": (0, None)},
+    )
+    items = _read_records(
+        folder / "movies.dat", "::", ["item_id", "title", "genres"], {"item_id": _ID}
+    )
     return ratings, users, items
 
 
-def _read_double_colon(path, names):
-    # "::"-separated, latin-1 (movies.dat has accented titles). Splitting in
-    # Python is several times faster than pandas' regex-separator parser.
+def _read_records(path, separator, names, integer_ranges):
+    """The non-blank lines of ``path`` as a DataFrame of ``names`` columns.
+
+    Columns named in ``integer_ranges`` become int64 and must lie within their
+    ``(low, high)`` range (None: unbounded). A damaged file is refused with a
+    ValueError naming the file and the first bad line, rather than read
+    shifted or truncated.
+    """
+    # latin-1: the titles have accents. Splitting in Python is several times
+    # faster than pandas' parser for the multi-character "::" separator.
     with open(path, encoding="latin-1") as lines:
-        rows = [line.rstrip("\n").split("::") for line in lines if line.strip()]
-    return pd.DataFrame(rows, columns=names)
+        rows = [line.rstrip("\r\n").split(separator) for line in lines]
+    kept = np.flatnonzero([row != [""] for row in rows])
+    if len(kept) < len(rows):
+        rows = [rows[i] for i in kept]
+    line_numbers = kept + 1
+    if not rows:
+        raise ValueError(f"{path} holds no records: the file is empty or damaged.")
+    wrong = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
+    if wrong is not None:
+        raise ValueError(
+            f"{path}, line {line_numbers[wrong]}: expected {len(names)} fields "
+            f"({', '.join(names)}) separated by {separator!r}, found {len(rows[wrong])}."
+        )
+    table = pd.DataFrame(rows, columns=names)
+    for column, (low, high) in integer_ranges.items():
+        table[column] = _integers(table[column], path, line_numbers, low, high)
+    return table
+
+
+def _integers(texts, path, line_numbers, low, high):
+    values = pd.to_numeric(texts, errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        bounds = f"from {low}" + (f" to {high}" if high is not None else " up")
+        raise ValueError(
+            f"{path}, line {line_numbers[first]}: {texts.name} must be an integer "
+            f"{bounds}, got {texts.iloc[first]!r}."
+        )
+    return values.astype("int64")

@@ -29,6 +29,9 @@ FILES_1M = {
 }
 
 
+ARCHIVE_FOLDERS = {"100k": "ml-100k", "1m": "ml-1m"}
+
+
 def write(folder, files):
     folder.mkdir(parents=True)
     for name, text in files.items():
@@ -73,6 +76,52 @@ def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
     (tmp_path / "ml-1m" / "ratings.dat").unlink()
     (tmp_path / "ml-1m" / "ratings_uir.dat").write_text("1::10::5\n2::20::3\n2::10::4\n")
     check_1m(load_movielens("1m", data_home=tmp_path, download=False), timestamps=False)
+
+
+@pytest.mark.parametrize(
+    "variant, name, text, message",
+    [
+        ("100k", "u.data", "", r"u.data holds no records"),
+        ("100k", "u.data", "\n\n", r"u.data holds no records"),
+        ("100k", "u.data", "1\t10\t4\t881250949\n2\t10\t3\t7\t891717742\n",
+         r"u.data, line 2: expected 4 fields \(user_id, item_id, rating, timestamp\).*found 5"),
+        ("100k", "u.data", "1\t10\t4\n",
+         r"u.data, line 1: expected 4 fields.*found 3"),
+        ("100k", "u.data", "1\t10\t6\t881250949\n",
+         r"u.data, line 1: rating must be an integer from 1 to 5, got '6'"),
+        ("100k", "u.data", "\n1\t10\t4.5\t881250949\n",
+         r"u.data, line 2: rating must be an integer"),
+        ("100k", "u.data", "1\tten\t4\t881250949\n",
+         r"u.data, line 1: item_id must be an integer from 1 up, got 'ten'"),
+        ("100k", "u.user", "", r"u.user holds no records"),
+        ("100k", "u.item", "10|Toy Story (1995)|01-Jan-1995||http://x\n",
+         r"u.item, line 1: expected 8 fields.*found 5"),
+        ("100k", "u.item", "10|Toy Story (1995)|01-Jan-1995||http://x|0|2|1\n",
+         r"u.item, line 1: Action must be an integer from 0 to 1, got '2'"),
+        ("100k", "u.genre", "", r"u.genre holds no records"),
+        ("1m", "ratings.dat", "", r"ratings.dat holds no records"),
+        ("1m", "ratings.dat", "1::10::0::978300760\n",
+         r"ratings.dat, line 1: rating must be an integer from 1 to 5, got '0'"),
+        ("1m", "ratings.dat", "1::10::5::978300760::x\n",
+         r"ratings.dat, line 1: expected 4 fields.*found 5"),
+        ("1m", "users.dat", "", r"users.dat holds no records"),
+        ("1m", "users.dat", "1::F::1::10\n", r"users.dat, line 1: expected 5 fields"),
+        ("1m", "movies.dat", "-3::Toy Story (1995)::Comedy\n",
+         r"movies.dat, line 1: item_id must be an integer from 1 up, got '-3'"),
+    ],
+)
+def test_damaged_files_are_refused_naming_the_file_and_line(tmp_path, variant, name, text, message):
+    files = dict(FILES_100K if variant == "100k" else FILES_1M, **{name: text})
+    write(tmp_path / ARCHIVE_FOLDERS[variant], files)
+    with pytest.raises(ValueError, match=message):
+        load_movielens(variant, data_home=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("download", ["no", 0, None, "False"])
+def test_download_must_be_a_bool(tmp_path, download):
+    # "no" is truthy: it would have downloaded.
+    with pytest.raises(TypeError, match="download must be a bool"):
+        load_movielens("100k", data_home=tmp_path, download=download)
 
 
 def test_missing_files_without_download(tmp_path):
