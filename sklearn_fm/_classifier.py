@@ -449,6 +449,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
             weights[present] = compute_class_weight(
                 self.class_weight, classes=known[present], y=y
             )
+            # Scaled to at most 1 like the sample weights (_validate_training_data),
+            # so that their products and sums stay finite however large they are.
+            weights /= max(weights.max(), np.finfo(np.float64).tiny)
             sample_weight = sample_weight * weights[encoded]
         return Targets(
             encoded.astype(np.float64),

@@ -198,6 +198,19 @@ def test_class_weight_dict_is_the_same_as_those_sample_weights():
     assert_array_equal(both.predict_proba(X), by_sample.predict_proba(X))
 
 
+@pytest.mark.parametrize("huge", [1e308, np.finfo(np.float64).max])
+def test_class_weights_of_any_magnitude_train_as_their_ratios(huge):
+    # Their products with the sample weights once overflowed to a NaN intercept.
+    X, y = multiclass_data()
+    plain = FMClassifier(**FAST).fit(X, y)
+    same = FMClassifier(class_weight={0: huge, 1: huge, 2: huge}, **FAST).fit(X, y)
+    assert_array_equal(same.predict_proba(X), plain.predict_proba(X))
+    ratios = FMClassifier(class_weight={0: 1.0, 1: 3.0, 2: 0.5}, **FAST).fit(X, y)
+    scaled = FMClassifier(class_weight={0: huge / 3, 1: huge, 2: huge / 6}, **FAST).fit(X, y)
+    assert np.isfinite(scaled.intercept_).all()
+    assert_allclose(scaled.predict_proba(X), ratios.predict_proba(X), rtol=1e-5)
+
+
 def test_balanced_class_weight_raises_the_recall_of_a_rare_class():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(1500, 3))
