@@ -18,7 +18,7 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
 
     A cell is a string of labels joined by ``separator`` (MovieLens genres:
     ``"Action|Comedy"``), a list, tuple or set of labels, or a single other
-    value. Missing cells (None or NaN) and labels unseen during ``fit`` encode
+    value. Missing cells (None, NaN, ``pd.NA``, NaT) and labels unseen during ``fit`` encode
     as no label. Each input column becomes one block of indicator columns, like
     :class:`~sklearn.preprocessing.OneHotEncoder` with several ones per row;
     unlike :class:`~sklearn.preprocessing.MultiLabelBinarizer` it transforms
@@ -163,12 +163,12 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         )
 
     def _labels(self, cell):
-        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-            return ()
         if isinstance(cell, str):
             return tuple(label for label in cell.split(self.separator) if label)
         if isinstance(cell, (list, tuple, set, frozenset, np.ndarray)):
             return tuple(cell)
+        if pd.isna(cell):  # None, NaN, pd.NA (pandas' string columns), NaT
+            return ()
         if isinstance(cell, (Integral, np.integer)):
             return (int(cell),)
         return (cell,)

@@ -36,6 +36,27 @@ def test_encodes_separated_strings_lists_missing_and_unknown_labels():
     assert_array_equal(encoder.transform(test).toarray(), [[1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]])
 
 
+MISSING = {
+    "pd.NA": pd.NA, "None": None, "nan": np.nan, "float32 nan": np.float32("nan"),
+    "pd.NaT": pd.NaT, "datetime64 NaT": np.datetime64("NaT"),
+}
+
+
+@pytest.mark.parametrize(
+    "dtype, missing",
+    [("string", MISSING[name]) for name in ("pd.NA", "None", "nan")]
+    + [("object", value) for value in MISSING.values()],
+    ids=[f"string-{name}" for name in ("pd.NA", "None", "nan")]
+    + [f"object-{name}" for name in MISSING],
+)
+def test_every_kind_of_missing_cell_encodes_as_no_label(dtype, missing):
+    # pd.NA of a pandas string column once became the label '<NA>'.
+    X = pd.DataFrame({"genres": pd.array(["Action|Drama", missing, "Drama"], dtype=dtype)})
+    encoder = MultiHotEncoder().fit(X)
+    assert encoder.categories_[0].tolist() == ["Action", "Drama"]
+    assert_array_equal(encoder.transform(X).toarray(), [[1, 1], [0, 0], [0, 1]])
+
+
 def test_separator_norm_and_mixed_label_types():
     X = np.array([["x;y;z"], ["y"]], dtype=object)
     assert_allclose(MultiHotEncoder(separator=";", norm="l1").fit_transform(X).toarray(), [[1 / 3] * 3, [0, 1, 0]])
