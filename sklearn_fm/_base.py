@@ -32,6 +32,20 @@ _TRAINING_LOCK = threading.Lock()
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
 
+def _check_representable_products(factors, init_std):
+    """Refuse starting factors whose pairwise products overflow float32, the
+    precision training runs in: such a start diverges in its first epoch and
+    leaves a model that no input can be predicted with."""
+    largest = np.abs(factors).max(initial=0.0)
+    if largest >= np.sqrt(np.finfo(np.float32).max):
+        raise ValueError(
+            f"init_std={init_std!r} draws initial factors up to {largest:.3g}, whose "
+            "products overflow the float32 precision training runs in. init_std is "
+            "the spread of the initial factors in units of the standardised target; "
+            "values around 0.01 to 1 suit most data."
+        )
+
+
 def _auto_batch_size(n_samples):
     """The batch size of ``batch_size="auto"`` for ``n_samples`` training rows:
     the power of 2 nearest to ``n_samples / 200``, from 16 to 4096.
@@ -440,10 +454,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             _, coef_shape, factors_shape = parameter_shapes(
                 n_features, targets.n_outputs, self.n_factors
             )
+            factors = rng.normal(0.0, self.init_std, size=factors_shape)
+            _check_representable_products(factors, self.init_std)
             params = (
                 self._initial_intercept(y, sample_weight, targets.n_outputs),
                 np.zeros(coef_shape),
-                rng.normal(0.0, self.init_std, size=factors_shape),
+                factors,
             )
             return params, {
                 "n_iter_": 0,

@@ -154,6 +154,9 @@ FIT_CASES = [
     ("negative init_std", (X, y), {"init_std": -0.1}, ValueError, "'init_std' parameter"),
     # Factors of 0 are a saddle point that training never leaves: a linear model.
     ("zero init_std", (X, y), {"init_std": 0.0}, ValueError, r"'init_std' parameter .* range \(0.0, inf\)"),
+    # Their products overflow float32: the fit diverged and no predict worked.
+    ("init_std=1e200", (X, y), {"init_std": 1e200}, ValueError, r"init_std=1e\+200 draws initial factors .* overflow the float32"),
+    ("init_std=1e20", (X, y), {"init_std": 1e20}, ValueError, r"init_std=1e\+20 draws initial factors .* overflow the float32"),
     ("string warm_start", (X, y), {"warm_start": "yes"}, ValueError, "'warm_start' parameter"),
     ("string early_stopping", (X, y), {"early_stopping": "yes"}, ValueError, "'early_stopping' parameter"),
     ("bad random_state", (X, y), {"random_state": "seed"}, ValueError, "'random_state' parameter"),
