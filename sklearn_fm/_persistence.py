@@ -4,6 +4,8 @@ The arrays are checked against the metadata, so a corrupted, truncated or
 forged file is refused rather than loaded as another model.
 """
 
+import io
+
 import numpy as np
 
 from ._classifier import FMClassifier
@@ -21,8 +23,10 @@ def load(file):
 
     Parameters
     ----------
-    file : str, path-like or binary file object
-        The file to read.
+    file : str, path-like, binary file object or bytes-like
+        The file to read, or its content (``bytes``, ``bytearray`` or
+        ``memoryview``, for a model kept in a database or object store). A
+        path given as bytes is content too: decode it with ``os.fsdecode``.
 
     Returns
     -------
@@ -49,7 +53,9 @@ def load(file):
     >>> bool((loaded.predict(X) == model.predict(X)).all())
     True
     """
-    if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return _rebuilt(*read(io.BytesIO(file), "The bytes given"), "The bytes given")
+    if isinstance(file, str) or hasattr(file, "__fspath__"):
         with open(file, "rb") as opened:  # a missing file is an OSError, as usual
             return _rebuilt(*read(opened, repr(str(file))), repr(str(file)))
     return _rebuilt(*read(file, "The file"), "The file")

@@ -172,6 +172,10 @@ def test_save_and_load_round_trip(fitted, tmp_path):
     fitted.save(buffer)
     buffer.seek(0)
     assert_same_fit(fitted, sklearn_fm.load(buffer))
+    # Its content, as a database or an object store returns it.
+    content = buffer.getvalue()
+    for given in (content, bytearray(content), memoryview(content)):
+        assert_same_fit(fitted, sklearn_fm.load(given))
 
 
 LABELS = {
@@ -316,6 +320,8 @@ def test_files_that_are_no_model_are_refused(fitted, tmp_path):
         sklearn_fm.load(other)
     with pytest.raises(FileNotFoundError):
         sklearn_fm.load(tmp_path / "missing.fm")
+    with pytest.raises(ValueError, match="The bytes given could not be read as an sklearn_fm model"):
+        sklearn_fm.load(bytes(tmp_path / "model.fm"))  # a path given as bytes is content
 
 
 def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
