@@ -111,7 +111,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
     init_std : float, default=0.1
         Standard deviation of the normal distribution the factors are drawn
         from. The linear weights start at zero and the intercepts at the
-        log-odds of the (weighted) class frequencies. Must be positive:
+        log-odds of the (weighted) class frequencies, or at equal odds when
+        the first data lack a class (a ``partial_fit`` stream sorted by
+        class). Must be positive:
         factors that start at 0 stay there (a saddle point of the FM), which
         would train a linear model.
 
@@ -466,6 +468,12 @@ class FMClassifier(ClassifierMixin, BaseFM):
     def _initial_intercept(self, y, sample_weight, n_outputs):
         n_classes = max(2, n_outputs)
         prior = np.bincount(y.astype(int), weights=sample_weight, minlength=n_classes)
+        if not (prior > 0).all():
+            # A class missing from the data (the first chunk of a stream sorted
+            # by class, given to partial_fit with `classes`) has no frequency to
+            # estimate: start from equal probabilities, as a log-prior near
+            # log(0) takes the optimizer many steps to leave.
+            return 0.0 if n_classes == 2 else np.zeros(n_classes)
         prior = np.clip(prior / prior.sum(), 1e-3, None)
         log_prior = np.log(prior) / _LOGISTIC_STD  # in training units
         if n_classes == 2:

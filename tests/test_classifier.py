@@ -259,6 +259,21 @@ def test_partial_fit_streams_chunks_that_lack_some_classes():
         FMClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
 
 
+@pytest.mark.parametrize("data", [binary_data, multiclass_data])
+def test_a_stream_that_starts_with_one_class_learns_the_others_at_once(data):
+    # Its first chunk once set the other classes' log-prior near log(1e-3),
+    # which took some 40 more calls to leave.
+    X, y = data(n_samples=1200)
+    classes = np.unique(y)
+    first = np.flatnonzero(y == 0)[:100]
+    fm = FMClassifier(random_state=0).partial_fit(X[first], y[first], classes=classes)
+    rest = np.setdiff1d(np.arange(1200), first)
+    for chunk in np.array_split(rest, 10)[:4]:
+        fm.partial_fit(X[chunk], y[chunk])
+    assert_array_equal(np.unique(fm.predict(X)), classes)
+    assert fm.score(X, y) > 0.7
+
+
 def test_partial_fit_keeps_reducing_the_log_loss():
     X, y = binary_data()
     fm = FMClassifier(batch_size=32, random_state=0)
