@@ -218,7 +218,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         return 1.0
 
     @abstractmethod
-    def _training_targets(self, y, sample_weight, first_call, classes):
+    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
         """The validated ``y`` as float training targets, with the sample
         weights and scaling training uses, as a :class:`Targets`."""
 
@@ -252,7 +252,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         X, y, sample_weight, contract = self._validate_training_data(
             X, y, sample_weight, first_call
         )
-        targets = self._training_targets(y, sample_weight, first_call, classes)
+        targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         early_stopping = (

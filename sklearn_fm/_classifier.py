@@ -414,7 +414,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return model.classes_[indices]
 
-    def _training_targets(self, y, sample_weight, first_call, classes):
+    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
         check_classification_targets(y)
         if first_call:
             # Set on self by _fit only once training has succeeded.
@@ -436,6 +436,14 @@ class FMClassifier(ClassifierMixin, BaseFM):
             raise ValueError(
                 f"y contains labels {unknown.tolist()} that are not in classes_ "
                 f"{known.tolist()}."
+            )
+        if not (first_call or incremental) and np.unique(y).shape != known.shape:
+            # As MLPClassifier: the absent classes would silently keep their
+            # old scores.
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in "
+                f"the previous call to fit: previously {known.tolist()}, y has "
+                f"{np.unique(y).tolist()}."
             )
         encoded = np.searchsorted(known, y)
         if isinstance(self.class_weight, dict):

@@ -381,7 +381,7 @@ class FMRegressor(RegressorMixin, BaseFM):
             return 1.0
         return min(1.0, float(np.average((y - scores) ** 2, weights=sample_weight)))
 
-    def _training_targets(self, y, sample_weight, first_call, classes):
+    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
         # Training fits the standardised target, so that neither the learning
         # rate nor the penalties depend on the units of y.
         if first_call:

@@ -336,6 +336,11 @@ def test_warm_start_continues_the_multiclass_model():
     assert first[0] > first[-1] + 0.15
     with pytest.raises(ValueError, match=r"y contains labels \[3\]"):
         fm.fit(X, np.where(y == 2, 3, y))
+    # Nor may it drop a class, whose scores would silently stay as they were.
+    same_classes = r"warm_start can only be used where y has the same classes.*\[0, 1, 2\], y has \[0, 1\]"
+    with pytest.raises(ValueError, match=same_classes):
+        fm.fit(X, np.minimum(y, 1))
+    assert fm.n_iter_ == 35
 
 
 def test_a_failed_refit_leaves_the_fitted_classes_and_parameters():
