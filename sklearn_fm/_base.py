@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ._data import check_sparse_structure, training_matrix
-from ._parameters import fm_decision, parameter_shapes, rescale_fm
+from ._parameters import estimator_form, fm_decision, rescale_fm
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
@@ -451,14 +451,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The parameters training starts from, in training units, and the
         bookkeeping it continues."""
         if first_call:
-            _, coef_shape, factors_shape = parameter_shapes(
-                n_features, targets.n_outputs, self.n_factors
-            )
-            factors = rng.normal(0.0, self.init_std, size=factors_shape)
+            n_outputs = targets.n_outputs
+            # Drawn in the layer's layout, feature by feature.
+            factors = rng.normal(0.0, self.init_std, size=(n_features, n_outputs, self.n_factors))
             _check_representable_products(factors, self.init_std)
-            params = (
-                self._initial_intercept(y, sample_weight, targets.n_outputs),
-                np.zeros(coef_shape),
+            params = estimator_form(
+                np.reshape(self._initial_intercept(y, sample_weight, n_outputs), n_outputs),
+                np.zeros((n_features, n_outputs)),
                 factors,
             )
             return params, {

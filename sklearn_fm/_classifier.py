@@ -144,14 +144,15 @@ class FMClassifier(ClassifierMixin, BaseFM):
     intercept_ : float or ndarray of shape (n_classes,)
         The bias of the single output (two classes) or of each class.
 
-    coef_ : ndarray of shape (n_features,) or (n_features, n_classes)
-        The linear weights.
+    coef_ : ndarray of shape (n_features,) or (n_classes, n_features)
+        The linear weights, of each class first with more than two classes,
+        as in scikit-learn's linear models.
 
     factors_ : ndarray of shape (n_features, n_factors) or \
-            (n_features, n_classes, n_factors)
+            (n_classes, n_features, n_factors)
         The factor vectors. With two classes the interaction weight of
         features ``i`` and ``j`` is ``factors_[i] @ factors_[j]``; with more,
-        ``factors_[i, c] @ factors_[j, c]`` for class ``c``.
+        ``factors_[c, i] @ factors_[c, j]`` for class ``c``.
 
     n_iter_ : int
         Number of epochs trained, over all calls to ``fit`` with

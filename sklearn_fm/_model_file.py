@@ -26,10 +26,12 @@ FORMAT = "sklearn_fm"
 # Raise when the layout changes; load refuses versions it does not know.
 # Version 2 added batch_size_, early_stopping_, penalty_scales_ and the
 # regressor's target standardisation; version 3 stores the optimizer state
-# as Keras' optimizer variables, with the solver they belong to. Files of
-# versions 1 (sklearn_fm 0.1.0) and 2 still load.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# as Keras' optimizer variables, with the solver they belong to; version 4
+# holds a multiclass coef_ and factors_ class first, as (n_classes,
+# n_features) and (n_classes, n_features, k). Files of versions 1 (sklearn_fm
+# 0.1.0) to 3 still load.
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def _json_scalar(value, what):

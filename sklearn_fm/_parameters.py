@@ -4,8 +4,11 @@ computed from them in NumPy, which ``predict`` uses.
 The estimators hold one output (a regressor, a binary classifier) as a
 scalar ``intercept_``, ``coef_`` of shape (n_features,) and ``factors_`` of
 shape (n_features, k), and ``n`` outputs (a multiclass classifier) as (n,),
-(n_features, n) and (n_features, n, k). The Keras layer,
-:class:`sklearn_fm.keras.FactorizationMachine`, always has the second form.
+(n, n_features) and (n, n_features, k): the output first, as scikit-learn's
+linear models hold ``coef_``. The Keras layer,
+:class:`sklearn_fm.keras.FactorizationMachine`, always holds (n,),
+(n_features, n) and (n_features, n, k), as ``keras.layers.Dense`` holds its
+kernel.
 """
 
 import numpy as np
@@ -22,25 +25,22 @@ def n_outputs_of(n_classes):
 def parameter_shapes(n_features, n_outputs, n_factors):
     """The shapes of ``intercept_``, ``coef_`` and ``factors_``."""
     outputs = () if n_outputs == 1 else (n_outputs,)
-    return outputs, (n_features, *outputs), (n_features, *outputs, n_factors)
+    return outputs, (*outputs, n_features), (*outputs, n_features, n_factors)
 
 
 def layer_form(intercept, coef, factors):
     """The parameters as the layer holds them: bias (n_outputs,), kernel
     (n_features, n_outputs) and factors (n_features, n_outputs, k)."""
-    n_outputs, (n_features, *_, n_factors) = np.size(intercept), np.shape(factors)
-    return (
-        np.reshape(intercept, n_outputs),
-        np.reshape(coef, (n_features, n_outputs)),
-        np.reshape(factors, (n_features, n_outputs, n_factors)),
-    )
+    if np.ndim(intercept) == 0:
+        return np.reshape(intercept, 1), np.asarray(coef)[:, None], np.asarray(factors)[:, None]
+    return np.asarray(intercept), np.transpose(coef), np.transpose(factors, (1, 0, 2))
 
 
 def estimator_form(bias, kernel, factors):
     """The layer's parameters as the estimators hold them (``layer_form``'s inverse)."""
-    if bias.shape[0] != 1:
-        return bias, kernel, factors
-    return float(bias[0]), kernel[:, 0], factors[:, 0]
+    if bias.shape[0] == 1:
+        return float(bias[0]), kernel[:, 0], factors[:, 0]
+    return bias, np.ascontiguousarray(kernel.T), np.ascontiguousarray(factors.transpose(1, 0, 2))
 
 
 def estimator_outputs(outputs):
@@ -64,7 +64,7 @@ def fm_decision(X, intercept, coef, factors):
     fitted estimator predicts without TensorFlow. One output takes a scalar
     intercept, ``coef`` (n_features,) and ``factors`` (n_features, k) and
     returns (n_samples,); ``n`` outputs, each an FM of its own, take (n,),
-    (n_features, n) and (n_features, n, k) and return (n_samples, n).
+    (n, n_features) and (n, n_features, k) and return (n_samples, n).
 
     Each row goes through the same operations whatever the other rows are, so
     predicting rows one by one or together gives bit-identical results. A

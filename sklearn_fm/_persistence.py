@@ -10,7 +10,7 @@ import numpy as np
 
 from ._classifier import FMClassifier
 from ._model_file import from_labels, optimizer_state_names, read, unreadable
-from ._parameters import n_outputs_of, parameter_shapes
+from ._parameters import estimator_form, n_outputs_of, parameter_shapes
 from ._regressor import FMRegressor
 from ._solvers import OptimizerState, SolverSpec
 
@@ -87,6 +87,9 @@ def _estimator(metadata, arrays):
     n_classes = len(metadata["classes_"]["values"]) if "classes_" in metadata else 1
     n_outputs = n_outputs_of(n_classes)
     intercept, coef, factors = (arrays[name] for name in ("intercept_", "coef_", "factors_"))
+    if metadata["format_version"] < 4 and n_outputs > 1 and coef.ndim == 2 and factors.ndim == 3:
+        # Those held a multiclass model in the layer's layout, class last.
+        intercept, coef, factors = estimator_form(intercept, coef, factors)
     shapes = parameter_shapes(n_features, n_outputs, factors.shape[-1] if factors.ndim else 0)
     if (intercept.shape, coef.shape, factors.shape) != shapes or (
         factors.shape[-1] != params["n_factors"]
@@ -104,7 +107,9 @@ def _estimator(metadata, arrays):
             arrays["validation_scores_"].tolist() if "validation_scores_" in arrays else None
         ),
         "best_validation_score_": _float(metadata["best_validation_score_"]),
-        "_optimizer_state": _optimizer_state(metadata, arrays, params, factors.shape),
+        "_optimizer_state": _optimizer_state(
+            metadata, arrays, params, (n_features, n_outputs, params["n_factors"])
+        ),
     }
     attributes.update(_training_choices(metadata, arrays, params, estimator))
     for curve in ("loss_curve_", "penalty_scales_"):
@@ -126,7 +131,8 @@ def _estimator(metadata, arrays):
 
 
 def _optimizer_state(metadata, arrays, params, factors_shape):
-    """The optimizer state the file holds, as an :class:`OptimizerState`."""
+    """The optimizer state the file holds, as an :class:`OptimizerState`;
+    ``factors_shape`` is the layer's (n_features, n_outputs, k)."""
     stored = metadata["optimizer_state"]
     if stored is None:
         return None
@@ -158,8 +164,7 @@ def _legacy_optimizer_state(variables, solver, factors_shape):
     table. Keras keeps the step, the learning rate, then the slots of the
     bias, the kernel and the factors, shaped like the layer's variables.
     """
-    n_features, *outputs, n_factors = factors_shape
-    n_outputs = outputs[0] if outputs else 1
+    n_features, n_outputs, n_factors = factors_shape
     n_slots = _LEGACY_SLOTS[solver]
     if len(variables) != 1 + 2 * n_slots:
         raise ValueError("the optimizer state does not fit its solver")

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logit
+from sklearn.feature_selection import RFE, SelectFromModel
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, recall_score
 
@@ -109,7 +110,7 @@ def test_decision_function_is_one_score_for_two_classes_and_one_per_class_otherw
     scores = multi.decision_function(X)
     assert scores.shape == (600, 3)
     assert multi.intercept_.shape == (3,)
-    assert multi.coef_.shape == (4, 3) and multi.factors_.shape == (4, 3, 4)
+    assert multi.coef_.shape == (3, 4) and multi.factors_.shape == (3, 4, 4)
     assert_array_equal(multi.predict(X), multi.classes_[scores.argmax(axis=1)])
     # Scores are defined up to a constant per row; the probabilities are their softmax.
     proba = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -123,19 +124,20 @@ LOGISTIC_STD = np.pi / np.sqrt(3)
 def stated_objective(theta, X, y, s, alphas, n_outputs, n_factors):
     """Log-loss (softmax cross-entropy with several outputs) of the scores
     LOGISTIC_STD * g plus the per-row penalties, in float64, for theta = (w0,
-    w, V) flattened as the parameters of g: w0 (C,), w (d, C), V (d, C, k)."""
+    w, V) flattened as the parameters of g, in the estimator's layout: w0
+    (C,), w (C, d), V (C, d, k)."""
     n, d = X.shape
     C = n_outputs
-    w0, w, V = theta[:C], theta[C : C + d * C].reshape(d, C), theta[C + d * C :].reshape(d, C, n_factors)
-    xv = np.einsum("nd,dck->nck", X, V)
-    x2v2 = np.einsum("nd,dc->nc", X**2, (V**2).sum(axis=2))
-    raw = LOGISTIC_STD * (w0 + X @ w + 0.5 * ((xv**2).sum(axis=2) - x2v2))
+    w0, w, V = theta[:C], theta[C : C + d * C].reshape(C, d), theta[C + d * C :].reshape(C, d, n_factors)
+    xv = np.einsum("nd,cdk->nck", X, V)
+    x2v2 = np.einsum("nd,cd->nc", X**2, (V**2).sum(axis=2))
+    raw = LOGISTIC_STD * (w0 + X @ w.T + 0.5 * ((xv**2).sum(axis=2) - x2v2))
     if C == 1:
         loss = np.logaddexp(0, raw[:, 0]) - y * raw[:, 0]
     else:
         loss = np.logaddexp.reduce(raw, axis=1) - raw[np.arange(n), y.astype(int)]
     alpha_linear, alpha_factors = alphas
-    per_row = 0.5 * (X != 0) @ (alpha_linear * (w**2).sum(1) + alpha_factors * (V**2).sum((1, 2)))
+    per_row = 0.5 * (X != 0) @ (alpha_linear * (w**2).sum(0) + alpha_factors * (V**2).sum((0, 2)))
     s = s / s.mean()
     return (s * (loss + per_row)).sum() / n
 
@@ -244,7 +246,7 @@ def test_partial_fit_streams_chunks_that_lack_some_classes():
     first = np.flatnonzero(y == 0)[:50]  # one class only
     fm.partial_fit(X[first], y[first], classes=[0, 1, 2])
     assert_array_equal(fm.classes_, [0, 1, 2])
-    assert fm.coef_.shape == (4, 3)
+    assert fm.coef_.shape == (3, 4)
     rng = np.random.RandomState(0)
     for epoch in range(20):
         for chunk in np.array_split(rng.permutation(900), 3):
@@ -325,6 +327,19 @@ def test_sparse_and_dense_input_train_the_same_multiclass_model():
     assert_allclose(dense.predict_proba(X), sparse.predict_proba(sp.csr_matrix(X)), rtol=1e-12)
 
 
+def test_feature_selection_reads_the_multiclass_coef_as_scikit_learn_lays_it_out():
+    # coef_ is (n_classes, n_features): once transposed, SelectFromModel built
+    # a mask of the wrong length and RFE dropped a real feature, kept noise.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(900, 8))
+    scores = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] - X[:, 0], X[:, 3] - X[:, 1]])
+    y = (3 * scores + rng.normal(size=scores.shape)).argmax(axis=1)
+    fm = FMClassifier(**FAST)
+    real = [True] * 4 + [False] * 4
+    assert_array_equal(SelectFromModel(fm, max_features=4).fit(X, y).get_support(), real)
+    assert_array_equal(RFE(fm, n_features_to_select=4).fit(X, y).support_, real)
+
+
 def test_warm_start_continues_the_multiclass_model():
     X, y = multiclass_data()
     fm = FMClassifier(warm_start=True, **FAST).fit(X, y)
@@ -368,5 +383,5 @@ def test_one_hot_ids_with_100k_columns_train_without_densifying():
     )
     fm = FMClassifier(n_factors=4, max_iter=2, tol=None, random_state=0)
     fm.fit(X, rng.choice(["a", "b", "c"], size=n_rows))
-    assert fm.factors_.shape == (100_000, 3, 4)
+    assert fm.factors_.shape == (3, 100_000, 4)
     assert_allclose(fm.predict_proba(X).sum(axis=1), 1.0)

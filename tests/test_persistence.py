@@ -397,6 +397,7 @@ def test_files_of_format_version_2_continue_training_as_they_would_have():
     regressor = sklearn_fm.load(DATA / "regressor-format-2.fm")
     classifier = sklearn_fm.load(DATA / "classifier-format-2.fm")
     regressor.partial_fit(X300, y300)
+    assert classifier.coef_.shape == (3, 6)  # class first since format version 4
     classifier.partial_fit(X300, np.digitize(y300, [-1.0, 1.0]))
     assert_allclose(
         regressor.predict(X300[:3]), [0.3914869922436956, 0.2065034448895117, 0.10824756708538016],
@@ -408,6 +409,28 @@ def test_files_of_format_version_2_continue_training_as_they_would_have():
         [0.3627078014217937, 0.34801283349673384, 0.28927936508147234],
     ]
     assert_allclose(classifier.predict_proba(X300[:3]), expected, rtol=1e-5)
+
+
+def test_multiclass_files_of_format_version_3_load_class_first_and_continue_training():
+    # Written by format version 3, which held coef_ as (n_features,
+    # n_classes): a 3-class Adam classifier after one partial_fit call, with
+    # its predictions then and after one more call there.
+    X300, y300 = make_interaction_data(n_samples=300)
+    classifier = sklearn_fm.load(DATA / "classifier-format-3.fm")
+    assert classifier.coef_.shape == (3, 6) and classifier.factors_.shape == (3, 6, 3)
+    before = [
+        [0.35251356754886676, 0.3634455225457503, 0.284040909905383],
+        [0.2195654387900443, 0.3887476743002379, 0.3916868869097178],
+        [0.28296401682600963, 0.36152713673250086, 0.35550884644148956],
+    ]
+    assert_allclose(classifier.predict_proba(X300[:3]), before, rtol=1e-12)
+    classifier.partial_fit(X300, np.digitize(y300, [-1.0, 1.0]))
+    after = [
+        [0.5140343247806702, 0.30548049375766345, 0.18048518146166626],
+        [0.17902639089076275, 0.34697831484372027, 0.47399529426551695],
+        [0.27403142142440123, 0.3542584008343832, 0.3717101777412155],
+    ]
+    assert_allclose(classifier.predict_proba(X300[:3]), after, rtol=1e-5)
 
 
 @pytest.mark.parametrize("solver", ["ftrl", {"class_name": "SGD", "config": {"momentum": 0.9}}])
