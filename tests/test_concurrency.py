@@ -152,7 +152,7 @@ def test_predict_during_a_refit_on_other_columns_sees_the_old_model_and_its_colu
     finally:
         training.resume()
         thread.join()
-    assert model.n_features_in_ == wider.shape[1] == model.factors_.shape[0]
+    assert model.n_features_in_ == wider.shape[1] == model.coef_.shape[-1]
     assert not hasattr(model, "feature_names_in_")
     model.predict(wider)
 

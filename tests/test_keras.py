@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 from numpy.testing import assert_allclose
 
-from sklearn_fm._parameters import fm_decision
+from sklearn_fm._parameters import estimator_form, fm_decision
 from sklearn_fm.keras import FactorizationMachine, fm_outputs
 
 DATA = Path(__file__).parent / "data"
@@ -89,8 +89,9 @@ def test_numpy_prediction_formula_matches_the_layer(units):
     X = sp.random(30, 12, density=0.3, random_state=0, format="csr")
     layer, (bias, kernel, factors) = built_layer(12, 5, seed=1, units=units)
     expected = layer(to_sparse_tensor(X.toarray())).numpy()
-    if units == 1:  # the estimators' single-output layout
-        expected, bias, kernel, factors = expected[:, 0], bias[0], kernel[:, 0], factors[:, 0]
+    bias, kernel, factors = estimator_form(bias, kernel, factors)  # the estimators' layout
+    if units == 1:
+        expected = expected[:, 0]
     assert_allclose(fm_decision(X, bias, kernel, factors), expected, rtol=1e-10)
     assert_allclose(fm_decision(X.toarray(), bias, kernel, factors), expected, rtol=1e-10)
 
