@@ -103,6 +103,16 @@ class SolverSpec(NamedTuple):
             settings.get(name) for name in _DENSE_SETTINGS
         )
 
+    @property
+    def accepts_padding(self):
+        """Whether rows of zeros that no data reaches stay zero under this
+        optimizer and change nothing in the other rows' updates: true of those
+        that update each entry from its own gradient and slots (norms of whole
+        variables, as in clipping or Lamb, ignore zeros too). Adafactor scales
+        its steps by the root mean square of the whole variable, and Muon by
+        the variable's shape."""
+        return self.class_name not in ("Adafactor", "Muon")
+
     def optimizer(self):
         """A new Keras optimizer of this spec (imports Keras)."""
         import keras

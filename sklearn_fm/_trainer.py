@@ -114,15 +114,34 @@ def _highest_power_of_2(n):
     return (smeared + 1) // 2
 
 
-def _capacity(nnz):
-    """``nnz`` rounded up by at most 1/8, to one of few sizes.
+# The training step is built for its shapes, and TensorFlow keeps what it
+# builds (XLA every program it compiles) for the life of the process. So the
+# sizes that make the shapes are rounded up to one of few: the non-zeros a
+# batch reads by at most 1/8 and the rows of the parameter tables (which
+# dense updates read whole) by at most 1/32, to multiples of these quanta,
+# and a batch's rows (which cost little) to a power of 2. Shuffling, folds
+# of one dataset and searches over many widths then share a few built
+# steps, and memory stays bounded.
+_NNZ_QUANTUM, _FEATURES_QUANTUM = 256, 64
+# XLA's compilation of a new shape (about half a second) pays off in the
+# epochs of a fit from about this many training non-zeros; smaller fits
+# run TensorFlow's executor, at about the same speed per epoch.
+_COMPILE_MIN_NNZ = 100_000
 
-    The compiled training step is specific to its batch shape. Shuffling
-    changes the largest batch every epoch, and folds of one dataset differ a
-    little; rounding lets them all share one compiled step.
-    """
+
+def _rounded_width(n_features):
+    """``n_features`` rounded up to a multiple of ``_FEATURES_QUANTUM`` or of
+    1/32 of its highest power of 2, whichever is larger."""
+    quantum = max(_FEATURES_QUANTUM, (1 << (n_features.bit_length() - 1)) // 32)
+    return -(-n_features // quantum) * quantum
+
+
+def _capacity(nnz):
+    """The non-zeros of the largest batch rounded up to a multiple of
+    ``_NNZ_QUANTUM`` or of 1/8 of their highest power of 2, whichever is
+    larger, in the graph."""
     nnz = tf.maximum(tf.cast(nnz, tf.int64), 1)
-    quantum = tf.maximum(_highest_power_of_2(nnz) // 8, 1)
+    quantum = tf.maximum(_highest_power_of_2(nnz) // 8, _NNZ_QUANTUM)
     return -(-nnz // quantum) * quantum
 
 
@@ -148,8 +167,8 @@ class EpochBatches(NamedTuple):
     start: tf.Tensor  # int64 (n_batches,), each batch's first non-zero
     nnz: tf.Tensor  # int32 (n_batches,)
     capacity: tf.Tensor  # int64 (n_batches,), the non-zeros each batch reads
-    y: tf.Tensor  # float32 (n_batches, batch_size)
-    sample_weight: tf.Tensor  # float32 (n_batches, batch_size)
+    y: tf.Tensor  # float32 (n_batches, batch_rows)
+    sample_weight: tf.Tensor  # float32 (n_batches, batch_rows)
     n_rows: tf.Tensor  # float32 (n_batches,), each batch's real rows
 
     def batch(self, i):
@@ -185,7 +204,7 @@ def _gathered_rows(starts, lengths):
     return tf.gather(starts, row) + offset, row
 
 
-def _epoch_batches(matrix, order, batch_size):
+def _epoch_batches(matrix, order, batch_size, batch_rows):
     """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) as an
     :class:`EpochBatches`.
 
@@ -193,8 +212,9 @@ def _epoch_batches(matrix, order, batch_size):
     batch ``i`` holds the rows ``order[i * batch_size:(i + 1) * batch_size]``
     and reads ``capacity[i]`` non-zeros from its first one, of which the
     training step masks those beyond its own. Targets and weights are padded
-    with zero weight to whole batches. Few distinct shapes let few compiled
-    steps serve every batch (see ``_capacity`` and ``_batch_capacities``).
+    with zero weight to ``batch_rows >= batch_size`` rows per batch. Few
+    distinct shapes let few compiled steps serve every batch (see
+    ``_capacity`` and ``_batch_capacities``).
     """
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
@@ -206,11 +226,13 @@ def _epoch_batches(matrix, order, batch_size):
     capacity = _capacity(tf.reduce_max(batch_nnz))
     source, position = _gathered_rows(starts, lengths)
     padding = tf.stack([[0, capacity]])
-    rows_padding = [[0, n_batches * batch_size - n_samples]]
-    y, sample_weight = (
-        tf.reshape(tf.pad(tf.gather(column, order), rows_padding), tf.stack([n_batches, batch_size]))
-        for column in (matrix.y, matrix.sample_weight)
-    )
+
+    def batched(column):  # (n_batches, batch_rows), zero beyond each batch's rows
+        whole_batches = tf.pad(tf.gather(column, order), [[0, n_batches * batch_size - n_samples]])
+        by_batch = tf.reshape(whole_batches, tf.stack([n_batches, batch_size]))
+        return tf.pad(by_batch, [[0, 0], [0, tf.cast(batch_rows, tf.int64) - batch_size]])
+
+    y, sample_weight = batched(matrix.y), batched(matrix.sample_weight)
     return EpochBatches(
         cols=tf.pad(tf.gather(matrix.indices, source), padding),
         values=tf.pad(tf.gather(matrix.data, source), padding),
@@ -319,12 +341,12 @@ class _Model:
     """A built layer, its optimizer and their compiled epoch, for one
     parameter shape, solver and loss.
 
-    Building them costs a trace and an XLA compilation, and Keras binds an
+    Building them costs a trace (and an XLA compilation), and Keras binds an
     optimizer to the variables it was built for; so a model is built once,
     kept in a pool and re-initialised by assignment for each fit.
     """
 
-    def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform):
+    def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform, compiled):
         self.layer = FactorizationMachine(n_factors=n_factors, units=n_outputs)
         self.layer.build((None, n_features))
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
@@ -346,9 +368,10 @@ class _Model:
             self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
         self._ftrl_slots = _ftrl_slots(self.optimizer, self.variables)
         # XLA fuses a step's few dozen small operations and its scatters into
-        # one kernel: 3 to 5 times faster per step than TensorFlow's executor.
-        # It compiles once per batch shape, which is why batches are padded.
-        self._step = tf.function(self._step_function, jit_compile=True)
+        # one kernel, up to several times faster per step than TensorFlow's
+        # executor. It compiles once per batch shape, which is why batches
+        # are padded (see _capacity); _COMPILE_MIN_NNZ says when it pays.
+        self._step = tf.function(self._step_function, jit_compile=compiled)
         # One graph call runs a whole epoch: per-batch Python dispatch would
         # cost more than the FM arithmetic on small batches.
         self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
@@ -471,7 +494,7 @@ class _Model:
             tf.IndexedSlices(d_V, cols, tf.shape(factors, out_type=cols.dtype)),
         )
 
-    def _epoch_function(self, matrix, order, batch_size, settings):
+    def _epoch_function(self, matrix, order, batch_size, batch_rows, settings):
         """One epoch over the rows ``order`` of ``matrix`` with the
         :class:`EpochSettings` vector ``settings``; returns the mean
         objective and whether it and every parameter are finite (1 or 0)."""
@@ -481,7 +504,7 @@ class _Model:
         self.optimizer.learning_rate.assign(settings.learning_rate)
         if self._ftrl_slots:
             self._anchor_ftrl()
-        batches = _epoch_batches(matrix, order, batch_size)
+        batches = _epoch_batches(matrix, order, batch_size, batch_rows)
         total = tf.constant(0.0)
         for i in tf.range(tf.shape(batches.n_rows)[0]):
             total += self._step(*batches.batch(i), settings)
@@ -620,18 +643,27 @@ class Trainer:
         optimizer_state=None,
     ):
         _check_not_forked()
+        solver = SolverSpec.of(solver)
         bias, kernel, factors = layer_form(intercept, coef, factors)
-        key = (*factors.shape, SolverSpec.of(solver), loss, alpha_uniform > 0)
+        n_features, n_outputs, n_factors = factors.shape
+        # The layer has zero rows beyond the features (see _rounded_width),
+        # which no data reaches: they stay zero under an optimizer that
+        # updates each entry from its own gradient, and change nothing.
+        width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
+        self._tables = _Tables(n_features, width)
+        compiled = training[0].nnz >= _COMPILE_MIN_NNZ
+        key = (width, n_outputs, n_factors, solver, loss, alpha_uniform > 0, compiled)
         self._model = _POOL.checkout(key)
         weakref.finalize(self, _POOL.give_back, key, self._model)
         self._model.reset(
             bias.astype(np.float32),
-            kernel.astype(np.float32),
-            factors.astype(np.float32),
-            optimizer_state,
+            self._tables.padded(kernel.astype(np.float32)),
+            self._tables.padded(factors.astype(np.float32)),
+            None if optimizer_state is None else self._tables.padded_state(optimizer_state),
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)
+        self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
         self._training = DeviceRows.upload(*training)
         self._validation = None
         if validation is not None:
@@ -639,7 +671,7 @@ class Trainer:
             self._validation = (
                 tf.constant(np.column_stack([coo.row, coo.col]), tf.int64),
                 tf.constant(coo.data, tf.float32),
-                tf.constant(coo.shape, tf.int64),
+                tf.constant([coo.shape[0], width], tf.int64),
             )
 
     def run_epoch(self, order, learning_rate, penalty_scale=1.0, keep=False):
@@ -655,6 +687,7 @@ class Trainer:
             self._training,
             tf.constant(order, tf.int64),
             self._batch_size,
+            self._batch_rows,
             tf.constant(settings, tf.float32),
         ).numpy()
         outputs = None
@@ -670,19 +703,41 @@ class Trainer:
     def weights(self):
         """The current (intercept, coef, factors) as float64 NumPy values, in
         the estimators' layout."""
-        return _estimator_weights(self._model.variables)
+        return self._estimator_weights(self._model.variables)
 
     def kept_weights(self):
         """The parameters of the last call to ``keep``, as ``weights`` gives them."""
-        return _estimator_weights(self._model.kept)
+        return self._estimator_weights(self._model.kept)
 
     def optimizer_state(self):
         """The optimizer's variables (step count, learning rate and slots, in
         Keras' order), for a later ``partial_fit``."""
-        return [v.numpy() for v in self._model.optimizer.variables]
+        return self._tables.trimmed_state([v.numpy() for v in self._model.optimizer.variables])
+
+    def _estimator_weights(self, variables):
+        """The layer's ``(bias, kernel, factors)`` variables as float64 NumPy
+        parameters in the estimators' layout."""
+        bias, kernel, factors = (np.asarray(v.numpy(), np.float64) for v in variables)
+        return estimator_form(bias, self._tables.trimmed(kernel), self._tables.trimmed(factors))
 
 
-def _estimator_weights(variables):
-    """The layer's ``(bias, kernel, factors)`` variables as float64 NumPy
-    parameters in the estimators' layout."""
-    return estimator_form(*(np.asarray(v.numpy(), np.float64) for v in variables))
+class _Tables(NamedTuple):
+    """The rows of the parameter tables (``kernel``, ``factors`` and their
+    optimizer slots): ``n_features`` in the estimators, ``width`` in the layer."""
+
+    n_features: int
+    width: int
+
+    def padded(self, table):
+        return np.pad(table, [(0, self.width - self.n_features)] + [(0, 0)] * (table.ndim - 1))
+
+    def trimmed(self, table):
+        return table[: self.n_features]
+
+    # An elementwise optimizer's slots are scalars, the bias's (1-D) and the
+    # tables' (2-D and 3-D, shaped like them).
+    def padded_state(self, state):
+        return [self.padded(slot) if np.ndim(slot) >= 2 else slot for slot in state]
+
+    def trimmed_state(self, state):
+        return [self.trimmed(slot) if np.ndim(slot) >= 2 else slot for slot in state]

@@ -109,6 +109,44 @@ def test_many_fits_of_one_shape_do_not_grow_memory():
     assert growth < 20, f"resident memory grew {growth:.1f} MiB over 200 fits"
 
 
+SHAPES_SCRIPT = STATUS_MIB + textwrap.dedent(
+    """
+    import json, warnings
+    import numpy as np
+    from sklearn_fm import FMRegressor
+
+    warnings.simplefilter("ignore")
+    rng = np.random.RandomState(0)
+
+    def fit(n_samples, n_features):
+        X = rng.normal(size=(n_samples, n_features))
+        FMRegressor(n_factors=4, max_iter=1, tol=None, random_state=0).fit(X, X[:, 0])
+
+    for n_features in range(2, 10):  # TensorFlow and the first allocations settle
+        fit(50, n_features)
+    start = status_mib("VmRSS")
+    # A new width each fit, and a new number of rows below the batch size.
+    for i in range(200):
+        fit(20 + i % 100, 10 + i)
+    first = status_mib("VmRSS")
+    for i in range(200):  # 200 other shapes of the same sizes
+        fit(20 + (i + 50) % 100, 10 + i)
+    print(json.dumps({"first_mib": first - start, "second_mib": status_mib("VmRSS") - first}))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/self")
+def test_fits_of_ever_new_shapes_keep_memory_bounded():
+    # Every new width grew memory by about 8.6 MiB (a compiled step kept for
+    # each shape), and every new number of rows below the batch size too.
+    result = subprocess.run(
+        [sys.executable, "-c", SHAPES_SCRIPT], capture_output=True, text=True, check=True
+    )
+    growth = json.loads(result.stdout.strip().splitlines()[-1])
+    assert growth["first_mib"] < 120 and growth["second_mib"] < 20, growth
+
+
 SKEWED_SCRIPT = STATUS_MIB + textwrap.dedent(
     """
     import json, sys

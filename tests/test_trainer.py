@@ -61,7 +61,7 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
     )
     y, weights = rng.normal(size=45).astype(np.float32), rng.uniform(size=45).astype(np.float32)
     order = rng.permutation(45)
-    batches = _epoch_batches(DeviceRows.upload(X, y, weights), order, 16)
+    batches = _epoch_batches(DeviceRows.upload(X, y, weights), order, 16, 16)
     assert_array_equal(batches.n_rows, [16, 16, 13])
     largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
     capacities = np.asarray(batches.capacity)
@@ -97,7 +97,7 @@ def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
         )
     )
     ones = np.ones(4000, np.float32)
-    batches = _epoch_batches(DeviceRows.upload(X, ones, ones), rng.permutation(4000), 16)
+    batches = _epoch_batches(DeviceRows.upload(X, ones, ones), rng.permutation(4000), 16, 16)
     capacities, batch_nnz = np.asarray(batches.capacity), np.asarray(batches.nnz)
     assert np.all(batch_nnz <= capacities) and np.all(capacities <= 2 * batch_nnz + 1)
     assert capacities.sum() <= 2 * X.nnz + len(capacities)
@@ -179,18 +179,31 @@ def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
     # the epoch's graph shape-general.
     for n_samples in (100, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
-    model = pooled_model(6, 1, 3, SolverSpec.of("adam"), "squared_error", True)
+    # The layer of 6 features has 64 rows (the smallest width it is rounded
+    # to); so few non-zeros train without XLA.
+    key = (64, 1, 3, SolverSpec.of("adam"), "squared_error", True, False)
+    model = pooled_model(*key)
     traces = model.epoch.experimental_get_tracing_count()
     steps = model._step.experimental_get_tracing_count()
     for n_samples in (120, 170, 300, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=1).fit(X[:n_samples], y[:n_samples])
-    assert pooled_model(6, 1, 3, SolverSpec.of("adam"), "squared_error", True) is model
+    assert pooled_model(*key) is model
     assert model.epoch.experimental_get_tracing_count() == traces
     assert model._step.experimental_get_tracing_count() <= steps + 1  # batch sizes 16 and 32
     # Re-initialised by assignment, the reused model trains as a new one would.
     first = FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X, y)
     again = FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X, y)
     assert_array_equal(first.coef_, again.coef_)
+
+
+def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_not():
+    # XLA's compilation (per shape) costs more than it saves on a small fit.
+    rng = np.random.RandomState(0)
+    adam = SolverSpec.of("adam")
+    for n_samples, compiled in ((100, False), (20_000, True)):  # 1,000 and 200,000 non-zeros
+        X = rng.normal(size=(n_samples, 10))
+        FMRegressor(n_factors=7, max_iter=1, early_stopping=False).fit(X, X[:, 0])
+        assert (64, 1, 7, adam, "squared_error", True, compiled) in _POOL._idle
 
 
 def test_fits_in_threads_at_once_train_models_of_their_own():
