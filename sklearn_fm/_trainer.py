@@ -347,7 +347,13 @@ class _Model:
     """
 
     def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform, compiled):
-        self.layer = FactorizationMachine(n_factors=n_factors, units=n_outputs)
+        # Built at zero (each fit assigns its values): the optimizer's initial
+        # state is then that of a zero model, which the rows that round the
+        # width up keep (see _Tables); a random initializer would also draw
+        # from Keras' global seed generator.
+        self.layer = FactorizationMachine(
+            n_factors=n_factors, units=n_outputs, factors_initializer="zeros"
+        )
         self.layer.build((None, n_features))
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
         # The parameters of the best (or last finite) epoch, kept on the device.
@@ -367,6 +373,7 @@ class _Model:
             # steps all 2**31 - 1.
             self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
         self._ftrl_slots = _ftrl_slots(self.optimizer, self.variables)
+        self._copying_slots = _slots_copying_their_variables(self.optimizer, self.variables)
         # XLA fuses a step's few dozen small operations and its scatters into
         # one kernel, up to several times faster per step than TensorFlow's
         # executor. It compiles once per batch shape, which is why batches
@@ -391,6 +398,9 @@ class _Model:
             variable.assign(value)
         for variable, value in zip(self.optimizer.variables, state):
             variable.assign(value)
+        if optimizer_state is None:
+            for slot, variable in self._copying_slots:
+                slot.assign(variable.value)
 
     def keep(self):
         """Copy the current parameters to ``kept``, on the device."""
@@ -537,6 +547,22 @@ def _ftrl_slots(optimizer, variables):
     return triples
 
 
+def _slots_copying_their_variables(optimizer, variables):
+    """``(slot, variable)`` of the slots that ``optimizer`` starts as a copy of
+    their variable (ScheduleFreeAdamW's ``momentum``), which a fresh start
+    must set to its starting parameters."""
+    if not isinstance(optimizer, keras.optimizers.ScheduleFreeAdamW):
+        return []
+    slots = optimizer.variables[2:]  # after the step count and the learning rate
+    pairs = list(zip(slots[::2], variables))
+    if not all(slot.name.endswith("momentum") for slot, _ in pairs):
+        raise RuntimeError(
+            f"Keras {keras.__version__} keeps ScheduleFreeAdamW's slots in an order "
+            "sklearn_fm does not know; please report this."
+        )
+    return pairs
+
+
 class _Pool:
     """Built models by key, each used by one fit at a time.
 
@@ -659,7 +685,9 @@ class Trainer:
             bias.astype(np.float32),
             self._tables.padded(kernel.astype(np.float32)),
             self._tables.padded(factors.astype(np.float32)),
-            None if optimizer_state is None else self._tables.padded_state(optimizer_state),
+            None
+            if optimizer_state is None
+            else self._tables.padded_state(optimizer_state, self._model.initial_state),
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)
@@ -734,10 +762,14 @@ class _Tables(NamedTuple):
     def trimmed(self, table):
         return table[: self.n_features]
 
-    # An elementwise optimizer's slots are scalars, the bias's (1-D) and the
-    # tables' (2-D and 3-D, shaped like them).
-    def padded_state(self, state):
-        return [self.padded(slot) if np.ndim(slot) >= 2 else slot for slot in state]
+    # The optimizers that accept padding keep scalars, the bias's slots (1-D)
+    # and the tables' (2-D and 3-D, shaped like them); the rows beyond the
+    # features keep the initial values of a zero model's slots.
+    def padded_state(self, state, initial_state):
+        return [
+            np.concatenate([slot, initial[self.n_features :]]) if np.ndim(slot) >= 2 else slot
+            for slot, initial in zip(state, initial_state)
+        ]
 
     def trimmed_state(self, state):
         return [self.trimmed(slot) if np.ndim(slot) >= 2 else slot for slot in state]

@@ -83,3 +83,17 @@ def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["ValueError", "ValueError", "False"]
+
+
+@pytest.mark.parametrize("solver", ["schedulefreeadamw", "adagrad", "ftrl", "adam"])
+def test_training_starts_from_the_fits_own_parameters_with_every_optimizer(solver):
+    # ScheduleFreeAdamW starts its momentum as a copy of the variables: it
+    # once copied those of the layer as first built, and pulled every fit
+    # towards them. With a negligible learning rate no step moves the model.
+    X, y = make_interaction_data(n_samples=200)
+    params = dict(n_factors=3, max_iter=1, tol=None, learning_rate_init=1e-9, random_state=0)
+    start = FMRegressor(solver="sgd", **params).fit(X, y)
+    for _ in range(2):  # a new pooled model, then a reused one
+        model = FMRegressor(solver=solver, **params).fit(X, y)
+        np.testing.assert_allclose(model.factors_, start.factors_, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(model.coef_, start.coef_, atol=1e-4)

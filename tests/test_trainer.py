@@ -110,6 +110,32 @@ def make_trainer(start, X, y, **settings):
     return Trainer(*start, training=training, batch_size=32, **settings)
 
 
+@pytest.mark.parametrize("solver", SOLVER_NAMES)
+def test_the_rows_that_round_the_layer_width_up_stay_zero_under_every_optimizer(solver):
+    # 10 features train in a layer of 64 rows (one built step serves widths
+    # up to 64); the 54 extra rows and their slots must stay exactly zero, and
+    # optimizers whose steps depend on the variable's size get no extra rows.
+    rng = np.random.RandomState(0)
+    X = training_matrix(sp.random(120, 10, density=0.5, random_state=rng, format="csr"))
+    y = rng.normal(size=120).astype(np.float32)
+    start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
+    trainer = make_trainer(start, X, y, solver=solver, alpha_uniform=0.01)
+    for _ in range(3):
+        assert trainer.run_epoch(rng.permutation(120), 0.01).finite
+    model = trainer._model
+    width = 64 if SolverSpec.of(solver).accepts_padding else 10
+    for table in model.variables[1:]:
+        assert table.shape[0] == width and not np.asarray(table)[10:].any()
+    # Their slots keep a zero model's initial values (Adagrad's 0.1, ...).
+    for slot, initial in zip(model.optimizer.variables, model.initial_state):
+        if len(slot.shape) >= 2:
+            assert slot.shape[0] == width
+            assert_array_equal(np.asarray(slot)[10:], initial[10:], err_msg=slot.name)
+    coef, factors_ = trainer.weights()[1:]
+    assert coef.shape == (10,) and factors_.shape == (10, 3) and np.abs(factors_).min() > 0
+    assert all(np.shape(slot)[:1] == (10,) for slot in trainer.optimizer_state() if np.ndim(slot) >= 2)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adagrad", "ftrl"])
 def test_row_sparse_steps_leave_the_rows_of_absent_features_untouched(solver):
     # Columns 7 to 9 hold no non-zero: their weights, factors and slots keep
