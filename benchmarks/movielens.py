@@ -389,6 +389,16 @@ def _plot(table, title, path, score):
     plt.close(figure)
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -407,7 +417,7 @@ def main(argv=None):
         "(default: both)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="runs per model; medians are reported (3)"
+        "--repeats", type=_positive_int, default=3, help="runs per model; medians are reported (3)"
     )
     parser.add_argument("--out", help="folder for the markdown tables and plots")
     parser.add_argument(
@@ -416,6 +426,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     variants = ["100k", "1m"] if args.variant == "both" else [args.variant]
     tasks = ["ratings", "clicks"] if args.task == "both" else [args.task]
+    for variant in variants:
+        if not (Path(args.data) / f"ml-{variant}").is_dir():
+            parser.error(f"--data {args.data} holds no ml-{variant}/ folder (see --help)")
     for variant in variants:
         for task in tasks:
             print(f"MovieLens {variant}, {task}:", flush=True)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from .conftest import make_ratings
 
@@ -77,3 +78,19 @@ def test_benchmark_command_writes_a_table_of_every_model_for_each_task(tmp_path,
     # The synthetic ratings depend on the user and item, so every model ranks
     # clicks better than chance.
     assert np.all((0.6 < auc) & (auc <= 1) & (0 < loss) & (0.5 < accuracy) & (fit_seconds > 0))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "/nonexistent"], r"--data /nonexistent holds no ml-100k/ folder"),
+        (["--repeats", "0"], r"--repeats: must be at least 1, got 0"),
+        (["--repeats", "two"], r"--repeats: 'two' is not an integer"),
+    ],
+)
+def test_bad_arguments_exit_with_a_usage_error(tmp_path, capsys, args, message):
+    write_synthetic_100k(tmp_path / "ml-100k")
+    with pytest.raises(SystemExit) as exited:
+        movielens.main(["--data", str(tmp_path), "--variant", "100k", *args])
+    assert exited.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
