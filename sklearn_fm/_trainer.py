@@ -349,7 +349,7 @@ class _Model:
     def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform, compiled):
         # Built at zero (each fit assigns its values): the optimizer's initial
         # state is then that of a zero model, which the rows that round the
-        # width up keep (see _Tables); a random initializer would also draw
+        # width up keep (see reset); a random initializer would also draw
         # from Keras' global seed generator.
         self.layer = FactorizationMachine(
             n_factors=n_factors, units=n_outputs, factors_initializer="zeros"
@@ -386,18 +386,30 @@ class _Model:
 
     def reset(self, bias, kernel, factors, optimizer_state):
         """Start training from these parameters and optimizer state (the
-        optimizer's initial one if None)."""
-        state = self.initial_state if optimizer_state is None else optimizer_state
-        expected = [tuple(v.shape) for v in self.optimizer.variables]
+        optimizer's initial one if None).
+
+        The tables (``kernel``, ``factors`` and their slots) may have fewer
+        rows than the layer (see ``_rounded_width``): the rows beyond them
+        take a zero model's values, as the optimizer's initial state holds
+        them. They are assigned on the device, as padding on the host would
+        copy the largest arrays of a fit once more.
+        """
+        n_features = np.shape(kernel)[0]
+        state = (
+            _leading_rows(self.initial_state, n_features)
+            if optimizer_state is None
+            else optimizer_state
+        )
+        expected = [np.shape(v) for v in _leading_rows(self.initial_state, n_features)]
         if [np.shape(value) for value in state] != expected:
             raise ValueError(
                 f"The optimizer state holds arrays of the shapes {[np.shape(v) for v in state]}, "
                 f"but {type(self.optimizer).__name__} for these parameters has {expected}."
             )
         for variable, value in zip(self.variables, (bias, kernel, factors)):
-            variable.assign(value)
-        for variable, value in zip(self.optimizer.variables, state):
-            variable.assign(value)
+            _assign_leading_rows(variable, value, np.zeros(variable.shape, np.float32))
+        for variable, value, initial in zip(self.optimizer.variables, state, self.initial_state):
+            _assign_leading_rows(variable, value, initial)
         if optimizer_state is None:
             for slot, variable in self._copying_slots:
                 slot.assign(variable.value)
@@ -547,6 +559,24 @@ def _ftrl_slots(optimizer, variables):
     return triples
 
 
+def _leading_rows(arrays, n_rows):
+    """The arrays with their tables (2-D and more: the kernel's, the
+    factors' and their slots) cut to their first ``n_rows`` rows."""
+    return [array[:n_rows] if np.ndim(array) >= 2 else array for array in arrays]
+
+
+def _assign_leading_rows(variable, value, zero_model):
+    """Assign ``value`` to the first rows of the Keras ``variable`` and the
+    rows of ``zero_model`` (the variable's shape) beyond them to the others."""
+    n_rows = np.shape(value)[0] if np.ndim(value) >= 2 else None
+    if n_rows is None or n_rows == variable.shape[0]:
+        variable.assign(value)
+        return
+    # Joined by TensorFlow: about as fast as assigning a whole array, where
+    # assigning slices of the variable takes five times as long.
+    variable.assign(tf.concat([value, zero_model[n_rows:]], axis=0))
+
+
 def _slots_copying_their_variables(optimizer, variables):
     """``(slot, variable)`` of the slots that ``optimizer`` starts as a copy of
     their variable (ScheduleFreeAdamW's ``momentum``), which a fresh start
@@ -676,18 +706,16 @@ class Trainer:
         # which no data reaches: they stay zero under an optimizer that
         # updates each entry from its own gradient, and change nothing.
         width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
-        self._tables = _Tables(n_features, width)
+        self._n_features = n_features
         compiled = training[0].nnz >= _COMPILE_MIN_NNZ
         key = (width, n_outputs, n_factors, solver, loss, alpha_uniform > 0, compiled)
         self._model = _POOL.checkout(key)
         weakref.finalize(self, _POOL.give_back, key, self._model)
         self._model.reset(
             bias.astype(np.float32),
-            self._tables.padded(kernel.astype(np.float32)),
-            self._tables.padded(factors.astype(np.float32)),
-            None
-            if optimizer_state is None
-            else self._tables.padded_state(optimizer_state, self._model.initial_state),
+            kernel.astype(np.float32),
+            factors.astype(np.float32),
+            optimizer_state,
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)
@@ -740,36 +768,10 @@ class Trainer:
     def optimizer_state(self):
         """The optimizer's variables (step count, learning rate and slots, in
         Keras' order), for a later ``partial_fit``."""
-        return self._tables.trimmed_state([v.numpy() for v in self._model.optimizer.variables])
+        return _leading_rows([v.numpy() for v in self._model.optimizer.variables], self._n_features)
 
     def _estimator_weights(self, variables):
         """The layer's ``(bias, kernel, factors)`` variables as float64 NumPy
         parameters in the estimators' layout."""
-        bias, kernel, factors = (np.asarray(v.numpy(), np.float64) for v in variables)
-        return estimator_form(bias, self._tables.trimmed(kernel), self._tables.trimmed(factors))
-
-
-class _Tables(NamedTuple):
-    """The rows of the parameter tables (``kernel``, ``factors`` and their
-    optimizer slots): ``n_features`` in the estimators, ``width`` in the layer."""
-
-    n_features: int
-    width: int
-
-    def padded(self, table):
-        return np.pad(table, [(0, self.width - self.n_features)] + [(0, 0)] * (table.ndim - 1))
-
-    def trimmed(self, table):
-        return table[: self.n_features]
-
-    # The optimizers that accept padding keep scalars, the bias's slots (1-D)
-    # and the tables' (2-D and 3-D, shaped like them); the rows beyond the
-    # features keep the initial values of a zero model's slots.
-    def padded_state(self, state, initial_state):
-        return [
-            np.concatenate([slot, initial[self.n_features :]]) if np.ndim(slot) >= 2 else slot
-            for slot, initial in zip(state, initial_state)
-        ]
-
-    def trimmed_state(self, state):
-        return [self.trimmed(slot) if np.ndim(slot) >= 2 else slot for slot in state]
+        arrays = _leading_rows([v.numpy() for v in variables], self._n_features)
+        return estimator_form(*(np.asarray(array, np.float64) for array in arrays))

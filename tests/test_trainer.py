@@ -222,6 +222,27 @@ def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
     assert_array_equal(first.coef_, again.coef_)
 
 
+@pytest.mark.parametrize("solver", ["adam", "adagrad", "lamb"])
+def test_a_model_of_other_columns_trained_before_in_the_same_layer_changes_nothing(solver):
+    # 50 and 60 columns share one layer of 64 rows: after the 60-column fit,
+    # rows 50 to 59 hold its parameters and slots, which the 50-column fit
+    # must not see (the uniform penalty and Lamb's norms read every row).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 60))
+    y = X[:, 0] * X[:, 1] + rng.normal(scale=0.1, size=200)
+    params = dict(solver=solver, n_factors=3, max_iter=3, tol=None, random_state=0)
+
+    def fit_50_columns_twice():
+        model = FMRegressor(**params).partial_fit(X[:, :50], y)
+        return model.partial_fit(X[:, :50], y)  # continues a state of 50 rows
+
+    first = fit_50_columns_twice()
+    FMRegressor(**params).partial_fit(X, y).partial_fit(X, y)
+    again = fit_50_columns_twice()
+    for name in ("coef_", "factors_", "loss_curve_"):
+        assert_array_equal(getattr(again, name), getattr(first, name))
+
+
 def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_not():
     # XLA's compilation (per shape) costs more than it saves on a small fit.
     rng = np.random.RandomState(0)
