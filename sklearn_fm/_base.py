@@ -32,6 +32,13 @@ _TRAINING_LOCK = threading.Lock()
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
 
+def scaled_to_at_most_1(weights):
+    """Non-negative ``weights`` divided by their largest (all zeros stay
+    zeros): training is invariant to their scale, and their products and
+    sums then stay finite however large they are."""
+    return weights / max(weights.max(), np.finfo(np.float64).tiny)
+
+
 def _check_representable_products(factors, init_std):
     """Refuse starting factors whose pairwise products overflow float32, the
     precision training runs in: such a start diverges in its first epoch and
@@ -348,7 +355,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             if name in vars(checked)
         }
         return (
-            X, y, sample_weight / max(sample_weight.max(), np.finfo(np.float64).tiny), contract
+            X, y, scaled_to_at_most_1(sample_weight), contract
         )
 
     def _fit_stochastic(self, trainer, data, state, targets, rng, incremental):

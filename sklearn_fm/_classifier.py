@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseFM, Targets
+from ._base import BaseFM, Targets, scaled_to_at_most_1
 from ._parameters import n_outputs_of
 
 
@@ -460,10 +460,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
             weights[present] = compute_class_weight(
                 self.class_weight, classes=known[present], y=y
             )
-            # Scaled to at most 1 like the sample weights (_validate_training_data),
-            # so that their products and sums stay finite however large they are.
-            weights /= max(weights.max(), np.finfo(np.float64).tiny)
-            sample_weight = sample_weight * weights[encoded]
+            # Scaled like the sample weights, so that their products stay finite.
+            sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
         return Targets(
             encoded.astype(np.float64),
             sample_weight,

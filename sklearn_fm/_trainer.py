@@ -394,13 +394,9 @@ class _Model:
         them. They are assigned on the device, as padding on the host would
         copy the largest arrays of a fit once more.
         """
-        n_features = np.shape(kernel)[0]
-        state = (
-            _leading_rows(self.initial_state, n_features)
-            if optimizer_state is None
-            else optimizer_state
-        )
-        expected = [np.shape(v) for v in _leading_rows(self.initial_state, n_features)]
+        initial = _leading_rows(self.initial_state, np.shape(kernel)[0])
+        state = initial if optimizer_state is None else optimizer_state
+        expected = [np.shape(v) for v in initial]
         if [np.shape(value) for value in state] != expected:
             raise ValueError(
                 f"The optimizer state holds arrays of the shapes {[np.shape(v) for v in state]}, "
