@@ -8,10 +8,12 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_scalar
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -19,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from ._data import check_sparse_structure, training_matrix
-from ._parameters import estimator_form, fm_decision, rescale_fm
+from ._parameters import estimator_form, fm_decision, rescale_fm, strongest_interactions
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
@@ -551,6 +553,84 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 f"{abs(X).max():.3g} in magnitude. Scale X as the training data was scaled."
             )
         return output
+
+    def top_interactions(self, n=20, *, feature_names=None):
+        """The strongest pairwise interactions the model learned.
+
+        The interaction weight of features ``i`` and ``j`` is the dot product
+        of their factor vectors, ``factors_[i] @ factors_[j]``: the model adds
+        it times ``x_i * x_j`` to its output (the log-odds of a binary
+        classifier). Pairs are ranked by its magnitude, so compare features
+        of similar scale (for example one-hot or standardised columns).
+
+        Every pair is scored, at a cost of O(n_features**2 * n_factors) time
+        and O(n_features + n) memory: about a second for 10,000 features.
+
+        Parameters
+        ----------
+        n : int, default=20
+            How many pairs to list (per class, for more than two classes).
+            All pairs are listed if there are fewer.
+
+        feature_names : array-like of str of shape (n_features,), default=None
+            Names of the features. None takes ``feature_names_in_`` when
+            ``fit`` saw them, else ``"x0"``, ``"x1"``, ... as scikit-learn's
+            ``get_feature_names_out`` does. In a pipeline, pass the
+            preceding steps' ``get_feature_names_out()``.
+
+        Returns
+        -------
+        interactions : pandas.DataFrame
+            One row per pair, strongest first, with the columns
+            ``feature_i`` and ``feature_j`` (the names, ``i < j``) and
+            ``weight``; with more than two classes, the rows of each class in
+            ``classes_`` in turn, with a leading ``class`` column.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_fm import FMRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(2000, 4))
+        >>> y = 2 * X[:, 0] * X[:, 3]
+        >>> model = FMRegressor(random_state=0).fit(X, y)
+        >>> model.top_interactions(n=1)[["feature_i", "feature_j"]].to_numpy()
+        array([['x0', 'x3']], dtype=object)
+        """
+        check_is_fitted(self)
+        check_scalar(n, "n", Integral, min_val=1)
+        names = self._feature_names(feature_names)
+        outputs = self.factors_ if self.factors_.ndim == 3 else self.factors_[None]
+        frames = []
+        for output, factors in enumerate(outputs):
+            pairs = strongest_interactions(factors, n)
+            frame = pd.DataFrame(
+                {
+                    "feature_i": names[pairs.feature_i],
+                    "feature_j": names[pairs.feature_j],
+                    "weight": pairs.weight,
+                }
+            )
+            if len(outputs) > 1:
+                frame.insert(0, "class", self.classes_[output])
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def _feature_names(self, feature_names):
+        """The names of the features, as an object array."""
+        if feature_names is None:
+            if hasattr(self, "feature_names_in_"):
+                return np.asarray(self.feature_names_in_, dtype=object)
+            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        names = np.asarray(feature_names, dtype=object)
+        if names.ndim != 1 or len(names) != self.n_features_in_:
+            raise ValueError(
+                f"feature_names must hold one name per feature, {self.n_features_in_}; "
+                f"got an array of shape {names.shape}."
+            )
+        if not all(isinstance(name, str) for name in names):
+            raise TypeError("feature_names must be strings.")
+        return names
 
     def save(self, file):
         """Write the fitted model to a file that loads without executing code.

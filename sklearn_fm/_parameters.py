@@ -11,6 +11,8 @@ linear models hold ``coef_``. The Keras layer,
 kernel.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -96,3 +98,62 @@ def fm_decision(X, intercept, coef, factors):
     return estimator_outputs(
         intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)
     )
+
+
+class Interactions(NamedTuple):
+    """Pairs of features ``i < j`` with their interaction weight ``<v_i, v_j>``
+    in one output of an FM, strongest (largest in magnitude) first."""
+
+    feature_i: np.ndarray  # int64 (n_pairs,)
+    feature_j: np.ndarray  # int64 (n_pairs,)
+    weight: np.ndarray  # float64 (n_pairs,)
+
+
+# The interaction weights computed at once: 32 MiB of float64.
+_WEIGHTS_PER_BLOCK = 1 << 22
+
+
+def strongest_interactions(factors, n):
+    """The ``n`` pairs ``i < j`` of the factors ``factors`` (n_features, k)
+    whose interaction weights ``<v_i, v_j>`` are largest in magnitude, as an
+    :class:`Interactions` (all pairs if there are fewer).
+
+    Every pair is scored, O(n_features**2 * k), in blocks of rows, so memory
+    stays O(n_features + n) whatever the number of features. Ties keep the
+    order of ``(i, j)``.
+    """
+    factors = np.asarray(factors, np.float64)
+    n_features = len(factors)
+    block_rows = max(1, _WEIGHTS_PER_BLOCK // max(n_features, 1))
+    kept = Interactions(*(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.float64)))
+    for start in range(0, n_features - 1, block_rows):
+        stop = min(start + block_rows, n_features - 1)
+        # Row r is feature start + r, column c is feature start + 1 + c; the
+        # pairs i < j are the columns c >= r.
+        weights = factors[start:stop] @ factors[start + 1 :].T
+        n_cols = weights.shape[1]
+        strength = np.abs(weights)
+        strength[np.arange(n_cols) < np.arange(stop - start)[:, None]] = -1.0
+        n_pairs = (stop - start) * n_cols - (stop - start) * (stop - start - 1) // 2
+        first = _first_strongest(strength.ravel(), min(n, n_pairs))
+        rows, cols = np.divmod(first, n_cols)
+        block = Interactions(rows + start, cols + start + 1, weights.ravel()[first])
+        kept = _strongest(Interactions(*map(np.concatenate, zip(kept, block))), n)
+    return _strongest(kept, len(kept.weight))
+
+
+def _first_strongest(strength, n):
+    """The positions of the ``n`` largest of ``strength``, the first ones
+    (in position order) at a tie, in O(len(strength))."""
+    if n >= len(strength):
+        return np.arange(len(strength))
+    threshold = np.partition(strength, len(strength) - n)[len(strength) - n]
+    above = np.flatnonzero(strength > threshold)
+    return np.concatenate([above, np.flatnonzero(strength == threshold)[: n - len(above)]])
+
+
+def _strongest(pairs, n):
+    """The ``n`` pairs of largest absolute weight, strongest first, the
+    first in ``(i, j)`` order at a tie."""
+    order = np.lexsort((pairs.feature_j, pairs.feature_i, -np.abs(pairs.weight)))[:n]
+    return Interactions(*(column[order] for column in pairs))
