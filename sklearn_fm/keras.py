@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["FactorizationMachine", "fm_outputs"]
+__all__ = ["FactorizationMachine", "FieldAwareFactorizationMachine", "ffm_outputs", "fm_outputs"]
 
 
 def fm_outputs(bias, kernel, factors, values, rows, n_rows):
@@ -61,6 +61,67 @@ def fm_outputs(bias, kernel, factors, values, rows, n_rows):
     xv = ops.segment_sum(v, rows, n_rows)
     x2v2 = ops.segment_sum(ops.sum(v * v, axis=-1), rows, n_rows)
     return bias + linear + 0.5 * (ops.sum(xv * xv, axis=-1) - x2v2), xv
+
+
+def ffm_outputs(bias, kernel, factors, values, rows, fields, n_rows, n_fields):
+    """The field-aware FM outputs of rows given in coordinate form, and the
+    sums of their factors by field.
+
+    The functional form of :class:`FieldAwareFactorizationMachine` on sparse
+    input, as :func:`fm_outputs` is that of the FM: for parameters gathered
+    by column, at a cost of O(n_outputs * n_fields * n_factors * nnz) plus
+    O(n_outputs * n_fields**2 * n_factors) per row.
+
+    Parameters
+    ----------
+    bias : tensor of shape (n_outputs,)
+        The biases.
+    kernel : tensor of shape (nnz, n_outputs)
+        The linear weights of the column of each non-zero.
+    factors : tensor of shape (nnz, n_outputs, n_fields, n_factors)
+        The factors of the column of each non-zero, one vector per field.
+    values : tensor of shape (nnz,)
+        The non-zero values.
+    rows : int tensor of shape (nnz,)
+        The row of each non-zero, from 0 to ``n_rows - 1``.
+    fields : int tensor of shape (nnz,)
+        The field of the column of each non-zero, from 0 to ``n_fields - 1``.
+    n_rows, n_fields : int
+        The number of rows and of fields.
+
+    Returns
+    -------
+    outputs : tensor of shape (n_rows, n_outputs)
+        The field-aware FM of each row and output.
+    field_sums : tensor of shape (n_rows, n_fields, n_outputs, n_fields, n_factors)
+        ``field_sums[r, f, c, g]`` is the sum of ``x_i v_icg`` over the
+        features ``i`` of field ``f`` in row ``r``, which the gradient reuses.
+
+    Examples
+    --------
+    One row with the features 0 (field 0) and 1 (field 1), both 1, and one
+    output: the interaction is ``<v_0 for field 1, v_1 for field 0>``.
+
+    >>> import numpy as np
+    >>> from sklearn_fm.keras import ffm_outputs
+    >>> V = np.array([[[[9.0, 9.0], [1.0, 2.0]]], [[[3.0, 1.0], [9.0, 9.0]]]])
+    >>> outputs, _ = ffm_outputs(
+    ...     np.zeros(1), np.zeros((2, 1)), V, np.ones(2), np.array([0, 0]),
+    ...     np.array([0, 1]), 1, 2,
+    ... )
+    >>> float(outputs[0, 0])  # <(1, 2), (3, 1)>
+    5.0
+    """
+    v = factors * values[:, None, None, None]
+    linear = ops.segment_sum(kernel * values[:, None], rows, n_rows)
+    segments = rows * n_fields + ops.cast(fields, ops.dtype(rows))  # (row, field)
+    by_field = ops.segment_sum(v, segments, n_rows * n_fields)
+    field_sums = ops.reshape(by_field, (n_rows, n_fields, *ops.shape(factors)[1:]))
+    # All ordered pairs (i, j), i == j included: sum_{f,g} <S[f, g], S[g, f]>.
+    crossed = ops.sum(field_sums * ops.transpose(field_sums, (0, 3, 2, 1, 4)), axis=(1, 3, 4))
+    own = ops.take_along_axis(v, ops.reshape(fields, (-1, 1, 1, 1)), axis=2)
+    x2v2 = ops.segment_sum(ops.sum(ops.square(own), axis=(2, 3)), rows, n_rows)
+    return bias + linear + 0.5 * (crossed - x2v2), field_sums
 
 
 def _sparse_coordinates(inputs):
@@ -213,12 +274,15 @@ class FactorizationMachine(keras.layers.Layer):
         )
         self.factors = self.add_weight(
             name="factors",
-            shape=(n_features, self.units, self.n_factors),
+            shape=self._factors_shape(n_features),
             initializer=self.factors_initializer,
             regularizer=self.factors_regularizer,
             constraint=self.factors_constraint,
         )
         self.input_spec = keras.layers.InputSpec(ndim=2, axes={-1: n_features})
+
+    def _factors_shape(self, n_features):
+        return (n_features, self.units, self.n_factors)
 
     def call(self, inputs):
         coordinates = _sparse_coordinates(inputs)
@@ -272,3 +336,127 @@ class FactorizationMachine(keras.layers.Layer):
             bias_constraint=keras.constraints.serialize(self.bias_constraint),
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="sklearn_fm")
+class FieldAwareFactorizationMachine(FactorizationMachine):
+    """Field-aware Factorization Machine (FFM; Juan et al., 2016) as a Keras layer.
+
+    Each input column belongs to a field (user, item, device, hour, ...) and
+    each feature ``i`` has one factor vector ``v_ig`` per field ``g``; the
+    pair ``(i, j)`` interacts through the vector of ``i`` for the field of
+    ``j`` and the vector of ``j`` for the field of ``i``. For each row ``x``
+    and each of the ``units`` outputs ``c``::
+
+        b_c + sum_i w_ic x_i + sum_{i<j} <v_ic f(j), v_jc f(i)> x_i x_j
+
+    with ``f(i)`` the field of column ``i``. With a single field this is the
+    :class:`FactorizationMachine`. It costs O(units * n_fields * n_factors *
+    nnz(x)) plus O(units * n_fields**2 * n_factors) per row, and holds
+    ``n_features * units * n_fields * n_factors`` factors. Dense and sparse
+    input are accepted as by :class:`FactorizationMachine`, whose other
+    arguments it takes.
+
+    Parameters
+    ----------
+    fields : sequence of int
+        The field of each input column, from 0 to ``n_fields - 1``; its
+        length is the number of input columns.
+    n_factors : int, default=8
+        Dimension of each factor vector ``v_icg``.
+    **kwargs
+        The other arguments of :class:`FactorizationMachine` (``units``,
+        initializers, regularizers and constraints of ``w``, ``V`` and ``b``)
+        and the standard ``keras.layers.Layer`` ones.
+
+    Attributes
+    ----------
+    n_fields : int
+        The number of fields, ``max(fields) + 1``.
+    bias : keras.Variable of shape (units,)
+        The biases ``b``.
+    kernel : keras.Variable of shape (n_features, units)
+        The linear weights ``w``.
+    factors : keras.Variable of shape (n_features, units, n_fields, n_factors)
+        The factors: ``factors[i, c, g]`` is ``v_icg``.
+
+    Examples
+    --------
+    Two one-hot fields of 3 and 4 columns:
+
+    >>> import keras
+    >>> from sklearn_fm.keras import FieldAwareFactorizationMachine
+    >>> inputs = keras.Input(shape=(7,), sparse=True)
+    >>> layer = FieldAwareFactorizationMachine(fields=[0, 0, 0, 1, 1, 1, 1], n_factors=4)
+    >>> keras.Model(inputs, layer(inputs)).output_shape
+    (None, 1)
+    >>> tuple(layer.factors.shape)
+    (7, 1, 2, 4)
+    """
+
+    def __init__(self, fields, n_factors=8, **kwargs):
+        super().__init__(n_factors=n_factors, **kwargs)
+        self.fields = _field_map(fields)
+        self.n_fields = max(self.fields) + 1
+
+    def build(self, input_shape):
+        if input_shape[-1] is not None and input_shape[-1] != len(self.fields):
+            raise ValueError(
+                f"`FieldAwareFactorizationMachine` was given the fields of {len(self.fields)} "
+                f"columns, but its inputs have {input_shape[-1]}. Received: "
+                f"input_shape={input_shape}"
+            )
+        super().build(input_shape)
+
+    def _factors_shape(self, n_features):
+        return (n_features, self.units, self.n_fields, self.n_factors)
+
+    def call(self, inputs):
+        fields = ops.convert_to_tensor(np.asarray(self.fields, np.int32))
+        coordinates = _sparse_coordinates(inputs)
+        if coordinates is not None:
+            rows, cols, values = coordinates
+            output, _ = ffm_outputs(
+                self.bias,
+                ops.take(self.kernel, cols, axis=0),
+                ops.take(self.factors, cols, axis=0),
+                ops.cast(values, self.compute_dtype),
+                rows,
+                ops.take(fields, cols, axis=0),
+                ops.shape(inputs)[0],
+                self.n_fields,
+            )
+            return output
+        x = ops.cast(inputs, self.compute_dtype)
+        n_features = len(self.fields)
+        in_field = ops.one_hot(fields, self.n_fields, dtype=self.compute_dtype)  # (n, F)
+        # field_sums[r, f] = sum over the columns i of field f of x_ri v_i.
+        x_by_field = ops.transpose(x[:, :, None] * in_field, (0, 2, 1))  # (rows, F, n)
+        flat = ops.reshape(self.factors, (n_features, -1))
+        shape = (-1, self.n_fields, self.units, self.n_fields, self.n_factors)
+        field_sums = ops.reshape(ops.matmul(x_by_field, flat), shape)
+        crossed = ops.sum(field_sums * ops.transpose(field_sums, (0, 3, 2, 1, 4)), axis=(1, 3, 4))
+        own = ops.sum(self.factors * in_field[:, None, :, None], axis=2)  # v_i f(i): (n, c, k)
+        x2v2 = ops.matmul(ops.square(x), ops.sum(ops.square(own), axis=-1))
+        return self.bias + ops.matmul(x, self.kernel) + 0.5 * (crossed - x2v2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(fields=list(self.fields))
+        return config
+
+
+def _field_map(fields):
+    """``fields`` as a tuple of ints from 0, or a ValueError naming the problem."""
+    array = np.asarray(fields)
+    if array.ndim != 1 or len(array) == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            "Received an invalid value for `fields`, expected a non-empty sequence of "
+            f"integers, the field of each input column. Received: fields={fields!r}"
+        )
+    if array.min() < 0:
+        raise ValueError(
+            f"Received an invalid value for `fields`: fields are numbered from 0, but "
+            f"it holds {array.min()}."
+        )
+    return tuple(int(field) for field in array)

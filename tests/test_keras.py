@@ -15,7 +15,12 @@ import tensorflow as tf
 from numpy.testing import assert_allclose
 
 from sklearn_fm._parameters import estimator_form, fm_decision
-from sklearn_fm.keras import FactorizationMachine, fm_outputs
+from sklearn_fm.keras import (
+    FactorizationMachine,
+    FieldAwareFactorizationMachine,
+    ffm_outputs,
+    fm_outputs,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -239,25 +244,36 @@ BACKEND_SCRIPT = textwrap.dedent(
     import itertools, sys, tempfile, os
     import numpy as np, scipy.sparse as sp
     import keras
-    from sklearn_fm.keras import FactorizationMachine
+    from sklearn_fm.keras import FactorizationMachine, FieldAwareFactorizationMachine
     assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
     rng = np.random.RandomState(0)
     X = sp.random(64, 7, density=0.4, random_state=rng, format="csr", dtype=np.float32)
     y = (X[:, 0].toarray() * X[:, 1].toarray() * 4 + X[:, 2].toarray()).astype(np.float32)
-    for sparse_input in sys.argv[2:]:
+    fields = [0, 0, 1, 1, 2, 2, 2]
+    for kind, sparse_input in itertools.product(["fm", "ffm"], sys.argv[2:]):
         sparse_input = sparse_input == "sparse"
         data = X if sparse_input else X.toarray()
         inputs = keras.Input(shape=(7,), sparse=sparse_input)
-        layer = FactorizationMachine(
+        arguments = dict(
             n_factors=3, units=2, name="fm",
             factors_initializer=keras.initializers.RandomNormal(seed=0),
         )
+        if kind == "fm":
+            layer = FactorizationMachine(**arguments)
+        else:
+            layer = FieldAwareFactorizationMachine(fields=fields, **arguments)
         model = keras.Model(inputs, layer(inputs))
         bias, kernel, factors = (np.asarray(w) for w in layer.get_weights())
+
+        def weight(i, j, c):
+            if kind == "fm":
+                return factors[i, c] @ factors[j, c]
+            return factors[i, c, fields[j]] @ factors[j, c, fields[i]]
+
         dense = X.toarray()
         expected = np.column_stack([
             bias[c] + dense @ kernel[:, c] + sum(
-                (factors[i, c] @ factors[j, c]) * dense[:, i] * dense[:, j]
+                weight(i, j, c) * dense[:, i] * dense[:, j]
                 for i, j in itertools.combinations(range(7), 2)
             )
             for c in range(2)
@@ -269,6 +285,7 @@ BACKEND_SCRIPT = textwrap.dedent(
         path = os.path.join(tempfile.mkdtemp(), "fm.keras")
         model.save(path)
         loaded = keras.models.load_model(path)
+        assert type(loaded.get_layer("fm")) is type(layer)
         np.testing.assert_allclose(
             loaded.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6
         )
@@ -280,7 +297,7 @@ BACKEND_SCRIPT = textwrap.dedent(
 # The TensorFlow backend is tested in this process, above. Keras has no
 # sparse tensors under PyTorch.
 @pytest.mark.parametrize("backend, inputs", [("jax", ["dense", "sparse"]), ("torch", ["dense"])])
-def test_the_layer_builds_trains_and_saves_under_other_backends(backend, inputs):
+def test_the_layers_build_train_and_save_under_other_backends(backend, inputs):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend}
     result = subprocess.run(
@@ -289,3 +306,117 @@ def test_the_layer_builds_trains_and_saves_under_other_backends(backend, inputs)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+# The field-aware FM: the same checks against its brute-force definition.
+
+
+def brute_force_ffm(X, bias, kernel, factors, fields):
+    """b_c + <w_c, x> + sum_{i<j} <v_{i c f(j)}, v_{j c f(i)}> x_i x_j, per output c."""
+    out = bias + X @ kernel
+    for i, j in itertools.combinations(range(X.shape[1]), 2):
+        weights = np.sum(factors[i, :, fields[j]] * factors[j, :, fields[i]], axis=-1)
+        out = out + weights * (X[:, i] * X[:, j])[:, None]
+    return out
+
+
+FIELDS = [0, 0, 1, 2, 2, 2, 1, 0, 2]
+
+
+def built_ffm(fields, n_factors, seed, units=1):
+    rng = np.random.RandomState(seed)
+    layer = FieldAwareFactorizationMachine(
+        fields=fields, n_factors=n_factors, units=units, dtype="float64"
+    )
+    layer.build((None, len(fields)))
+    n_fields = max(fields) + 1
+    weights = [
+        rng.normal(size=units),
+        rng.normal(size=(len(fields), units)),
+        rng.normal(size=(len(fields), units, n_fields, n_factors)),
+    ]
+    layer.set_weights(weights)
+    return layer, weights
+
+
+@pytest.mark.parametrize("units", [1, 3])
+@pytest.mark.parametrize("density", [0.1, 0.5, 1.0])
+def test_ffm_dense_and_sparse_outputs_equal_brute_force(units, density):
+    X = sp.random(30, 9, density=density, random_state=4, format="csr").toarray()
+    layer, weights = built_ffm(FIELDS, 4, seed=units, units=units)
+    expected = brute_force_ffm(X, *weights, FIELDS)
+    assert_allclose(layer(X).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert_allclose(layer(to_sparse_tensor(X)).numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_ffm_outputs_on_gathered_parameters_and_field_sums():
+    X = sp.random(12, 9, density=0.4, random_state=1, format="coo")
+    _, (bias, kernel, factors) = built_ffm(FIELDS, 3, seed=2, units=2)
+    fields = np.array(FIELDS)
+    outputs, field_sums = ffm_outputs(
+        bias, kernel[X.col], factors[X.col], X.data, X.row, fields[X.col], 12, 3
+    )
+    assert_allclose(outputs, brute_force_ffm(X.toarray(), bias, kernel, factors, FIELDS))
+    # field_sums[r, f, c, g] = sum over the columns i of field f of x_ri v_icg.
+    in_field = np.eye(3)[fields]  # (n_features, n_fields)
+    expected = np.einsum("ri,if,icgk->rfcgk", X.toarray(), in_field, factors)
+    assert_allclose(field_sums, expected, atol=1e-12)
+
+
+def test_ffm_with_one_field_is_the_fm():
+    X = np.random.RandomState(0).normal(size=(15, 6))
+    ffm, (bias, kernel, factors) = built_ffm([0] * 6, 3, seed=1, units=2)
+    fm = FactorizationMachine(n_factors=3, units=2, dtype="float64")
+    fm.build((None, 6))
+    fm.set_weights([bias, kernel, factors[:, :, 0]])
+    assert_allclose(ffm(X).numpy(), fm(X).numpy(), rtol=1e-12)
+
+
+def test_ffm_trains_and_round_trips_through_keras_saving(tmp_path):
+    rng = np.random.RandomState(0)
+    X = sp.random(400, 9, density=0.4, random_state=rng, format="csr", dtype=np.float32)
+    y = (X[:, 0].toarray() * X[:, 3].toarray() * 4 + X[:, 2].toarray()).astype(np.float32)
+    inputs = keras.Input(shape=(9,), sparse=True)
+    layer = FieldAwareFactorizationMachine(
+        fields=FIELDS,
+        n_factors=4,
+        name="ffm",
+        factors_initializer=keras.initializers.RandomNormal(seed=0),
+        factors_regularizer=keras.regularizers.L2(1e-4),
+    )
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit(X, y, epochs=20, batch_size=50, shuffle=False, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    path = tmp_path / "ffm.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.get_layer("ffm"), FieldAwareFactorizationMachine)
+    assert loaded.get_layer("ffm").fields == tuple(FIELDS)
+    assert loaded.get_layer("ffm").n_fields == 3
+    assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+    config = layer.get_config()
+    assert FieldAwareFactorizationMachine.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ([], "non-empty sequence of integers"),
+        ([0, 1.5], "non-empty sequence of integers"),
+        ([[0, 1]], "non-empty sequence of integers"),
+        ([True, False], "non-empty sequence of integers"),
+        ("01", "non-empty sequence of integers"),
+        (3, "non-empty sequence of integers"),
+        ([0, -1], "numbered from 0, but it holds -1"),
+    ],
+)
+def test_ffm_bad_field_maps_are_refused(fields, message):
+    with pytest.raises(ValueError, match=message):
+        FieldAwareFactorizationMachine(fields=fields)
+
+
+def test_ffm_fields_must_cover_the_input_columns():
+    layer = FieldAwareFactorizationMachine(fields=[0, 1, 1])
+    with pytest.raises(ValueError, match="fields of 3 columns, but its inputs have 4"):
+        layer(np.ones((2, 4)))
