@@ -7,12 +7,15 @@ import them only when they train. The Keras layer lives in
 
 from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
+from ._field_aware import FFMClassifier, FFMRegressor
 from ._persistence import load
 from ._regressor import FMRegressor
 from ._version import __version__
 
 
 __all__ = [
+    "FFMClassifier",
+    "FFMRegressor",
     "FMClassifier",
     "FMRegressor",
     "ImplicitFeedbackEncoder",

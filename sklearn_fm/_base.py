@@ -21,7 +21,13 @@ from sklearn.utils.validation import (
 )
 
 from ._data import check_sparse_structure, training_matrix
-from ._parameters import estimator_form, fm_decision, rescale_fm, strongest_interactions
+from ._parameters import (
+    estimator_form,
+    ffm_decision,
+    fm_decision,
+    rescale_fm,
+    strongest_interactions,
+)
 from ._model_file import write
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
@@ -32,6 +38,23 @@ _TRAINING_LOCK = threading.Lock()
 
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
+
+# The factors a model may hold: 2**28 values, 1 GiB in float32 on the
+# device (Adam's two slots triple that in training), 2 GiB as the float64
+# ``factors_``.
+MAX_FACTORS = 1 << 28
+
+
+def _check_factors_budget(shape):
+    """Refuse, before allocating them, factors of ``shape`` beyond ``MAX_FACTORS``."""
+    size = int(np.prod(shape, dtype=np.float64))
+    if size > MAX_FACTORS:
+        raise ValueError(
+            f"The model would hold {size:,} factors (shape {shape}), more than the "
+            f"{MAX_FACTORS:,} (1 GiB in float32) sklearn_fm allows. Lower n_factors, "
+            "or hash or group rare features; a field-aware FM holds one factor vector "
+            "per field for every feature, so fewer fields shrink it too."
+        )
 
 
 def scaled_to_at_most_1(weights):
@@ -262,6 +285,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             X, y, sample_weight, first_call
         )
         targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
+        fields = self._training_fields(X.shape[1], first_call)
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         early_stopping = (
@@ -279,8 +303,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             targets.sample_weight[train],
             targets,
             rng,
+            fields,
         )
         state.update(targets.fitted, **contract)
+        if fields is not None:
+            state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
         _check_optimizer_state(state["_optimizer_state"], solver)
         batch_size = (
             _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
@@ -304,6 +331,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             optimizer_state=(
                 None if state["_optimizer_state"] is None else state["_optimizer_state"].variables
             ),
+            fields=fields,
         )
         fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental)
         if not fitted.diverged:  # otherwise keep the state training started from
@@ -456,13 +484,27 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["best_loss_"] = None
         return _Fitted(trainer.kept_weights() if kept else None, diverged)
 
-    def _start_state(self, first_call, incremental, n_features, y, sample_weight, targets, rng):
+    def _training_fields(self, n_features, first_call):
+        """The field of each feature, numbered from 0, for a field-aware FM;
+        None for an FM."""
+        return None
+
+    def _fitted_fields(self):
+        """The ``fields`` of training, as ``_training_fields`` gives them."""
+        return None
+
+    def _start_state(
+        self, first_call, incremental, n_features, y, sample_weight, targets, rng, fields
+    ):
         """The parameters training starts from, in training units, and the
         bookkeeping it continues."""
         if first_call:
             n_outputs = targets.n_outputs
+            n_fields = None if fields is None else int(fields.max()) + 1
+            vector = (self.n_factors,) if fields is None else (n_fields, self.n_factors)
+            _check_factors_budget((n_features, n_outputs, *vector))
             # Drawn in the layer's layout, feature by feature.
-            factors = rng.normal(0.0, self.init_std, size=(n_features, n_outputs, self.n_factors))
+            factors = rng.normal(0.0, self.init_std, size=(n_features, n_outputs, *vector))
             _check_representable_products(factors, self.init_std)
             params = estimator_form(
                 np.reshape(self._initial_intercept(y, sample_weight, n_outputs), n_outputs),
@@ -545,8 +587,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
+        fields = self._fitted_fields()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
-            output = fm_decision(X, self.intercept_, self.coef_, self.factors_)
+            if fields is None:
+                output = fm_decision(X, self.intercept_, self.coef_, self.factors_)
+            else:
+                output = ffm_decision(X, self.intercept_, self.coef_, self.factors_, fields)
         if not np.isfinite(output).all():
             raise ValueError(
                 "The model's output overflows for some rows of X, whose values reach "
@@ -558,9 +604,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The strongest pairwise interactions the model learned.
 
         The interaction weight of features ``i`` and ``j`` is the dot product
-        of their factor vectors, ``factors_[i] @ factors_[j]``: the model adds
-        it times ``x_i * x_j`` to its output (the log-odds of a binary
-        classifier). Pairs are ranked by its magnitude, so compare features
+        of their factor vectors, ``factors_[i] @ factors_[j]`` (for a
+        field-aware FM, ``factors_[i, f_j] @ factors_[j, f_i]`` with ``f`` the
+        ``fields_``): the model adds it times ``x_i * x_j`` to its output (the
+        log-odds of a binary classifier). Pairs are ranked by its magnitude, so compare features
         of similar scale (for example one-hot or standardised columns).
 
         Every pair is scored, at a cost of O(n_features**2 * n_factors) time
@@ -600,10 +647,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         check_scalar(n, "n", Integral, min_val=1)
         names = self._feature_names(feature_names)
-        outputs = self.factors_ if self.factors_.ndim == 3 else self.factors_[None]
+        fields = self._fitted_fields()
+        one_output = self.factors_.ndim == (2 if fields is None else 3)
+        outputs = self.factors_[None] if one_output else self.factors_
         frames = []
         for output, factors in enumerate(outputs):
-            pairs = strongest_interactions(factors, n)
+            pairs = strongest_interactions(factors, n, fields)
             frame = pd.DataFrame(
                 {
                     "feature_i": names[pairs.feature_i],

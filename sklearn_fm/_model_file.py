@@ -77,6 +77,9 @@ def write(estimator, file):
         if name == "solver" and isinstance(value, dict):
             SolverSpec.of(value)  # a valid solver dict is JSON data
             value = {"class_name": value["class_name"], "config": dict(value.get("config", {}))}
+        elif name == "fields" and value is not None:
+            labels = np.asarray(value).tolist()
+            value = [_json_scalar(label, "A label of fields") for label in labels]
         elif name == "class_weight" and isinstance(value, dict):
             value = [[_json_scalar(k, "A class_weight key"), float(w)] for k, w in value.items()]
         else:
@@ -89,6 +92,8 @@ def write(estimator, file):
         "loss_curve_": np.asarray(estimator.loss_curve_, dtype=np.float64),
         "penalty_scales_": np.asarray(estimator.penalty_scales_, dtype=np.float64),
     }
+    if hasattr(estimator, "fields_"):
+        arrays["fields_"] = np.asarray(estimator.fields_, dtype=np.int64)
     if estimator.validation_scores_ is not None:
         arrays["validation_scores_"] = np.asarray(estimator.validation_scores_, dtype=np.float64)
     optimizer_state = estimator._optimizer_state
@@ -171,7 +176,13 @@ def _replace_atomically(path, write_to):
 
 # The arrays a model file may hold, besides the optimizer state's.
 _ARRAYS = (
-    "intercept_", "coef_", "factors_", "loss_curve_", "penalty_scales_", "validation_scores_"
+    "intercept_",
+    "coef_",
+    "factors_",
+    "fields_",
+    "loss_curve_",
+    "penalty_scales_",
+    "validation_scores_",
 )
 # Room for an .npy file's header, beyond its data.
 _NPY_HEADER_BYTES = 4096

@@ -8,7 +8,8 @@ shape (n_features, k), and ``n`` outputs (a multiclass classifier) as (n,),
 linear models hold ``coef_``. The Keras layer,
 :class:`sklearn_fm.keras.FactorizationMachine`, always holds (n,),
 (n_features, n) and (n_features, n, k), as ``keras.layers.Dense`` holds its
-kernel.
+kernel. A field-aware FM has one factor vector per field: its factors hold
+(n_fields, k) where an FM's hold (k,), in either layout.
 """
 
 from typing import NamedTuple
@@ -24,25 +25,35 @@ def n_outputs_of(n_classes):
     return 1 if n_classes <= 2 else n_classes
 
 
-def parameter_shapes(n_features, n_outputs, n_factors):
-    """The shapes of ``intercept_``, ``coef_`` and ``factors_``."""
+def parameter_shapes(n_features, n_outputs, n_factors, n_fields=None):
+    """The shapes of ``intercept_``, ``coef_`` and ``factors_`` (of a
+    field-aware FM if ``n_fields`` is given)."""
     outputs = () if n_outputs == 1 else (n_outputs,)
-    return outputs, (*outputs, n_features), (*outputs, n_features, n_factors)
+    vector = (n_factors,) if n_fields is None else (n_fields, n_factors)
+    return outputs, (*outputs, n_features), (*outputs, n_features, *vector)
+
+
+def layer_factors_shape(factors_shape, n_outputs):
+    """The shape of the layer's factors, for the estimators' ``factors_shape``."""
+    if n_outputs == 1:
+        return (factors_shape[0], 1, *factors_shape[1:])
+    return (factors_shape[1], factors_shape[0], *factors_shape[2:])
 
 
 def layer_form(intercept, coef, factors):
     """The parameters as the layer holds them: bias (n_outputs,), kernel
-    (n_features, n_outputs) and factors (n_features, n_outputs, k)."""
+    (n_features, n_outputs) and factors (n_features, n_outputs, k) (or
+    (n_features, n_outputs, n_fields, k))."""
     if np.ndim(intercept) == 0:
         return np.reshape(intercept, 1), np.asarray(coef)[:, None], np.asarray(factors)[:, None]
-    return np.asarray(intercept), np.transpose(coef), np.transpose(factors, (1, 0, 2))
+    return np.asarray(intercept), np.transpose(coef), np.moveaxis(factors, 0, 1)
 
 
 def estimator_form(bias, kernel, factors):
     """The layer's parameters as the estimators hold them (``layer_form``'s inverse)."""
     if bias.shape[0] == 1:
         return float(bias[0]), kernel[:, 0], factors[:, 0]
-    return bias, np.ascontiguousarray(kernel.T), np.ascontiguousarray(factors.transpose(1, 0, 2))
+    return bias, np.ascontiguousarray(kernel.T), np.ascontiguousarray(np.moveaxis(factors, 1, 0))
 
 
 def estimator_outputs(outputs):
@@ -100,9 +111,43 @@ def fm_decision(X, intercept, coef, factors):
     )
 
 
+
+def ffm_decision(X, intercept, coef, factors, fields):
+    """The field-aware FM output for each row of ``X`` (dense or sparse) in NumPy.
+
+    The formula of :class:`sklearn_fm.keras.FieldAwareFactorizationMachine`
+    for the field of each column ``fields`` (n_features,) and the factors
+    (n_features, n_fields, k), or (n, n_features, n_fields, k) for ``n``
+    outputs; otherwise as :func:`fm_decision`, row-wise bit-identical too.
+    """
+    intercept, coef, factors = layer_form(intercept, coef, factors)
+    _, n_outputs, n_fields, n_factors = factors.shape
+    fields = np.asarray(fields)
+    in_field = np.eye(n_fields)[fields]  # (n_features, n_fields)
+    own = np.einsum("icgk,ig->ick", factors, in_field)  # the vector for its own field
+    flat = factors.reshape(len(factors), -1)
+    if sp.issparse(X):
+        used = np.unique(X.indices)  # as in fm_decision
+        X, coef, flat, own, fields = X[:, used], coef[used], flat[used], own[used], fields[used]
+        # field_sums[r, f] = X[r, columns of field f] @ their factors, field by field.
+        field_sums = np.stack(
+            [X[:, fields == f] @ flat[fields == f] for f in range(n_fields)], axis=1
+        )
+        linear = X @ coef
+        squared = X.multiply(X) @ np.square(own).sum(axis=2)
+    else:
+        X = np.ascontiguousarray(X)
+        by_field = np.ascontiguousarray(X[:, None, :] * in_field.T[None])  # (rows, F, n)
+        field_sums = by_field @ flat  # the same (F, n) @ (n, m) per row
+        linear = (X[:, None, :] @ coef)[:, 0]
+        squared = (np.square(X)[:, None, :] @ np.square(own).sum(axis=2))[:, 0]
+    field_sums = field_sums.reshape(-1, n_fields, n_outputs, n_fields, n_factors)
+    crossed = np.sum(field_sums * field_sums.transpose(0, 3, 2, 1, 4), axis=(1, 3, 4))
+    return estimator_outputs(intercept + linear + 0.5 * (crossed - squared))
+
 class Interactions(NamedTuple):
-    """Pairs of features ``i < j`` with their interaction weight ``<v_i, v_j>``
-    in one output of an FM, strongest (largest in magnitude) first."""
+    """Pairs of features ``i < j`` with their interaction weight in one
+    output of an FM, strongest (largest in magnitude) first."""
 
     feature_i: np.ndarray  # int64 (n_pairs,)
     feature_j: np.ndarray  # int64 (n_pairs,)
@@ -113,11 +158,13 @@ class Interactions(NamedTuple):
 _WEIGHTS_PER_BLOCK = 1 << 22
 
 
-def strongest_interactions(factors, n):
-    """The ``n`` pairs ``i < j`` of the factors ``factors`` (n_features, k)
-    whose interaction weights ``<v_i, v_j>`` are largest in magnitude, as an
-    :class:`Interactions` (all pairs if there are fewer).
+def strongest_interactions(factors, n, fields=None):
+    """The ``n`` pairs ``i < j`` of largest interaction weight in magnitude,
+    as an :class:`Interactions` (all pairs if there are fewer).
 
+    The weight is ``<v_i, v_j>`` for the factors (n_features, k) of an FM,
+    and ``<v_i f(j), v_j f(i)>`` for the factors (n_features, n_fields, k) of
+    a field-aware FM with the field ``f(i) = fields[i]`` of each feature.
     Every pair is scored, O(n_features**2 * k), in blocks of rows, so memory
     stays O(n_features + n) whatever the number of features. Ties keep the
     order of ``(i, j)``.
@@ -130,7 +177,7 @@ def strongest_interactions(factors, n):
         stop = min(start + block_rows, n_features - 1)
         # Row r is feature start + r, column c is feature start + 1 + c; the
         # pairs i < j are the columns c >= r.
-        weights = factors[start:stop] @ factors[start + 1 :].T
+        weights = _pair_weights(factors, fields, np.arange(start, stop), start + 1)
         n_cols = weights.shape[1]
         strength = np.abs(weights)
         strength[np.arange(n_cols) < np.arange(stop - start)[:, None]] = -1.0
@@ -140,6 +187,25 @@ def strongest_interactions(factors, n):
         block = Interactions(rows + start, cols + start + 1, weights.ravel()[first])
         kept = _strongest(Interactions(*map(np.concatenate, zip(kept, block))), n)
     return _strongest(kept, len(kept.weight))
+
+
+def _pair_weights(factors, fields, rows, first_col):
+    """The interaction weights of the features ``rows`` with the features
+    from ``first_col`` on, (len(rows), n_features - first_col)."""
+    if fields is None:
+        return factors[rows] @ factors[first_col:].T
+    fields = np.asarray(fields)
+    row_fields, col_fields = fields[rows], fields[first_col:]
+    weights = np.empty((len(rows), len(col_fields)))
+    # Feature i of field f meets feature j of field g through v_ig and v_jf.
+    for f in np.unique(row_fields):
+        in_f = np.flatnonzero(row_fields == f)
+        for g in np.unique(col_fields):
+            in_g = np.flatnonzero(col_fields == g)
+            weights[np.ix_(in_f, in_g)] = (
+                factors[rows[in_f], g] @ factors[first_col + in_g, f].T
+            )
+    return weights
 
 
 def _first_strongest(strength, n):

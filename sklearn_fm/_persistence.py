@@ -9,12 +9,15 @@ import io
 import numpy as np
 
 from ._classifier import FMClassifier
+from ._field_aware import FFMClassifier, FFMRegressor, field_codes
 from ._model_file import from_labels, optimizer_state_names, read, unreadable
-from ._parameters import estimator_form, n_outputs_of, parameter_shapes
+from ._parameters import estimator_form, layer_factors_shape, n_outputs_of, parameter_shapes
 from ._regressor import FMRegressor
 from ._solvers import OptimizerState, SolverSpec
 
-_ESTIMATORS = {cls.__name__: cls for cls in (FMRegressor, FMClassifier)}
+_ESTIMATORS = {
+    cls.__name__: cls for cls in (FMRegressor, FMClassifier, FFMRegressor, FFMClassifier)
+}
 
 
 def load(file):
@@ -90,7 +93,10 @@ def _estimator(metadata, arrays):
     if metadata["format_version"] < 4 and n_outputs > 1 and coef.ndim == 2 and factors.ndim == 3:
         # Those held a multiclass model in the layer's layout, class last.
         intercept, coef, factors = estimator_form(intercept, coef, factors)
-    shapes = parameter_shapes(n_features, n_outputs, factors.shape[-1] if factors.ndim else 0)
+    fields = _fields(arrays, params, n_features) if "fields" in params else None
+    n_fields = None if fields is None else int(fields.max()) + 1
+    n_factors = factors.shape[-1] if factors.ndim else 0
+    shapes = parameter_shapes(n_features, n_outputs, n_factors, n_fields)
     if (intercept.shape, coef.shape, factors.shape) != shapes or (
         factors.shape[-1] != params["n_factors"]
     ):
@@ -108,9 +114,11 @@ def _estimator(metadata, arrays):
         ),
         "best_validation_score_": _float(metadata["best_validation_score_"]),
         "_optimizer_state": _optimizer_state(
-            metadata, arrays, params, (n_features, n_outputs, params["n_factors"])
+            metadata, arrays, params, layer_factors_shape(shapes[2], n_outputs)
         ),
     }
+    if fields is not None:
+        attributes.update(fields_=fields, n_fields_=n_fields)
     attributes.update(_training_choices(metadata, arrays, params, estimator))
     for curve in ("loss_curve_", "penalty_scales_"):
         if len(attributes[curve]) != attributes["n_iter_"]:
@@ -124,7 +132,7 @@ def _estimator(metadata, arrays):
         # What fit and partial_fit give: at least 2 labels, sorted, each once.
         if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
             raise ValueError("classes_ are not at least 2 sorted, distinct labels")
-    elif estimator is FMClassifier:
+    elif issubclass(estimator, FMClassifier):
         raise ValueError("a classifier without classes_")
     vars(model).update(attributes)
     return model
@@ -132,7 +140,7 @@ def _estimator(metadata, arrays):
 
 def _optimizer_state(metadata, arrays, params, factors_shape):
     """The optimizer state the file holds, as an :class:`OptimizerState`;
-    ``factors_shape`` is the layer's (n_features, n_outputs, k)."""
+    ``factors_shape`` is the layer's (n_features, n_outputs, [n_fields,] k)."""
     stored = metadata["optimizer_state"]
     if stored is None:
         return None
@@ -146,7 +154,9 @@ def _optimizer_state(metadata, arrays, params, factors_shape):
         raise ValueError("the optimizer state belongs to another solver than the model's")
     # Keras' slots are shaped like the variables they belong to, or smaller
     # (Adafactor's factored ones).
-    if any(v.ndim > 3 or v.size > np.prod(factors_shape) for v in variables[2:]):
+    if any(
+        v.ndim > len(factors_shape) or v.size > np.prod(factors_shape) for v in variables[2:]
+    ):
         raise ValueError("the optimizer state holds arrays larger than the parameters")
     variables[0] = np.int64(variables[0])
     return OptimizerState(solver, variables)
@@ -193,7 +203,7 @@ def _training_choices(metadata, arrays, params, estimator):
             "early_stopping_": params["early_stopping"],
             "penalty_scales_": [1.0] * metadata["n_iter_"],
         }
-        if estimator is FMRegressor:
+        if issubclass(estimator, FMRegressor):
             choices.update(_y_train_mean=0.0, _y_train_std=1.0)
         return choices
     choices = {
@@ -211,12 +221,24 @@ def _training_choices(metadata, arrays, params, estimator):
         (arrays["penalty_scales_"] >= 0) & (arrays["penalty_scales_"] <= 1)
     ).all():
         raise ValueError("penalty_scales_ is not a list of factors from 0 to 1")
-    if estimator is FMRegressor:
+    if issubclass(estimator, FMRegressor):
         mean, std = float(metadata["y_train_mean"]), float(metadata["y_train_std"])
         if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
             raise ValueError("the target standardisation is not valid")
         choices.update(_y_train_mean=mean, _y_train_std=std)
     return choices
+
+
+def _fields(arrays, params, n_features):
+    """The ``fields_`` of a field-aware model, checked against its ``fields``."""
+    if "fields_" not in arrays:
+        raise ValueError("a field-aware model without fields_")
+    fields = arrays["fields_"]
+    if fields.dtype != np.int64 or not np.array_equal(
+        fields, field_codes(params["fields"], n_features)
+    ):
+        raise ValueError("fields_ are not the fields of the parameter fields")
+    return fields
 
 
 def _float(text):

@@ -36,7 +36,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from .keras import FactorizationMachine, fm_outputs  # noqa: E402
+from .keras import (  # noqa: E402
+    FactorizationMachine,
+    FieldAwareFactorizationMachine,
+    ffm_outputs,
+    fm_outputs,
+)
 from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
 from ._solvers import SolverSpec  # noqa: E402
 
@@ -337,6 +342,68 @@ def _build_optimizer(solver, row_sparse):
     return optimizer
 
 
+class _FMTerms:
+    """The FM's outputs and its factors' gradient, on parameters gathered by
+    non-zero: the part of a training step that differs between the FM and
+    the field-aware FM."""
+
+    def layer(self, n_factors, n_outputs):
+        """A :class:`FactorizationMachine` built at zero (see ``_Model``)."""
+        return FactorizationMachine(
+            n_factors=n_factors, units=n_outputs, factors_initializer="zeros"
+        )
+
+    def outputs(self, bias, w, V, values, rows, cols, n_rows):
+        """The outputs (n_rows, n_outputs), and what the gradient reuses."""
+        return fm_outputs(bias, w, V, values, rows, n_rows)
+
+    def factor_gradient(self, d_x, V, values, rows, cols, xv):
+        """d output / d V per non-zero, times ``d_x`` (nnz, n_outputs):
+        ``x_j (xv - v_j x_j)``."""
+        return d_x[..., None] * (tf.gather(xv, rows) - V * values[:, None, None])
+
+
+class _FieldAwareFMTerms(_FMTerms):
+    """:class:`_FMTerms` of the field-aware FM.
+
+    The field of each column is a variable, assigned at each fit, so that
+    fits of any field map with the same shapes share the built steps.
+    """
+
+    def __init__(self, n_features, n_fields):
+        self.n_fields = n_fields
+        self.fields = tf.Variable(tf.zeros((n_features,), tf.int32), trainable=False)
+
+    def layer(self, n_factors, n_outputs):
+        # Built with a field map of the right number of fields: training
+        # reads the fields from self.fields, which each fit assigns.
+        n_features = self.fields.shape[0]
+        placeholder = [0] * (n_features - 1) + [self.n_fields - 1]
+        return FieldAwareFactorizationMachine(
+            fields=placeholder,
+            n_factors=n_factors,
+            units=n_outputs,
+            factors_initializer="zeros",
+        )
+
+    def outputs(self, bias, w, V, values, rows, cols, n_rows):
+        fields = tf.gather(self.fields, cols)
+        raw, field_sums = ffm_outputs(bias, w, V, values, rows, fields, n_rows, self.n_fields)
+        return raw, (field_sums, fields)
+
+    def factor_gradient(self, d_x, V, values, rows, cols, cache):
+        # d output / d v_jg = x_j (S[g, f(j)] - [g == f(j)] x_j v_jf(j)), with
+        # S[g, f] the row's sum of x_i v_if over its features i of field g.
+        field_sums, fields = cache
+        F = self.n_fields
+        # by_own_field[r, f, c, g] = S[r, g, c, f]
+        by_own_field = tf.transpose(field_sums, (0, 3, 2, 1, 4))
+        flat = tf.reshape(by_own_field, tf.concat([[-1], tf.shape(V)[1:]], axis=0))
+        sums = tf.gather(flat, rows * F + fields)  # (nnz, c, F, k): S[r, g, c, f(j)]
+        own = tf.one_hot(fields, F, dtype=V.dtype)[:, None, :, None] * V
+        return d_x[..., None, None] * (sums - own * values[:, None, None, None])
+
+
 class _Model:
     """A built layer, its optimizer and their compiled epoch, for one
     parameter shape, solver and loss.
@@ -346,14 +413,17 @@ class _Model:
     kept in a pool and re-initialised by assignment for each fit.
     """
 
-    def __init__(self, n_features, n_outputs, n_factors, solver, loss, uniform, compiled):
+    def __init__(
+        self, n_features, n_outputs, n_factors, n_fields, solver, loss, uniform, compiled
+    ):
+        self.terms = (
+            _FMTerms() if n_fields is None else _FieldAwareFMTerms(n_features, n_fields)
+        )
         # Built at zero (each fit assigns its values): the optimizer's initial
         # state is then that of a zero model, which the rows that round the
         # width up keep (see reset); a random initializer would also draw
         # from Keras' global seed generator.
-        self.layer = FactorizationMachine(
-            n_factors=n_factors, units=n_outputs, factors_initializer="zeros"
-        )
+        self.layer = self.terms.layer(n_factors, n_outputs)
         self.layer.build((None, n_features))
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
         # The parameters of the best (or last finite) epoch, kept on the device.
@@ -384,9 +454,10 @@ class _Model:
         self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
         self.outputs = tf.function(self._outputs_function, reduce_retracing=True)
 
-    def reset(self, bias, kernel, factors, optimizer_state):
+    def reset(self, bias, kernel, factors, optimizer_state, fields=None):
         """Start training from these parameters and optimizer state (the
-        optimizer's initial one if None).
+        optimizer's initial one if None), and for a field-aware FM with the
+        field of each feature ``fields``.
 
         The tables (``kernel``, ``factors`` and their slots) may have fewer
         rows than the layer (see ``_rounded_width``): the rows beyond them
@@ -409,6 +480,9 @@ class _Model:
         if optimizer_state is None:
             for slot, variable in self._copying_slots:
                 slot.assign(variable.value)
+        if fields is not None:  # the padding rows' field is 0: no data reaches them
+            padding = self.terms.fields.shape[0] - len(fields)
+            self.terms.fields.assign(np.pad(fields, (0, padding)))
 
     def keep(self):
         """Copy the current parameters to ``kept``, on the device."""
@@ -464,24 +538,25 @@ class _Model:
         values = tf.where(real, values, 0.0)
         alpha_linear, alpha_factors, alpha_uniform, score_scale, *_ = settings
         bias, kernel, factors = (v.value for v in self.variables)
-        w, V = tf.gather(kernel, cols), tf.gather(factors, cols)  # (nnz, c), (nnz, c, k)
-        raw, xv = fm_outputs(bias, w, V, values, rows, tf.shape(y)[0])
+        w, V = tf.gather(kernel, cols), tf.gather(factors, cols)  # (nnz, c), (nnz, c, [F,] k)
+        raw, reused = self.terms.outputs(bias, w, V, values, rows, cols, tf.shape(y)[0])
         with tf.GradientTape() as tape:
             tape.watch(raw)
             objective = tf.reduce_sum(sample_weight * _LOSSES[self.loss](y, score_scale * raw))
         d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
         # Each row regularises the features it uses; padding (value 0) uses none.
         weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
+        vector_axes = list(range(2, len(V.shape)))  # a factor vector's (or vectors') axes
+        squared_factors = tf.reduce_sum(tf.square(V), vector_axes)
         penalty = 0.5 * tf.reduce_sum(
-            weight[:, None]
-            * (alpha_linear * tf.square(w) + alpha_factors * tf.reduce_sum(tf.square(V), axis=-1))
+            weight[:, None] * (alpha_linear * tf.square(w) + alpha_factors * squared_factors)
         )
-        # d raw / d w_j = x_j and d raw / d v_j = x_j (xv - v_j x_j), per non-zero.
+        # d raw / d w_j = x_j, and d raw / d V_j from the terms, per non-zero.
         d_x = tf.gather(d_raw, rows) * values[:, None]
-        shrink = (weight / n_rows)[:, None]
-        d_w = d_x + shrink * alpha_linear * w
-        d_V = d_x[..., None] * (tf.gather(xv, rows) - V * values[:, None, None])
-        d_V += shrink[..., None] * alpha_factors * V
+        shrink = weight / n_rows
+        d_w = d_x + shrink[:, None] * alpha_linear * w
+        d_V = self.terms.factor_gradient(d_x, V, values, rows, cols, reused)
+        d_V += tf.reshape(shrink, [-1] + [1] * (len(V.shape) - 1)) * alpha_factors * V
         gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
         if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
             penalty += 0.5 * alpha_uniform * n_rows * (
@@ -503,10 +578,12 @@ class _Model:
                 tf.math.unsorted_segment_sum(d_V, cols, n_features),
             )
         if self._merge_rows:
-            both = tf.concat([d_w[..., None], d_V], axis=-1)  # (nnz, c, 1 + k)
-            merged = self._merged(tf.reshape(both, (tf.shape(cols)[0], -1)), cols)
+            nnz, n_outputs = tf.shape(cols)[0], tf.shape(d_w)[1]
+            vectors = tf.reshape(d_V, tf.stack([nnz, n_outputs, -1]))
+            both = tf.concat([d_w[..., None], vectors], axis=-1)  # (nnz, c, 1 + [F *] k)
+            merged = self._merged(tf.reshape(both, (nnz, -1)), cols)
             merged = tf.reshape(merged, tf.shape(both))
-            d_w, d_V = merged[..., 0], merged[..., 1:]
+            d_w, d_V = merged[..., 0], tf.reshape(merged[..., 1:], tf.shape(d_V))
         return (
             tf.IndexedSlices(d_w, cols, tf.shape(kernel, out_type=cols.dtype)),
             tf.IndexedSlices(d_V, cols, tf.shape(factors, out_type=cols.dtype)),
@@ -533,8 +610,15 @@ class _Model:
         return tf.stack([loss, tf.cast(finite, tf.float32)])
 
     def _outputs_function(self, indices, values, dense_shape):
-        """The layer's outputs for a sparse matrix given in coordinate form."""
-        return self.layer(tf.SparseTensor(indices, values, dense_shape))
+        """The layer's outputs for a sparse matrix given in coordinate form
+        (computed by the terms, which read the fields of this fit)."""
+        rows, cols = indices[:, 0], indices[:, 1]
+        bias, kernel, factors = (v.value for v in self.variables)
+        outputs, _ = self.terms.outputs(
+            bias, tf.gather(kernel, cols), tf.gather(factors, cols), values, rows, cols,
+            dense_shape[0],
+        )
+        return outputs
 
 
 def _ftrl_slots(optimizer, variables):
@@ -675,6 +759,10 @@ class Trainer:
         The number of rows per step.
     validation : sparse matrix or None
         Rows whose outputs each epoch reports (for early stopping).
+    fields : ndarray of int or None
+        The field of each feature, from 0, for a field-aware FM (a
+        :class:`~sklearn_fm.keras.FieldAwareFactorizationMachine` layer,
+        factors of shape (n_features, n_fields, k)); None for an FM.
     """
 
     def __init__(
@@ -693,18 +781,20 @@ class Trainer:
         alpha_uniform=0.0,
         score_scale=1.0,
         optimizer_state=None,
+        fields=None,
     ):
         _check_not_forked()
         solver = SolverSpec.of(solver)
         bias, kernel, factors = layer_form(intercept, coef, factors)
-        n_features, n_outputs, n_factors = factors.shape
+        n_features, n_outputs, *_, n_factors = factors.shape
+        n_fields = None if fields is None else factors.shape[2]
         # The layer has zero rows beyond the features (see _rounded_width),
         # which no data reaches: they stay zero under an optimizer that
         # updates each entry from its own gradient, and change nothing.
         width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
         self._n_features = n_features
         compiled = training[0].nnz >= _COMPILE_MIN_NNZ
-        key = (width, n_outputs, n_factors, solver, loss, alpha_uniform > 0, compiled)
+        key = (width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
         self._model = _POOL.checkout(key)
         weakref.finalize(self, _POOL.give_back, key, self._model)
         self._model.reset(
@@ -712,6 +802,7 @@ class Trainer:
             kernel.astype(np.float32),
             factors.astype(np.float32),
             optimizer_state,
+            None if fields is None else np.asarray(fields, np.int32),
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)

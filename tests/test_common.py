@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
 
 SAMPLE_WEIGHT_REASON = (
     "Weights are not counts of repetitions: training is invariant to their scale "
@@ -25,7 +25,12 @@ def expected_failed_checks(estimator):
 # The defaults with max_iter=20 pass every other check (scikit-learn's
 # own MLP and SGD checks run with 100 and 5 iterations).
 @parametrize_with_checks(
-    [FMRegressor(max_iter=20, random_state=0), FMClassifier(max_iter=20, random_state=0)],
+    [
+        FMRegressor(max_iter=20, random_state=0),
+        FMClassifier(max_iter=20, random_state=0),
+        FFMRegressor(max_iter=20, random_state=0),
+        FFMClassifier(max_iter=20, random_state=0),
+    ],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

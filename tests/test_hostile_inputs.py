@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(20, 3))
@@ -160,6 +160,19 @@ FIT_CASES = [
     ("string warm_start", (X, y), {"warm_start": "yes"}, ValueError, "'warm_start' parameter"),
     ("string early_stopping", (X, y), {"early_stopping": "yes"}, ValueError, "'early_stopping' parameter"),
     ("bad random_state", (X, y), {"random_state": "seed"}, ValueError, "'random_state' parameter"),
+    # Refused before the factors are allocated.
+    ("factors beyond the memory budget", (X, y), {"n_factors": 2**27}, ValueError, r"The model would hold [\d,]+ factors \(shape \(3, 1, .*134217728\)\), more than the 268,435,456"),
+]
+
+# A field-aware FM's field map: X has 3 columns.
+FIELD_CASES = [
+    ("fields of another length", (X, y), {"fields": [0, 1]}, ValueError, "fields must give the field of each of the 3 features of X"),
+    ("2-D fields", (X, y), {"fields": [[0, 1, 2]]}, ValueError, r"got one of shape \(1, 3\)"),
+    ("a string as fields", (X, y), {"fields": "abc"}, ValueError, "'fields' parameter of {name} must be an array-like or None"),
+    ("float fields", (X, y), {"fields": [0.0, 1.0, 2.0]}, ValueError, r"all integers or all strings; got labels of the types \['float'\]"),
+    ("mixed fields", (X, y), {"fields": [0, "a", 1]}, ValueError, r"all integers or all strings; got labels of the types \['int', 'str'\]"),
+    ("None in fields", (X, y), {"fields": [0, None, 1]}, ValueError, "all integers or all strings"),
+    ("bool fields", (X, y), {"fields": [True, False, True]}, ValueError, r"types \['bool'\]"),
 ]
 
 ONLY = {
@@ -176,6 +189,7 @@ ONLY = {
         ("class_weight for other classes", (X, y), {"class_weight": {5.0: 2.0}}, ValueError, "are not in class_weight"),
     ],
 }
+ONLY.update({FFMRegressor: ONLY[FMRegressor] + FIELD_CASES, FFMClassifier: ONLY[FMClassifier] + FIELD_CASES})
 ESTIMATORS = list(ONLY)
 
 
@@ -197,6 +211,11 @@ SECOND_CALL_ONLY = {
         ("class_weight='balanced'", X, y, {"class_weight": "balanced"}, ValueError, "'balanced' is not supported by partial_fit"),
     ],
 }
+OTHER_FIELDS = ("other fields", X, y, {"fields": ["a", "a", "b"]}, ValueError, "fields give other fields than those of the fitted model")
+SECOND_CALL_ONLY.update({
+    FFMRegressor: SECOND_CALL_ONLY[FMRegressor] + [OTHER_FIELDS],
+    FFMClassifier: SECOND_CALL_ONLY[FMClassifier] + [OTHER_FIELDS],
+})
 
 
 def fit_cases(estimator):
@@ -248,7 +267,7 @@ def fit_call(estimator, params, method, args):
     classifier's first partial_fit names the classes, those of ``y``."""
     X, y, *sample_weight = args
     kwargs = {"sample_weight": sample_weight[0]} if sample_weight else {}
-    if estimator is FMClassifier and method == "partial_fit":
+    if issubclass(estimator, FMClassifier) and method == "partial_fit":
         kwargs["classes"] = np.unique(y)
     return getattr(estimator(**params), method)(X, y, **kwargs)
 
@@ -427,7 +446,7 @@ def test_tiny_values_train_like_zeros_and_constant_columns_train_finitely():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             model = estimator(**FAST).fit(constant, y)
-        assert np.isfinite(model.decision_function(constant) if estimator is FMClassifier else model.predict(constant)).all()
+        assert np.isfinite(model.decision_function(constant) if issubclass(estimator, FMClassifier) else model.predict(constant)).all()
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
@@ -472,7 +491,7 @@ def test_rows_without_non_zeros_predict_from_the_intercept(estimator):
     model = estimator(**FAST).fit(X, y)
     empty = sp.csr_matrix((5, 3))
     expected = np.broadcast_to(model.intercept_, (5, *np.shape(model.intercept_)))
-    assert_array_equal(model.decision_function(empty) if estimator is FMClassifier else model.predict(empty), expected)
+    assert_array_equal(model.decision_function(empty) if issubclass(estimator, FMClassifier) else model.predict(empty), expected)
     assert_array_equal(model.predict(empty), model.predict(np.zeros((5, 3))))
 
 

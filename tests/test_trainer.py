@@ -207,7 +207,7 @@ def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
         FMRegressor(n_factors=3, max_iter=2, random_state=0).fit(X[:n_samples], y[:n_samples])
     # The layer of 6 features has 64 rows (the smallest width it is rounded
     # to); so few non-zeros train without XLA.
-    key = (64, 1, 3, SolverSpec.of("adam"), "squared_error", True, False)
+    key = (64, 1, 3, None, SolverSpec.of("adam"), "squared_error", True, False)
     model = pooled_model(*key)
     traces = model.epoch.experimental_get_tracing_count()
     steps = model._step.experimental_get_tracing_count()
@@ -250,7 +250,7 @@ def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_no
     for n_samples, compiled in ((100, False), (20_000, True)):  # 1,000 and 200,000 non-zeros
         X = rng.normal(size=(n_samples, 10))
         FMRegressor(n_factors=7, max_iter=1, early_stopping=False).fit(X, X[:, 0])
-        assert (64, 1, 7, adam, "squared_error", True, compiled) in _POOL._idle
+        assert (64, 1, 7, None, adam, "squared_error", True, compiled) in _POOL._idle
 
 
 def test_fits_in_threads_at_once_train_models_of_their_own():
