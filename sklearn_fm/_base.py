@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._categorical import CategoricalEncoding
 from ._data import check_sparse_structure, training_matrix
 from ._parameters import (
     estimator_form,
@@ -97,6 +98,16 @@ def _check_optimizer_state(optimizer_state, solver):
             f"partial_fit continues the optimizer state of solver={optimizer_state.solver}, "
             f"but solver is now {solver}. Set solver back, or call fit to start over."
         )
+
+
+class _ValidatedData(NamedTuple):
+    """The training data as validated, and the input contract the model will hold."""
+
+    X: object  # ndarray or sparse matrix (n_samples, n_model_features)
+    y: np.ndarray
+    sample_weight: np.ndarray
+    contract: dict  # n_features_in_, feature_names_in_, is_categorical_, categories_
+    input_columns: np.ndarray  # the input column of each column of X
 
 
 class _TrainingData(NamedTuple):
@@ -189,6 +200,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "init_std": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],
+        "categorical_features": [StrOptions({"from_dtype"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -212,6 +224,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         validation_fraction,
         n_iter_no_change,
         init_std,
+        categorical_features,
         warm_start,
         random_state,
         verbose,
@@ -231,6 +244,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.init_std = init_std
+        self.categorical_features = categorical_features
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -281,11 +295,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
         solver = SolverSpec.of(self.solver)
-        X, y, sample_weight, contract = self._validate_training_data(
+        X, y, sample_weight, contract, input_columns = self._validate_training_data(
             X, y, sample_weight, first_call
         )
         targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
-        fields = self._training_fields(X.shape[1], first_call)
+        fields = self._training_fields(contract["n_features_in_"], input_columns, first_call)
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         early_stopping = (
@@ -354,18 +368,24 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _validate_training_data(self, X, y, sample_weight, first_call):
-        """``X``, ``y`` and the sample weights, validated; the weights scaled
-        to at most 1 (training is invariant to their scale, and their sums
-        then stay finite however large they are); and the input contract
-        (``n_features_in_``, ``feature_names_in_`` if X has names) that the
-        model will hold."""
+        """``X`` (its categorical columns encoded), ``y`` and the sample
+        weights, validated; the weights scaled to at most 1 (training is
+        invariant to their scale, and their sums then stay finite however
+        large they are); and the input contract (``n_features_in_``,
+        ``feature_names_in_`` if X has names, the categorical encoding) that
+        the model will hold, as a :class:`_ValidatedData`."""
         check_sparse_structure(X)
+        encoding = (
+            CategoricalEncoding.learn(X, self.categorical_features)
+            if first_call
+            else self._categorical_encoding()
+        )
         # validate_data records the contract on the estimator it checks:
         # a copy, as self keeps its own until training has succeeded.
         checked = copy.copy(self)
-        X, y = validate_data(
+        X_checked, y = validate_data(
             checked,
-            X,
+            X if encoding is None else encoding.numeric_view(X),
             y,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
@@ -373,7 +393,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             y_numeric=not is_classifier(self),
         )
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight, X_checked, dtype=np.float64, ensure_non_negative=True
         )
         # A scalar weight is broadcast unchecked; an array's NaN is caught above.
         if not np.isfinite(sample_weight).all():
@@ -384,9 +404,23 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             for name in ("n_features_in_", "feature_names_in_")
             if name in vars(checked)
         }
-        return (
-            X, y, scaled_to_at_most_1(sample_weight), contract
+        if encoding is None:
+            contract.update(is_categorical_=None, categories_=[])
+            input_columns = np.arange(X_checked.shape[1])
+        else:
+            contract.update(
+                is_categorical_=encoding.is_categorical, categories_=encoding.categories
+            )
+            X_checked, input_columns = encoding.encode(X, X_checked), encoding.input_columns
+        return _ValidatedData(
+            X_checked, y, scaled_to_at_most_1(sample_weight), contract, input_columns
         )
+
+    def _categorical_encoding(self):
+        """The fitted :class:`CategoricalEncoding`, None without categorical input."""
+        if getattr(self, "is_categorical_", None) is None:  # also models of before 0.2
+            return None
+        return CategoricalEncoding(self.is_categorical_, self.categories_)
 
     def _fit_stochastic(self, trainer, data, state, targets, rng, incremental):
         """Train epochs until the stopping rule, updating ``state``'s curves
@@ -484,9 +518,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["best_loss_"] = None
         return _Fitted(trainer.kept_weights() if kept else None, diverged)
 
-    def _training_fields(self, n_features, first_call):
-        """The field of each feature, numbered from 0, for a field-aware FM;
-        None for an FM."""
+    def _training_fields(self, n_features_in, input_columns, first_call):
+        """The field of each feature of the model (the input column of each
+        is ``input_columns``), numbered from 0, for a field-aware FM; None
+        for an FM."""
         return None
 
     def _fitted_fields(self):
@@ -584,9 +619,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The FM outputs of ``X``, checked against this estimator's input
         contract; call it on a :meth:`_fitted_copy`."""
         check_sparse_structure(X)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        encoding = self._categorical_encoding()
+        X_checked = validate_data(
+            self,
+            X if encoding is None else encoding.numeric_view(X),
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=False,
         )
+        X = X_checked if encoding is None else encoding.encode(X, X_checked)
         fields = self._fitted_fields()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
             if fields is None:
@@ -609,6 +650,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         ``fields_``): the model adds it times ``x_i * x_j`` to its output (the
         log-odds of a binary classifier). Pairs are ranked by its magnitude, so compare features
         of similar scale (for example one-hot or standardised columns).
+
+        With categorical input (``categorical_features``), the features are
+        the numeric columns and the categories, and pairs of categories of
+        one column, which never occur together, are left out.
 
         Every pair is scored, at a cost of O(n_features**2 * n_factors) time
         and O(n_features + n) memory: about a second for 10,000 features.
@@ -652,7 +697,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         outputs = self.factors_[None] if one_output else self.factors_
         frames = []
         for output, factors in enumerate(outputs):
-            pairs = strongest_interactions(factors, n, fields)
+            pairs = strongest_interactions(factors, n, fields, self._exclusive_groups())
             frame = pd.DataFrame(
                 {
                     "feature_i": names[pairs.feature_i],
@@ -665,16 +710,31 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    def _exclusive_groups(self):
+        """The encoded column of each feature of the model, for the categories
+        of one (which never occur together), else -1; None without
+        categorical input."""
+        encoding = self._categorical_encoding()
+        if encoding is None:
+            return None
+        columns = encoding.input_columns
+        return np.where(encoding.is_categorical[columns], columns, -1)
+
     def _feature_names(self, feature_names):
-        """The names of the features, as an object array."""
+        """The names of the model's features (the columns of ``coef_``), as an
+        object array."""
+        n_features = self.coef_.shape[-1]
         if feature_names is None:
             if hasattr(self, "feature_names_in_"):
-                return np.asarray(self.feature_names_in_, dtype=object)
-            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+                names = np.asarray(self.feature_names_in_, dtype=object)
+            else:
+                names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+            encoding = self._categorical_encoding()
+            return names if encoding is None else encoding.feature_names(names)
         names = np.asarray(feature_names, dtype=object)
-        if names.ndim != 1 or len(names) != self.n_features_in_:
+        if names.ndim != 1 or len(names) != n_features:
             raise ValueError(
-                f"feature_names must hold one name per feature, {self.n_features_in_}; "
+                f"feature_names must hold one name per feature, {n_features}; "
                 f"got an array of shape {names.shape}."
             )
         if not all(isinstance(name, str) for name in names):

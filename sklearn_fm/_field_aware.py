@@ -12,10 +12,21 @@ from ._classifier import FMClassifier
 from ._regressor import FMRegressor
 
 
-def field_codes(fields, n_features):
-    """The field of each of ``n_features`` features, numbered from 0 in the
-    sorted order of the labels ``fields`` (each column its own field for
-    None), or a ValueError naming the problem."""
+def field_codes(fields, n_features_in, input_columns=None):
+    """The field of each feature of the model, numbered from 0 in the sorted
+    order of the labels ``fields`` of the ``n_features_in`` input columns
+    (each its own field for None), or a ValueError naming the problem.
+
+    With categorical input, ``input_columns`` is the input column of each
+    feature of the model: the categories of a column share its field.
+    """
+    codes = _input_field_codes(fields, n_features_in)
+    if input_columns is None:
+        return codes
+    return np.unique(codes[input_columns], return_inverse=True)[1]
+
+
+def _input_field_codes(fields, n_features):
     if fields is None:
         return np.arange(n_features)
     labels = np.asarray(fields, dtype=object)
@@ -45,8 +56,8 @@ class _FieldAwareMixin:
 
     _parameter_constraints: dict = {"fields": ["array-like", None]}
 
-    def _training_fields(self, n_features, first_call):
-        fields = field_codes(self.fields, n_features)
+    def _training_fields(self, n_features_in, input_columns, first_call):
+        fields = field_codes(self.fields, n_features_in, input_columns)
         if not first_call and not np.array_equal(fields, self.fields_):
             raise ValueError(
                 "fields give other fields than those of the fitted model; warm_start "
@@ -63,8 +74,9 @@ _FIELDS_DOC = """
         The field of each column of ``X``, as integer or string labels (for
         example ``["user"] * n_users + ["item"] * n_items``); columns with
         the same label form one field. None makes every column a field of
-        its own, which suits a few dense columns; for one-hot columns, give
-        each encoded variable one field. Training and prediction cost
+        its own, which suits a few dense columns and categorical input (the
+        categories of a ``category`` column share its field); for one-hot
+        columns encoded beforehand, give each encoded variable one field. Training and prediction cost
         O(n_fields * n_factors) per non-zero plus O(n_fields**2 * n_factors)
         per row, and the factors take n_fields times the memory of an FM's
         (at most ``2**28`` values: a larger model is refused before training).
@@ -159,6 +171,7 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
         validation_fraction=0.1,
         n_iter_no_change=5,
         init_std=0.1,
+        categorical_features="from_dtype",
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -179,6 +192,7 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             init_std=init_std,
+            categorical_features=categorical_features,
             warm_start=warm_start,
             random_state=random_state,
             verbose=verbose,
@@ -267,6 +281,7 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
         validation_fraction=0.1,
         n_iter_no_change=5,
         init_std=0.1,
+        categorical_features="from_dtype",
         class_weight=None,
         warm_start=False,
         random_state=None,
@@ -288,6 +303,7 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             init_std=init_std,
+            categorical_features=categorical_features,
             class_weight=class_weight,
             warm_start=warm_start,
             random_state=random_state,

@@ -28,10 +28,12 @@ FORMAT = "sklearn_fm"
 # regressor's target standardisation; version 3 stores the optimizer state
 # as Keras' optimizer variables, with the solver they belong to; version 4
 # holds a multiclass coef_ and factors_ class first, as (n_classes,
-# n_features) and (n_classes, n_features, k). Files of versions 1 (sklearn_fm
-# 0.1.0) to 3 still load.
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+# n_features) and (n_classes, n_features, k); version 5 adds the parameter
+# categorical_features with the categorical encoding, and the field-aware
+# estimators with their fields_. Files of versions 1 (sklearn_fm 0.1.0) to
+# 4 still load.
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 def _json_scalar(value, what):
@@ -131,6 +133,11 @@ def write(estimator, file):
         metadata["feature_names_in_"] = _labels(estimator.feature_names_in_, "feature_names_in_")
     if hasattr(estimator, "classes_"):
         metadata["classes_"] = _labels(estimator.classes_, "classes_")
+    if estimator.is_categorical_ is not None:
+        metadata["is_categorical_"] = [bool(flag) for flag in estimator.is_categorical_]
+        metadata["categories_"] = [
+            _labels(categories, "categories_") for categories in estimator.categories_
+        ]
     if hasattr(estimator, "_y_train_std"):
         metadata["y_train_mean"] = float(estimator._y_train_mean)
         metadata["y_train_std"] = float(estimator._y_train_std)

@@ -158,15 +158,17 @@ class Interactions(NamedTuple):
 _WEIGHTS_PER_BLOCK = 1 << 22
 
 
-def strongest_interactions(factors, n, fields=None):
+def strongest_interactions(factors, n, fields=None, exclusive=None):
     """The ``n`` pairs ``i < j`` of largest interaction weight in magnitude,
     as an :class:`Interactions` (all pairs if there are fewer).
 
     The weight is ``<v_i, v_j>`` for the factors (n_features, k) of an FM,
     and ``<v_i f(j), v_j f(i)>`` for the factors (n_features, n_fields, k) of
     a field-aware FM with the field ``f(i) = fields[i]`` of each feature.
-    Every pair is scored, O(n_features**2 * k), in blocks of rows, so memory
-    stays O(n_features + n) whatever the number of features. Ties keep the
+    Features of one group ``exclusive[i] >= 0`` never occur together (the
+    categories of one column): their pairs are left out. Every pair is
+    scored, O(n_features**2 * k), in blocks of rows, so memory stays
+    O(n_features + n) whatever the number of features. Ties keep the
     order of ``(i, j)``.
     """
     factors = np.asarray(factors, np.float64)
@@ -179,9 +181,12 @@ def strongest_interactions(factors, n, fields=None):
         # pairs i < j are the columns c >= r.
         weights = _pair_weights(factors, fields, np.arange(start, stop), start + 1)
         n_cols = weights.shape[1]
-        strength = np.abs(weights)
-        strength[np.arange(n_cols) < np.arange(stop - start)[:, None]] = -1.0
-        n_pairs = (stop - start) * n_cols - (stop - start) * (stop - start - 1) // 2
+        absent = np.arange(n_cols) < np.arange(stop - start)[:, None]
+        if exclusive is not None:
+            group, other = exclusive[start:stop, None], exclusive[None, start + 1 :]
+            absent |= (group == other) & (group >= 0)
+        strength = np.where(absent, -1.0, np.abs(weights))
+        n_pairs = absent.size - np.count_nonzero(absent)
         first = _first_strongest(strength.ravel(), min(n, n_pairs))
         rows, cols = np.divmod(first, n_cols)
         block = Interactions(rows + start, cols + start + 1, weights.ravel()[first])

@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 
+from ._categorical import CategoricalEncoding
 from ._classifier import FMClassifier
 from ._field_aware import FFMClassifier, FFMRegressor, field_codes
 from ._model_file import from_labels, optimizer_state_names, read, unreadable
@@ -75,6 +76,9 @@ def _estimator(metadata, arrays):
     """The estimator ``metadata`` and ``arrays`` describe, checked for consistency."""
     estimator = _ESTIMATORS[metadata["estimator"]]
     params = dict(metadata["params"])
+    if metadata["format_version"] < 5:
+        # Those models read category columns as numbers.
+        params.setdefault("categorical_features", None)
     if set(params) != set(estimator().get_params()):
         raise ValueError(f"the parameters {sorted(params)} are not those of {estimator.__name__}")
     if isinstance(params.get("class_weight"), list):
@@ -93,10 +97,13 @@ def _estimator(metadata, arrays):
     if metadata["format_version"] < 4 and n_outputs > 1 and coef.ndim == 2 and factors.ndim == 3:
         # Those held a multiclass model in the layer's layout, class last.
         intercept, coef, factors = estimator_form(intercept, coef, factors)
-    fields = _fields(arrays, params, n_features) if "fields" in params else None
+    encoding = _categorical_encoding(metadata, n_features)
+    input_columns = None if encoding is None else encoding.input_columns
+    n_model_features = n_features if encoding is None else len(input_columns)
+    fields = _fields(arrays, params, n_features, input_columns) if "fields" in params else None
     n_fields = None if fields is None else int(fields.max()) + 1
     n_factors = factors.shape[-1] if factors.ndim else 0
-    shapes = parameter_shapes(n_features, n_outputs, n_factors, n_fields)
+    shapes = parameter_shapes(n_model_features, n_outputs, n_factors, n_fields)
     if (intercept.shape, coef.shape, factors.shape) != shapes or (
         factors.shape[-1] != params["n_factors"]
     ):
@@ -119,6 +126,10 @@ def _estimator(metadata, arrays):
     }
     if fields is not None:
         attributes.update(fields_=fields, n_fields_=n_fields)
+    attributes.update(
+        is_categorical_=None if encoding is None else encoding.is_categorical,
+        categories_=[] if encoding is None else encoding.categories,
+    )
     attributes.update(_training_choices(metadata, arrays, params, estimator))
     for curve in ("loss_curve_", "penalty_scales_"):
         if len(attributes[curve]) != attributes["n_iter_"]:
@@ -229,13 +240,30 @@ def _training_choices(metadata, arrays, params, estimator):
     return choices
 
 
-def _fields(arrays, params, n_features):
+def _categorical_encoding(metadata, n_features):
+    """The :class:`CategoricalEncoding` the file holds (None if it has none),
+    checked for consistency."""
+    if "is_categorical_" not in metadata:
+        return None
+    is_categorical = np.array(metadata["is_categorical_"])
+    categories = [from_labels(labels) for labels in metadata["categories_"]]
+    if (
+        is_categorical.dtype != bool
+        or is_categorical.shape != (n_features,)
+        or len(categories) != is_categorical.sum()
+        or any(len(np.unique(c)) != len(c) for c in categories)
+    ):
+        raise ValueError("is_categorical_ and categories_ do not fit together")
+    return CategoricalEncoding(is_categorical, categories)
+
+
+def _fields(arrays, params, n_features, input_columns):
     """The ``fields_`` of a field-aware model, checked against its ``fields``."""
     if "fields_" not in arrays:
         raise ValueError("a field-aware model without fields_")
     fields = arrays["fields_"]
     if fields.dtype != np.int64 or not np.array_equal(
-        fields, field_codes(params["fields"], n_features)
+        fields, field_codes(params["fields"], n_features, input_columns)
     ):
         raise ValueError("fields_ are not the fields of the parameter fields")
     return fields

@@ -140,6 +140,16 @@ class FMRegressor(RegressorMixin, BaseFM):
         Must be positive: factors that start at 0 stay there (a saddle point
         of the FM), which would train a linear model.
 
+    categorical_features : {"from_dtype"} or None, default="from_dtype"
+        With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
+        ``X`` are one-hot encoded inside the estimator, one column per
+        category seen in the first ``fit`` (or ``partial_fit``), so that a
+        frame of categorical columns needs no ``OneHotEncoder``; a missing
+        value or a category not seen then encodes as no column, and the other
+        columns pass through as numbers. None treats every column as numeric
+        (a ``category`` column of strings is then refused, as columns of
+        object or string dtype always are).
+
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit
         (with a fresh optimizer state) instead of starting over.
@@ -205,6 +215,15 @@ class FMRegressor(RegressorMixin, BaseFM):
     feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``. Defined only when ``X``
         has feature names that are all strings.
+
+    is_categorical_ : ndarray of shape (n_features_in_,) or None
+        Which input columns were one-hot encoded (``categorical_features``);
+        None if none was. ``coef_`` and ``factors_`` then have one entry per
+        numeric column and per category, in the order of the columns.
+
+    categories_ : list of ndarray
+        The categories of each encoded column, in column order (empty
+        without categorical input).
 
     See Also
     --------
@@ -278,6 +297,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         validation_fraction=0.1,
         n_iter_no_change=5,
         init_std=0.1,
+        categorical_features="from_dtype",
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -298,6 +318,7 @@ class FMRegressor(RegressorMixin, BaseFM):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             init_std=init_std,
+            categorical_features=categorical_features,
             warm_start=warm_start,
             random_state=random_state,
             verbose=verbose,

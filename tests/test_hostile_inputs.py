@@ -103,7 +103,9 @@ FIT_CASES = [
         for how, message in MALFORMED.items()
     ),
     ("string column", (frame(b=["x"] * 20), y), {}, ValueError, "could not convert string to float"),
-    ("categorical column", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {}, ValueError, "could not convert string to float: 'u'"),
+    ("categorical column, categorical_features=None", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {"categorical_features": None}, ValueError, "could not convert string to float: 'u'"),
+    ("a string column beside a categorical one", (frame(b=pd.Categorical(["u", "v"] * 10), c=["x"] * 20), y), {}, ValueError, "could not convert string to float: 'x'"),
+    ("nan in a numeric column beside a categorical one", (frame(a=with_value(X, np.nan)[:, 1], b=pd.Categorical(["u", "v"] * 10)), y), {}, ValueError, "Input X contains NaN"),
     ("None in an object column", (frame(b=pd.Series([None] + [1.0] * 19, dtype=object)), y), {}, ValueError, "Input X contains NaN"),
     ("pd.NA in a nullable column", (frame(b=pd.array([None] + [1] * 19, dtype="Int64")), y), {}, ValueError, "Input X contains NaN"),
     ("lists in cells", (np.array([[[1, 2], 1.0]] * 20, dtype=object), y), {}, ValueError, "setting an array element with a sequence"),
@@ -160,6 +162,7 @@ FIT_CASES = [
     ("string warm_start", (X, y), {"warm_start": "yes"}, ValueError, "'warm_start' parameter"),
     ("string early_stopping", (X, y), {"early_stopping": "yes"}, ValueError, "'early_stopping' parameter"),
     ("bad random_state", (X, y), {"random_state": "seed"}, ValueError, "'random_state' parameter"),
+    ("unknown categorical_features", (X, y), {"categorical_features": "auto"}, ValueError, "'categorical_features' parameter of {name} must be a str among"),
     # Refused before the factors are allocated.
     ("factors beyond the memory budget", (X, y), {"n_factors": 2**27}, ValueError, r"The model would hold [\d,]+ factors \(shape \(3, 1, .*134217728\)\), more than the 268,435,456"),
 ]

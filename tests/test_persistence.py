@@ -280,6 +280,8 @@ def test_files_of_format_version_1_still_load_and_continue_training():
     # classifier, with the predictions 0.1.0 made for the first 3 rows.
     regressor = sklearn_fm.load(DATA / "regressor-format-1.fm")
     classifier = sklearn_fm.load(DATA / "classifier-format-1.fm")
+    # Models of before format 5 read category columns as numbers.
+    assert regressor.categorical_features is None and classifier.is_categorical_ is None
     rows = X[:3, :4]
     assert_allclose(
         regressor.predict(rows), [0.02012691380756371, -0.23075338686863314, -0.2090100778985993],

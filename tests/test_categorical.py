@@ -1,0 +1,194 @@
+"""Categorical input: pandas category columns encoded inside the estimators."""
+
+import io
+import json
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor, load
+
+FAST = dict(max_iter=3, tol=None, random_state=0)
+
+
+def clicks(n_samples=2000, seed=0):
+    """Users, ads and devices as categorical columns, and a price; clicks
+    depend on which user sees which ad."""
+    rng = np.random.RandomState(seed)
+    users = rng.choice([f"u{i}" for i in range(12)], n_samples)
+    ads = rng.randint(0, 6, n_samples)
+    frame = pd.DataFrame(
+        {
+            "user": pd.Categorical(users),
+            "ad": pd.Categorical(ads),
+            "price": rng.normal(size=n_samples),
+            "device": pd.Categorical(rng.choice(["phone", "tablet", "pc"], n_samples)),
+        }
+    )
+    taste = rng.normal(size=(12, 6)) * 2
+    logit = taste[frame["user"].cat.codes, ads] + 0.5 * frame["price"]
+    y = (rng.uniform(size=n_samples) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame, y
+
+
+@pytest.mark.parametrize("estimator", [FMClassifier, FFMClassifier])
+def test_a_frame_of_categorical_columns_trains_as_its_one_hot_pipeline(estimator):
+    frame, y = clicks()
+    frame = frame[["user", "ad", "device"]]
+    model = estimator(**FAST).fit(frame, y)
+    assert_array_equal(model.is_categorical_, [True, True, True])
+    assert [list(c) for c in model.categories_] == [
+        [f"u{i}" for i in sorted(range(12), key=str)], list(range(6)), ["pc", "phone", "tablet"]
+    ]
+    fields = {} if estimator is FMClassifier else {"fields": np.repeat([0, 1, 2], [12, 6, 3])}
+    explicit = make_pipeline(
+        OneHotEncoder(handle_unknown="ignore"),
+        estimator(categorical_features=None, **FAST, **fields),
+    ).fit(frame, y)
+    assert_array_equal(model.coef_, explicit[-1].coef_)
+    # Unseen categories and missing values are ignored, as by the encoder.
+    test = frame.head(6).copy()
+    test["user"] = pd.Categorical(["nobody", None, "u3", "u3", "u11", None])
+    test["ad"] = pd.Categorical([0, 1, 99, np.nan, 2, 5])
+    assert_array_equal(model.predict_proba(test), explicit.predict_proba(test))
+
+
+def test_numeric_columns_stay_numbers_in_their_place():
+    frame, y = clicks()
+    model = FMClassifier(**FAST).fit(frame, y)
+    assert_array_equal(model.is_categorical_, [True, True, False, True])
+    assert model.coef_.shape == (12 + 6 + 1 + 3,)
+    transformer = ColumnTransformer(
+        [
+            ("user", OneHotEncoder(), ["user"]),
+            ("ad", OneHotEncoder(), ["ad"]),
+            ("price", "passthrough", ["price"]),
+            ("device", OneHotEncoder(), ["device"]),
+        ]
+    )
+    explicit = make_pipeline(transformer, FMClassifier(categorical_features=None, **FAST))
+    explicit.fit(frame, y)
+    assert_array_equal(model.coef_, explicit[-1].coef_)
+    names = model.top_interactions(n=500)
+    assert {"price", "user_u0", "ad_0", "device_pc"} <= set(names.feature_i) | set(
+        names.feature_j
+    )
+    # Categories of one column never occur together: their pairs are not listed.
+    same_column = [
+        (i.split("_")[0] == j.split("_")[0]) and i != "price" and j != "price"
+        for i, j in zip(names.feature_i, names.feature_j)
+    ]
+    assert not any(same_column)
+    assert len(names) == 22 * 21 // 2 - (12 * 11 + 6 * 5 + 3 * 2) // 2
+
+
+def test_field_aware_fields_follow_the_columns():
+    frame, y = clicks()
+    model = FFMClassifier(**FAST).fit(frame, y)
+    # Each categorical column is a field, each numeric column one of its own.
+    assert_array_equal(model.fields_, np.repeat([0, 1, 2, 3], [12, 6, 1, 3]))
+    grouped = FFMClassifier(fields=["who", "what", "what", "who"], **FAST).fit(frame, y)
+    assert_array_equal(grouped.fields_, np.repeat([1, 0, 0, 1], [12, 6, 1, 3]))
+    assert grouped.factors_.shape == (22, 2, 4)
+
+
+def test_grid_search_over_fm_and_ffm_with_folds_that_see_other_categories():
+    frame, y = clicks(n_samples=1500)
+    # Rare users: some folds train on users that others never see.
+    frame["user"] = frame["user"].cat.add_categories(["rare1", "rare2"])
+    frame.loc[[3, 700], "user"] = ["rare1", "rare2"]
+    pipe = Pipeline([("model", FMClassifier())])
+    grid = GridSearchCV(
+        pipe,
+        {"model": [FMClassifier(n_factors=2, **FAST), FFMClassifier(n_factors=2, **FAST)]},
+        cv=KFold(3),
+        scoring="roc_auc",
+        error_score="raise",
+    ).fit(frame, y)
+    assert set(grid.cv_results_["mean_test_score"]) and np.all(
+        grid.cv_results_["mean_test_score"] > 0.6
+    )
+    best = grid.best_estimator_["model"]
+    assert "rare1" in best.categories_[0]
+
+
+def test_partial_fit_keeps_the_first_calls_categories():
+    frame, y = clicks()
+    model = FMClassifier(**FAST).partial_fit(frame[:1000], y[:1000], classes=[0, 1])
+    later = frame[1000:].copy()
+    later["device"] = pd.Categorical(["watch"] * len(later))  # unseen: ignored
+    model.partial_fit(later, y[1000:])
+    assert [list(c) for c in model.categories_][2] == ["pc", "phone", "tablet"]
+    no_device = later.assign(device=pd.Categorical([None] * len(later)))
+    assert_array_equal(model.predict_proba(later), model.predict_proba(no_device))
+
+
+def test_category_columns_of_numbers_are_categories_unless_turned_off():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"level": pd.Categorical(rng.randint(0, 5, 300)), "x": rng.normal(size=300)}
+    )
+    y = frame["level"].astype(int) * frame["x"]
+    assert FMRegressor(**FAST).fit(frame, y).coef_.shape == (6,)
+    assert FMRegressor(categorical_features=None, **FAST).fit(frame, y).coef_.shape == (2,)
+
+
+def test_arrays_at_predict_and_sparse_matrices_refused():
+    frame, y = clicks()
+    model = FMClassifier(**FAST).fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
+        from_array = model.predict_proba(frame.to_numpy(dtype=object))
+    assert_allclose(from_array, model.predict_proba(frame))
+    with pytest.raises(ValueError, match="X must be a pandas DataFrame .* not a sparse matrix"):
+        model.predict(sp.csr_matrix(np.ones((2, 4))))
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        model.predict(frame.iloc[:, :3])
+    with pytest.raises(ValueError, match="X has 3 features, but FMClassifier is expecting 4"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "X does not have valid feature names")
+            model.predict(frame.iloc[:, :3].to_numpy(dtype=object))
+    with pytest.raises(ValueError, match="could not convert string to float: 'cheap'"):
+        model.predict(frame.assign(price="cheap"))
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])
+def test_save_and_load_keep_the_encoding(estimator):
+    frame, y = clicks()
+    model = estimator(**FAST).fit(frame, y.astype(float))
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = load(buffer.getvalue())
+    assert_array_equal(loaded.is_categorical_, model.is_categorical_)
+    for loaded_categories, categories in zip(loaded.categories_, model.categories_):
+        assert_array_equal(loaded_categories, categories)
+    assert_array_equal(loaded.predict(frame), model.predict(frame))
+    loaded.partial_fit(frame, y)
+    model.partial_fit(frame, y)
+    assert_array_equal(loaded.coef_, model.coef_)
+
+
+def test_a_file_whose_categories_do_not_fit_is_refused(tmp_path):
+    frame, y = clicks()
+    path = tmp_path / "model.fm"
+    FMRegressor(**FAST).fit(frame, y.astype(float)).save(path)
+    forged = tmp_path / "forged.fm"
+    with zipfile.ZipFile(path) as original, zipfile.ZipFile(forged, "w") as copy:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata["is_categorical_"][2] = True  # one more categorical column
+                data = json.dumps(metadata)
+            copy.writestr(item, data)
+    with pytest.raises(ValueError, match="is_categorical_ and categories_ do not fit together"):
+        load(forged)
