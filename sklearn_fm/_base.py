@@ -12,8 +12,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -418,7 +418,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _categorical_encoding(self):
         """The fitted :class:`CategoricalEncoding`, None without categorical input."""
-        if getattr(self, "is_categorical_", None) is None:  # also models of before 0.2
+        # getattr: models unpickled from versions without categorical input.
+        if getattr(self, "is_categorical_", None) is None:
             return None
         return CategoricalEncoding(self.is_categorical_, self.categories_)
 
@@ -648,8 +649,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         of their factor vectors, ``factors_[i] @ factors_[j]`` (for a
         field-aware FM, ``factors_[i, f_j] @ factors_[j, f_i]`` with ``f`` the
         ``fields_``): the model adds it times ``x_i * x_j`` to its output (the
-        log-odds of a binary classifier). Pairs are ranked by its magnitude, so compare features
-        of similar scale (for example one-hot or standardised columns).
+        log-odds of a binary classifier). Pairs are ranked by its magnitude,
+        so compare features of similar scale (for example one-hot or
+        standardised columns).
 
         With categorical input (``categorical_features``), the features are
         the numeric columns and the categories, and pairs of categories of
@@ -664,11 +666,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             How many pairs to list (per class, for more than two classes).
             All pairs are listed if there are fewer.
 
-        feature_names : array-like of str of shape (n_features,), default=None
-            Names of the features. None takes ``feature_names_in_`` when
-            ``fit`` saw them, else ``"x0"``, ``"x1"``, ... as scikit-learn's
-            ``get_feature_names_out`` does. In a pipeline, pass the
-            preceding steps' ``get_feature_names_out()``.
+        feature_names : array-like of str, default=None
+            Names of the features, one per entry of ``coef_``. None takes
+            ``feature_names_in_`` when ``fit`` saw them, else ``"x0"``,
+            ``"x1"``, ... as scikit-learn's ``get_feature_names_out`` does;
+            with categorical input, each category is named after its column
+            (``"user_ann"``). In a pipeline, pass the preceding steps'
+            ``get_feature_names_out()``.
 
         Returns
         -------

@@ -81,7 +81,7 @@ _FIELDS_DOC = """
         per row, and the factors take n_fields times the memory of an FM's
         (at most ``2**28`` values: a larger model is refused before training).
 
-    n_factors : int, default=4
+    n_factors : int, default=8
         Dimension of each factor vector (one per feature and field).
 """
 
@@ -142,7 +142,7 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
     >>> y = X[:, 0] * X[:, 1] - X[:, 1] * X[:, 2]
     >>> reg = FFMRegressor(fields=["a", "b", "c"], random_state=0).fit(X, y)
     >>> reg.factors_.shape
-    (3, 3, 4)
+    (3, 3, 8)
     >>> bool(reg.score(X, y) > 0.95)
     True
     """
@@ -156,7 +156,7 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
         self,
         *,
         fields=None,
-        n_factors=4,
+        n_factors=8,
         alpha_linear=0.01,
         alpha_factors=0.03,
         alpha_uniform=8.0,
@@ -266,7 +266,7 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
         self,
         *,
         fields=None,
-        n_factors=4,
+        n_factors=8,
         alpha_linear=0.01,
         alpha_factors=0.03,
         alpha_uniform=8.0,

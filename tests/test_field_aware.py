@@ -2,6 +2,7 @@
 
 import io
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor, l
 from sklearn_fm._parameters import ffm_decision, layer_form
 
 from .conftest import numerical_gradient
+from .test_persistence import metadata_of, rewrite
 
 FAST = dict(max_iter=3, tol=None, random_state=0)
 
@@ -39,7 +41,7 @@ def field_aware_clicks(n_samples=6000, n_levels=8, seed=0):
     user, ad, device = columns.T
     logit = a[user] * b[ad] + c[user] * d[device] + e[ad] * g[device]
     y = (rng.uniform(size=n_samples) < 1 / (1 + np.exp(-2 * logit))).astype(int)
-    return columns, y
+    return columns, y, np.outer(a, b)  # the planted user-ad weights
 
 
 def test_predictions_follow_the_brute_force_definition_dense_and_sparse():
@@ -140,7 +142,7 @@ def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alpha_uniform):
 def test_every_solver_form_learns_a_field_aware_interaction(solver):
     # With alpha_uniform=0, SGD, Adagrad and FTRL take their row-sparse steps
     # (Adagrad and FTRL after summing each column's gradients).
-    columns, y = field_aware_clicks(n_samples=3000)
+    columns, y, _ = field_aware_clicks(n_samples=3000)
     X = OneHotEncoder().fit_transform(columns)
     fields = np.repeat([0, 1, 2], 8)
     rate = {"adam": 0.05, "sgd": 0.5, "adagrad": 0.3, "ftrl": 0.3}[solver]
@@ -153,7 +155,7 @@ def test_every_solver_form_learns_a_field_aware_interaction(solver):
 
 
 def test_planted_field_aware_interactions_need_the_ffm_at_the_same_rank():
-    columns, y = field_aware_clicks()
+    columns, y, planted_user_ad = field_aware_clicks()
     train, test = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0)
     encoder = OneHotEncoder().fit(columns)
     X = encoder.transform(columns)
@@ -165,14 +167,11 @@ def test_planted_field_aware_interactions_need_the_ffm_at_the_same_rank():
     fm_auc = roc_auc_score(y[test], fm.decision_function(X[test]))
     assert ffm_auc > fm_auc + 0.05, (ffm_auc, fm_auc)
     # The field-aware weights recover the planted products.
-    rng = np.random.RandomState(0)
-    rng.randint(0, 8, size=(6000, 3))
-    a, b = 1.5 * rng.normal(size=(2, 8))
     names = encoder.get_feature_names_out(["user", "ad", "device"])
     top = ffm.top_interactions(n=200, feature_names=names)
     user_ad = top[top.feature_i.str.startswith("user") & top.feature_j.str.startswith("ad")]
     learned = {(i, j): w for i, j, w in user_ad.itertuples(index=False)}
-    planted = [a[u] * b[d] for u in range(8) for d in range(8)]
+    planted = [planted_user_ad[u, d] for u in range(8) for d in range(8)]
     weights = [learned.get((f"user_{u}", f"ad_{d}"), 0.0) for u in range(8) for d in range(8)]
     assert np.corrcoef(planted, weights)[0, 1] > 0.8
 
@@ -182,7 +181,7 @@ def test_fields_none_makes_each_column_a_field():
     X = rng.normal(size=(100, 4))
     model = FFMRegressor(**FAST).fit(X, X[:, 0] * X[:, 1])
     assert_array_equal(model.fields_, np.arange(4))
-    assert model.factors_.shape == (4, 4, 4)
+    assert model.factors_.shape == (4, 4, 8)
     assert model.get_params()["fields"] is None
 
 
@@ -204,27 +203,19 @@ def test_partial_fit_continues_and_save_and_load_continue_exactly():
 
 
 def test_a_file_whose_fields_disagree_with_its_parameter_is_refused(tmp_path):
-    import json
-    import zipfile
-
     model = FFMRegressor(fields=[0, 1, 1], **FAST).fit(np.eye(3).repeat(5, 0), np.arange(15.0))
-    path = tmp_path / "model.fm"
-    model.save(path)
-    forged = tmp_path / "forged.fm"
-    with zipfile.ZipFile(path) as original, zipfile.ZipFile(forged, "w") as copy:
-        for item in original.infolist():
-            data = original.read(item.filename)
-            if item.filename == "metadata.json":
-                metadata = json.loads(data)
-                metadata["params"]["fields"] = [0, 0, 1]
-                data = json.dumps(metadata)
-            copy.writestr(item, data)
+    model.save(tmp_path / "model.fm")
+    metadata = metadata_of(tmp_path / "model.fm")
+    metadata["params"]["fields"] = [0, 0, 1]
+    forged = rewrite(
+        tmp_path / "model.fm", tmp_path / "forged.fm", **{"metadata.json": json.dumps(metadata)}
+    )
     with pytest.raises(ValueError, match="fields_ are not the fields of the parameter fields"):
         load(forged)
 
 
 def test_pipeline_and_grid_search_over_fm_and_ffm():
-    columns, y = field_aware_clicks(n_samples=3000)
+    columns, y, _ = field_aware_clicks(n_samples=3000)
     # Fixed categories: every fold has the same 24 columns in 3 fields.
     encoder = OneHotEncoder(categories=[list(range(8))] * 3)
     pipe = Pipeline([("encode", encoder), ("model", FMClassifier())])
@@ -246,9 +237,9 @@ def test_pipeline_and_grid_search_over_fm_and_ffm():
 
 
 def test_factors_beyond_the_budget_are_refused_before_allocation():
-    # 30,000 one-hot columns, each a field of its own: 30,000**2 * 4 factors.
+    # 30,000 one-hot columns, each a field of its own: 30,000**2 * 8 factors.
     X = sp.eye(30_000, format="csr")
-    with pytest.raises(ValueError, match=r"would hold 3,600,000,000 factors"):
+    with pytest.raises(ValueError, match=r"would hold 7,200,000,000 factors"):
         FFMRegressor(**FAST).fit(X, np.arange(30_000.0))
     # Grouped into two fields, they train.
     model = FFMRegressor(fields=np.arange(200) % 2, **FAST).fit(X[:200, :200], np.arange(200.0))
