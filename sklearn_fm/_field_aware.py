@@ -116,7 +116,7 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
 
     Attributes
     ----------
-    factors_ : ndarray of shape (n_features, n_fields_, n_factors)
+    factors_ : ndarray of shape (n_features, n_fields, n_factors)
         The factor vectors: ``factors_[i, g]`` is ``v_ig``, and the
         interaction weight of features ``i`` and ``j`` is
         ``factors_[i, fields_[j]] @ factors_[j, fields_[i]]``.
@@ -221,8 +221,8 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
 
     Attributes
     ----------
-    factors_ : ndarray of shape (n_features, n_fields_, n_factors) or \\
-            (n_classes, n_features, n_fields_, n_factors)
+    factors_ : ndarray of shape (n_features, n_fields, n_factors) or \
+            (n_classes, n_features, n_fields, n_factors)
         The factor vectors: ``factors_[i, g]`` (of class ``c``:
         ``factors_[c, i, g]``) is ``v_ig``.
 {_FIELD_ATTRIBUTES_DOC}

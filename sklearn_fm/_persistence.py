@@ -22,8 +22,9 @@ _ESTIMATORS = {
 
 
 def load(file):
-    """Load an estimator written by :meth:`FMRegressor.save` or
-    :meth:`FMClassifier.save`.
+    """Load an estimator written by the ``save`` method of
+    :class:`FMRegressor`, :class:`FMClassifier`, :class:`FFMRegressor` or
+    :class:`FFMClassifier`.
 
     Parameters
     ----------
@@ -34,7 +35,7 @@ def load(file):
 
     Returns
     -------
-    estimator : FMRegressor or FMClassifier
+    estimator : FMRegressor, FMClassifier, FFMRegressor or FFMClassifier
         The fitted estimator, predicting exactly as the saved one did and
         able to continue training with ``partial_fit``.
 

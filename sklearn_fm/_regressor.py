@@ -216,7 +216,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         Names of features seen during ``fit``. Defined only when ``X``
         has feature names that are all strings.
 
-    is_categorical_ : ndarray of shape (n_features_in_,) or None
+    is_categorical_ : ndarray of shape (n_features,) or None
         Which input columns were one-hot encoded (``categorical_features``);
         None if none was. ``coef_`` and ``factors_`` then have one entry per
         numeric column and per category, in the order of the columns.

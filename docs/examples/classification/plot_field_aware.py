@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Field-aware clicks: FFMClassifier against FMClassifier
-=====================================================
+======================================================
 
 In click data a user may react to *which ad* through one trait (taste) and
 to *which device* through another (habit). An FM gives each user a single
