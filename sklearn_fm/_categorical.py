@@ -9,6 +9,8 @@ other columns pass through as they are, in their place.
 
 from typing import NamedTuple
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -52,7 +54,7 @@ class CategoricalEncoding(NamedTuple):
                 "a pandas DataFrame (or a dense array) with the columns fit saw, not a "
                 "sparse matrix."
             )
-        X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+        X = _as_frame(X)
         if X.shape[1] != len(self.is_categorical):  # for validation to name the problem
             return pd.DataFrame(np.zeros(X.shape), columns=X.columns)
         view = X.copy(deep=False)
@@ -63,22 +65,21 @@ class CategoricalEncoding(NamedTuple):
     def encode(self, X, numeric):
         """The encoded CSR matrix of ``X``, given ``numeric``, the validated
         ``numeric_view`` of ``X`` as an array."""
-        X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+        X = _as_frame(X)
         blocks = []
         categorical = iter(self.categories)
-        for position, is_categorical in enumerate(self.is_categorical):
-            if not is_categorical:
-                blocks.append(sp.csr_matrix(numeric[:, [position]]))
-                continue
-            categories = next(categorical)
-            values = X.iloc[:, position].to_numpy(dtype=object)
-            codes = pd.Index(categories).get_indexer(values)  # -1: missing or not seen
-            rows = np.flatnonzero(codes >= 0)
-            blocks.append(
-                sp.csr_matrix(
-                    (np.ones(len(rows)), (rows, codes[rows])), shape=(len(X), len(categories))
-                )
-            )
+        position = 0
+        # Runs of numeric columns pass through as one block each.
+        for is_categorical, run in itertools.groupby(self.is_categorical):
+            width = len(list(run))
+            if is_categorical:
+                blocks += [
+                    _one_hot(X.iloc[:, column], next(categorical))
+                    for column in range(position, position + width)
+                ]
+            else:
+                blocks.append(sp.csr_matrix(numeric[:, position : position + width]))
+            position += width
         return sp.hstack(blocks, format="csr", dtype=numeric.dtype)
 
     def feature_names(self, input_names):
@@ -92,3 +93,18 @@ class CategoricalEncoding(NamedTuple):
             else:
                 names.append(name)
         return np.asarray(names, dtype=object)
+
+
+def _as_frame(X):
+    """``X`` as a DataFrame: itself, or a dense array's columns by position."""
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+
+
+def _one_hot(column, categories):
+    """The CSR one-hot columns of ``column`` (a Series) for ``categories``;
+    a missing value or another category is a row of zeros."""
+    codes = pd.Index(categories).get_indexer(column.to_numpy(dtype=object))  # -1: none
+    rows = np.flatnonzero(codes >= 0)
+    return sp.csr_matrix(
+        (np.ones(len(rows)), (rows, codes[rows])), shape=(len(column), len(categories))
+    )

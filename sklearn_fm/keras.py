@@ -286,18 +286,24 @@ class FactorizationMachine(keras.layers.Layer):
 
     def call(self, inputs):
         coordinates = _sparse_coordinates(inputs)
-        if coordinates is not None:
-            rows, cols, values = coordinates
-            output, _ = fm_outputs(
-                self.bias,
-                ops.take(self.kernel, cols, axis=0),
-                ops.take(self.factors, cols, axis=0),
-                ops.cast(values, self.compute_dtype),
-                rows,
-                ops.shape(inputs)[0],
-            )
-            return output
-        x = ops.cast(inputs, self.compute_dtype)
+        if coordinates is None:
+            return self._dense_outputs(ops.cast(inputs, self.compute_dtype))
+        rows, cols, values = coordinates
+        return self._gathered_outputs(
+            ops.take(self.kernel, cols, axis=0),
+            ops.take(self.factors, cols, axis=0),
+            ops.cast(values, self.compute_dtype),
+            rows,
+            cols,
+            ops.shape(inputs)[0],
+        )
+
+    def _gathered_outputs(self, kernel, factors, values, rows, cols, n_rows):
+        """The outputs of sparse input, from the parameters of each non-zero's column."""
+        return fm_outputs(self.bias, kernel, factors, values, rows, n_rows)[0]
+
+    def _dense_outputs(self, x):
+        """The outputs of dense input ``x``, in the compute dtype."""
         n_features = ops.shape(self.factors)[0]
         flat = ops.reshape(self.factors, (n_features, -1))  # (n_features, units * k)
         xv = ops.reshape(ops.matmul(x, flat), (-1, self.units, self.n_factors))
@@ -411,25 +417,18 @@ class FieldAwareFactorizationMachine(FactorizationMachine):
     def _factors_shape(self, n_features):
         return (n_features, self.units, self.n_fields, self.n_factors)
 
-    def call(self, inputs):
-        fields = ops.convert_to_tensor(np.asarray(self.fields, np.int32))
-        coordinates = _sparse_coordinates(inputs)
-        if coordinates is not None:
-            rows, cols, values = coordinates
-            output, _ = ffm_outputs(
-                self.bias,
-                ops.take(self.kernel, cols, axis=0),
-                ops.take(self.factors, cols, axis=0),
-                ops.cast(values, self.compute_dtype),
-                rows,
-                ops.take(fields, cols, axis=0),
-                ops.shape(inputs)[0],
-                self.n_fields,
-            )
-            return output
-        x = ops.cast(inputs, self.compute_dtype)
+    def _field_tensor(self):
+        return ops.convert_to_tensor(np.asarray(self.fields, np.int32))
+
+    def _gathered_outputs(self, kernel, factors, values, rows, cols, n_rows):
+        fields = ops.take(self._field_tensor(), cols, axis=0)
+        return ffm_outputs(
+            self.bias, kernel, factors, values, rows, fields, n_rows, self.n_fields
+        )[0]
+
+    def _dense_outputs(self, x):
         n_features = len(self.fields)
-        in_field = ops.one_hot(fields, self.n_fields, dtype=self.compute_dtype)  # (n, F)
+        in_field = ops.one_hot(self._field_tensor(), self.n_fields, dtype=self.compute_dtype)
         # field_sums[r, f] = sum over the columns i of field f of x_ri v_i.
         x_by_field = ops.transpose(x[:, :, None] * in_field, (0, 2, 1))  # (rows, F, n)
         flat = ops.reshape(self.factors, (n_features, -1))
