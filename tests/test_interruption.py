@@ -2,6 +2,7 @@
 
 import _thread
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -116,7 +117,7 @@ def test_training_after_an_interruption_is_as_if_it_never_happened(estimator, in
 
 
 @pytest.mark.parametrize("delay", [0.01, 0.05, 0.2, 0.5])
-def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay):
+def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay, monkeypatch):
     # _thread.interrupt_main raises KeyboardInterrupt in the main thread at
     # whatever Python line it is running, as Ctrl-C does: in validation, in
     # the batching, between epochs or while the parameters are read back.
@@ -124,16 +125,39 @@ def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay):
     model.set_params(max_iter=3).fit(X, y).set_params(max_iter=10_000)
     expected = model.predict(X)
     before = snapshot(model)
-    timer = threading.Timer(delay, _thread.interrupt_main)
+    # Python swallows an exception raised in a __del__ or weakref callback
+    # (the garbage collector may run one at any line) and reports it to
+    # sys.unraisablehook; press Ctrl-C again then, as a user would.
+    swallowed, done = threading.Event(), threading.Event()
+    report = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            swallowed.set()
+        else:
+            report(unraisable)
+
+    def press_ctrl_c():
+        if done.wait(delay):
+            return
+        _thread.interrupt_main()
+        while not done.is_set():
+            if swallowed.wait(0.01):
+                swallowed.clear()
+                _thread.interrupt_main()
+
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+    presser = threading.Thread(target=press_ctrl_c)
     # interrupt_main does nothing where SIGINT is ignored, as it is in a
     # background job: install Python's handler for the test.
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            timer.start()
+            presser.start()
             model.fit(X, y)  # 10,000 epochs take far longer than the delay
     finally:
-        timer.join()
+        done.set()
+        presser.join()
         signal.signal(signal.SIGINT, handler)
     assert_unchanged(model, before, X)
     assert_array_equal(model.predict(X), expected)
