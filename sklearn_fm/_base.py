@@ -320,11 +320,16 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             fields,
         )
         state.update(targets.fitted, **contract)
+        # The data set the prior and the schedule refer to: fit's training
+        # rows, or for partial_fit every row seen since its first call, each
+        # chunk taken as new data, so that chunk sizes do not change them.
+        n_data = train.shape[0] + (state["n_samples_seen_"] or 0 if incremental else 0)
+        state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
         _check_optimizer_state(state["_optimizer_state"], solver)
         batch_size = (
-            _auto_batch_size(train.shape[0]) if self.batch_size == "auto" else self.batch_size
+            _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
         state.update(batch_size_=min(batch_size, train.shape[0]), early_stopping_=early_stopping)
 
@@ -340,14 +345,16 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             alpha_linear=self.alpha_linear,
             alpha_factors=self.alpha_factors,
             # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
-            alpha_uniform=self.alpha_uniform / train.shape[0],
+            alpha_uniform=self.alpha_uniform / n_data,
             score_scale=targets.score_scale,
             optimizer_state=(
                 None if state["_optimizer_state"] is None else state["_optimizer_state"].variables
             ),
             fields=fields,
         )
-        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental)
+        fitted = self._fit_stochastic(
+            trainer, data, state, targets, rng, incremental, epoch_share=train.shape[0] / n_data
+        )
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
         if fitted.params is None and not first_call:
@@ -423,9 +430,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             return None
         return CategoricalEncoding(self.is_categorical_, self.categories_)
 
-    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental):
+    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental, epoch_share):
         """Train epochs until the stopping rule, updating ``state``'s curves
         and bests; returns the parameters to keep, as a :class:`_Fitted`.
+        Each epoch advances the learning-rate schedule by ``epoch_share``.
 
         Parameters stay on the device during training: the trainer keeps a
         copy of those of the best epoch (with validation) or of the last
@@ -442,7 +450,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             kept |= keep_last
             result = trainer.run_epoch(
                 rng.permutation(n_samples),
-                self._learning_rate_of_epoch(state["n_iter_"]),
+                self._learning_rate_of_epoch(state["_schedule_epochs"]),
                 penalty_scale,
                 keep=keep_last,
             )
@@ -457,6 +465,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 diverged = True
                 break
             state["n_iter_"] += 1
+            state["_schedule_epochs"] += epoch_share
             state["loss_curve_"].append(result.loss)
             state["penalty_scales_"].append(penalty_scale)
             if self.verbose:
@@ -490,10 +499,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 )
         return self._fitted(trainer, data, state, kept, diverged)
 
-    def _learning_rate_of_epoch(self, n_iter):
-        """The learning rate of the epoch after ``n_iter`` finished ones."""
+    def _learning_rate_of_epoch(self, epochs):
+        """The learning rate after ``epochs`` finished epochs (a fraction for
+        ``partial_fit``'s)."""
         if self.learning_rate == "invscaling":
-            return self.learning_rate_init / (n_iter + 1) ** self.power_t
+            return self.learning_rate_init / (epochs + 1) ** self.power_t
         return self.learning_rate_init
 
     def _validation(self, outputs, data, targets):
@@ -549,6 +559,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
             return params, {
                 "n_iter_": 0,
+                "n_samples_seen_": 0,
+                "_schedule_epochs": 0.0,
                 "loss_curve_": [],
                 "penalty_scales_": [],
                 "best_loss_": np.inf,
@@ -573,6 +585,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         return params, {
             "n_iter_": self.n_iter_,
+            # Model files of format 5 or older did not count either.
+            "n_samples_seen_": getattr(self, "n_samples_seen_", None),
+            "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),
             "loss_curve_": list(self.loss_curve_),
             "penalty_scales_": list(self.penalty_scales_),
             "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,

@@ -56,7 +56,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, divided by the
-        number of samples, as in :class:`FMRegressor`: a prior worth
+        number of samples (``n_samples_seen_``), as in :class:`FMRegressor`: a prior worth
         ``alpha_uniform`` samples on every parameter.
 
     solver : str or dict, default='adam'
@@ -69,8 +69,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
     learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the learning rate over the epochs: 'invscaling' uses
         ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t``, counting
-        each call to ``partial_fit`` as an epoch (to stream many chunks,
-        prefer 'constant').
+        a call to ``partial_fit`` as the share of an epoch its samples are of
+        ``n_samples_seen_``.
 
     learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
@@ -80,8 +80,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
-        'auto' takes the power of 2 nearest to ``n_samples / 200``, from 16
-        to 4096, as in :class:`FMRegressor`. The size used is
+        'auto' takes the power of 2 nearest to ``n_samples / 200``
+        (``n_samples_seen_``), from 16 to 4096, as in :class:`FMRegressor`. The size used is
         ``batch_size_``.
 
     max_iter : int, default=200
@@ -167,6 +167,16 @@ class FMClassifier(ClassifierMixin, BaseFM):
     n_iter_ : int
         Number of epochs trained, over all calls to ``fit`` with
         ``warm_start`` and to ``partial_fit``.
+
+    n_samples_seen_ : int
+        The number of samples the penalty ``alpha_uniform``, the 'auto'
+        batch size and the 'invscaling' schedule take the data set to hold:
+        those ``fit`` trained on (without the validation part), or all those
+        given to ``partial_fit`` since its first call (after a ``fit``, added
+        to those of the fit). Each chunk counts as new data, so streaming a
+        data set in chunks trains the model one ``fit`` on it would, whatever
+        the chunk size. None for a model loaded from a file of an older
+        version.
 
     batch_size_ : int
         The batch size of the last call to ``fit`` or ``partial_fit``: the

@@ -30,10 +30,11 @@ FORMAT = "sklearn_fm"
 # holds a multiclass coef_ and factors_ class first, as (n_classes,
 # n_features) and (n_classes, n_features, k); version 5 adds the parameter
 # categorical_features with the categorical encoding, and the field-aware
-# estimators with their fields_. Files of versions 1 (sklearn_fm 0.1.0) to
-# 4 still load.
-FORMAT_VERSION = 5
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+# estimators with their fields_; version 6 adds n_samples_seen_ and the
+# learning-rate schedule's count of epochs, which partial_fit continues.
+# Files of versions 1 (sklearn_fm 0.1.0) to 5 still load.
+FORMAT_VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 
 
 def _json_scalar(value, what):
@@ -110,6 +111,15 @@ def write(estimator, file):
         "params": params,
         "n_features_in_": int(estimator.n_features_in_),
         "n_iter_": int(estimator.n_iter_),
+        # getattr: models unpickled from versions that did not count them.
+        "n_samples_seen_": (
+            None
+            if getattr(estimator, "n_samples_seen_", None) is None
+            else int(estimator.n_samples_seen_)
+        ),
+        "schedule_epochs": repr(
+            float(getattr(estimator, "_schedule_epochs", estimator.n_iter_))
+        ),
         "batch_size_": int(estimator.batch_size_),
         "early_stopping_": bool(estimator.early_stopping_),
         # Infinite when training diverged in its first epoch; JSON has no inf.

@@ -132,6 +132,7 @@ def _estimator(metadata, arrays):
         categories_=[] if encoding is None else encoding.categories,
     )
     attributes.update(_training_choices(metadata, arrays, params, estimator))
+    attributes.update(_stream_counts(metadata))
     for curve in ("loss_curve_", "penalty_scales_"):
         if len(attributes[curve]) != attributes["n_iter_"]:
             raise ValueError(f"{curve} does not have n_iter_ entries")
@@ -200,6 +201,22 @@ def _legacy_optimizer_state(variables, solver, factors_shape):
     return OptimizerState(
         SolverSpec.of(solver), [np.int64(step), np.float32(0.0), *(slot.astype(np.float32) for slot in keras_order)]
     )
+
+
+def _stream_counts(metadata):
+    """``n_samples_seen_`` and the epochs the learning-rate schedule has
+    counted, which ``partial_fit`` continues."""
+    if metadata["format_version"] < 6:
+        # Not counted then: the schedule counted whole epochs.
+        return {"n_samples_seen_": None, "_schedule_epochs": float(metadata["n_iter_"])}
+    n_samples_seen = metadata["n_samples_seen_"]
+    schedule_epochs = float(metadata["schedule_epochs"])
+    if not (
+        (n_samples_seen is None or (type(n_samples_seen) is int and n_samples_seen >= 1))
+        and 0 <= schedule_epochs <= metadata["n_iter_"]
+    ):
+        raise ValueError("n_samples_seen_ or the schedule's epochs are not valid")
+    return {"n_samples_seen_": n_samples_seen, "_schedule_epochs": schedule_epochs}
 
 
 def _training_choices(metadata, arrays, params, estimator):

@@ -57,7 +57,7 @@ class FMRegressor(RegressorMixin, BaseFM):
     alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, however often
         their features occur: it adds
-        ``alpha_uniform / (2 * n_samples)`` times the squared norm of every
+        ``alpha_uniform / (2 * n_samples)`` (``n_samples_seen_``) times the squared norm of every
         parameter to the mean loss, like MLPRegressor's ``alpha``, so it weighs
         as much as ``alpha_uniform`` samples' worth of penalty on every
         parameter: a prior that matters on small data and for rare features,
@@ -91,8 +91,8 @@ class FMRegressor(RegressorMixin, BaseFM):
         from 0 over all calls to ``partial_fit`` and ``fit`` with
         ``warm_start``). Unlike MLPRegressor, whose ``t`` counts samples and
         which applies the schedule only to SGD, ``t`` counts epochs and every
-        solver follows it. ``partial_fit`` counts each call as an epoch, so
-        to stream many chunks, prefer 'constant'.
+        solver follows it. A call to ``partial_fit`` counts as the share of
+        an epoch its samples are of ``n_samples_seen_``.
 
     learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
@@ -103,10 +103,10 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
-        'auto' takes the power of 2 nearest to ``n_samples / 200``, from 16
-        to 4096: about 200 steps per epoch, more steps on small data, where
-        steps are cheap, and at most 4096 rows per step on large data. The
-        size used is ``batch_size_``.
+        'auto' takes the power of 2 nearest to ``n_samples / 200``
+        (``n_samples_seen_``), from 16 to 4096: about 200 steps per epoch,
+        more steps on small data, where steps are cheap, and at most 4096
+        rows per step on large data. The size used is ``batch_size_``.
 
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).
@@ -178,6 +178,16 @@ class FMRegressor(RegressorMixin, BaseFM):
     n_iter_ : int
         Number of epochs trained, over all calls to ``fit`` with
         ``warm_start`` and to ``partial_fit``.
+
+    n_samples_seen_ : int
+        The number of samples the penalty ``alpha_uniform``, the 'auto'
+        batch size and the 'invscaling' schedule take the data set to hold:
+        those ``fit`` trained on (without the validation part), or all those
+        given to ``partial_fit`` since its first call (after a ``fit``, added
+        to those of the fit). Each chunk counts as new data, so streaming a
+        data set in chunks trains the model one ``fit`` on it would, whatever
+        the chunk size. None for a model loaded from a file of an older
+        version.
 
     batch_size_ : int
         The batch size of the last call to ``fit`` or ``partial_fit``: the

@@ -128,10 +128,12 @@ def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alpha_uniform):
             [[intercept], model.coef_ / std, model.factors_.ravel() / np.sqrt(std)]
         )
 
-    model.partial_fit(X, y, sample_weight=s)
+    # Epochs over one data set: fit with warm_start, one epoch at a time.
+    model.set_params(warm_start=True, max_iter=1, tol=None)
+    model.fit(X, y, sample_weight=s)
     for _ in range(3):
         before = theta()
-        model.partial_fit(X, y, sample_weight=s)
+        model.fit(X, y, sample_weight=s)
         assert_allclose(
             (before - theta()) / 0.1, numerical_gradient(objective, before), rtol=1e-3, atol=1e-5
         )

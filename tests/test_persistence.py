@@ -155,6 +155,7 @@ def assert_same_fit(a, b, data=X):
     assert_same_model(a, b, data)
     names = ["best_loss_", "validation_scores_", "best_validation_score_", "feature_names_in_"]
     names += ["batch_size_", "early_stopping_", "penalty_scales_", "_y_train_mean", "_y_train_std"]
+    names += ["n_samples_seen_", "_schedule_epochs"]
     for name in names:
         assert hasattr(a, name) == hasattr(b, name)
         if hasattr(a, name):
@@ -339,6 +340,11 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
         "another feature count": {"metadata.json": json.dumps(more_features)},
         "NaN coefficients": {"coef_.npy": npy(fitted.coef_ * np.nan)},
         "a penalty factor above 1": {"penalty_scales_.npy": npy(np.full(fitted.n_iter_, 2.0))},
+        "n_samples_seen_=0": {"metadata.json": json.dumps(dict(metadata, n_samples_seen_=0))},
+        "a schedule past n_iter_": {
+            "metadata.json": json.dumps(dict(metadata, schedule_epochs=repr(fitted.n_iter_ + 1.0)))
+        },
+        "a NaN schedule": {"metadata.json": json.dumps(dict(metadata, schedule_epochs="nan"))},
     }
     if "y_train_std" in metadata:
         forgeries["a zero y_train_std"] = {"metadata.json": json.dumps(dict(metadata, y_train_std=0.0))}

@@ -136,8 +136,10 @@ def test_changing_n_factors_cannot_warm_start(interaction_data):
         fm.set_params(n_factors=5).fit(X, y)
 
 
-def stated_objective(theta, X, y, s, alphas, n_factors):
-    """The objective of FMRegressor's Notes, in float64, for theta = (w0, w, V) flattened."""
+def stated_objective(theta, X, y, s, alphas, n_factors, n_samples_seen=None):
+    """The objective of FMRegressor's Notes, in float64, for theta = (w0, w, V)
+    flattened; the uniform penalty divided by ``n_samples_seen`` (default: the
+    rows of X)."""
     n, d = X.shape
     w0, w, V = theta[0], theta[1 : d + 1], theta[d + 1 :].reshape(d, n_factors)
     alpha_linear, alpha_factors, alpha_uniform = alphas
@@ -145,7 +147,7 @@ def stated_objective(theta, X, y, s, alphas, n_factors):
     used = X != 0
     per_row = 0.5 * used @ (alpha_linear * w**2 + alpha_factors * (V**2).sum(1))
     s = s / s.mean()
-    uniform = alpha_uniform / (2 * n) * (w @ w + (V**2).sum())
+    uniform = alpha_uniform / (2 * (n_samples_seen or n)) * (w @ w + (V**2).sum())
     return (s * (0.5 * (y - prediction) ** 2 + per_row)).sum() / n + uniform
 
 
@@ -179,16 +181,58 @@ def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
         intercept = (fm.intercept_ - mean) / std
         return np.concatenate([[intercept], fm.coef_ / std, fm.factors_.ravel() / np.sqrt(std)])
 
-    fm.partial_fit(X, y, sample_weight=s)
+    # Epochs over one data set: fit with warm_start, one epoch at a time.
+    fm.set_params(warm_start=True, max_iter=1, tol=None)
+    fm.fit(X, y, sample_weight=s)
     for t in range(1, 4):
         before = theta()
-        fm.partial_fit(X, y, sample_weight=s)
+        fm.fit(X, y, sample_weight=s)
         rate = 0.1 / (t + 1) ** 0.7 if learning_rate == "invscaling" else 0.1
         assert_allclose(
             (before - theta()) / rate, numerical_gradient(objective, before),
             rtol=1e-3, atol=1e-5,
         )
         assert fm.loss_curve_[-1] == pytest.approx(objective(before), rel=1e-5)
+
+
+def test_partial_fit_takes_each_chunk_as_new_data_of_one_data_set():
+    # Three calls on 40 rows make a data set of 120: the uniform penalty of
+    # a call is divided by the rows seen so far, and the schedule advances
+    # by the call's share of them (1, then 1/2), so that chunk sizes do not
+    # change what the penalty and the schedule mean.
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(40, 5))
+    y = rng.normal(size=40)
+    alphas = (0.05, 0.2, 3.0)
+    fm = FMRegressor(
+        n_factors=2, alpha_linear=alphas[0], alpha_factors=alphas[1],
+        alpha_uniform=alphas[2], solver="sgd", learning_rate="invscaling",
+        learning_rate_init=0.1, power_t=0.7, batch_size=40, init_std=0.5, random_state=0,
+    )
+    fm.partial_fit(X, y)
+    mean, std = y.mean(), y.std()  # the standardisation of the first call
+    assert fm.n_samples_seen_ == 40
+
+    def theta():
+        intercept = (fm.intercept_ - mean) / std
+        return np.concatenate([[intercept], fm.coef_ / std, fm.factors_.ravel() / np.sqrt(std)])
+
+    for n_samples_seen, epochs_before in [(80, 1.0), (120, 1.5)]:
+        before = theta()
+        fm.partial_fit(X, y)
+        assert fm.n_samples_seen_ == n_samples_seen
+
+        def objective(theta):
+            return stated_objective(
+                theta, X, (y - mean) / std, np.ones(40), alphas, 2, n_samples_seen
+            )
+
+        rate = 0.1 / (epochs_before + 1) ** 0.7
+        assert_allclose(
+            (before - theta()) / rate, numerical_gradient(objective, before),
+            rtol=1e-3, atol=1e-5,
+        )
+    assert fm.n_iter_ == 3
 
 
 def test_sample_weight_pulls_predictions_towards_heavy_samples():
