@@ -15,6 +15,7 @@ best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
 """
 
 import os
+import sys
 import threading
 import weakref
 from typing import NamedTuple
@@ -29,12 +30,41 @@ def _check_backend(backend):
         )
 
 
+def thread_limit(environ):
+    """The number of threads ``OMP_NUM_THREADS`` allows (its first entry),
+    or None if it sets none."""
+    first = environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
+
+
+def _follow_thread_limit(tf, environ):
+    """Size the thread pools of a TensorFlow that has not started yet to the
+    ``thread_limit`` of ``environ``, unless TensorFlow's own variables do."""
+    limit = thread_limit(environ)
+    if limit is None:
+        return
+    if "TF_NUM_INTRAOP_THREADS" not in environ:
+        tf.config.threading.set_intra_op_parallelism_threads(limit)
+    if "TF_NUM_INTEROP_THREADS" not in environ:
+        tf.config.threading.set_inter_op_parallelism_threads(limit)
+
+
 # Before importing Keras, which may fail with another backend's package missing.
 _check_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
 
+# TensorFlow sizes its thread pools to the machine when it starts, and
+# ignores OMP_NUM_THREADS, by which joblib's loky, Dask and Ray limit the
+# threads of each worker: if this import loads TensorFlow, its pools follow
+# that limit, so that parallel workers do not oversubscribe the cores. A
+# TensorFlow the user loaded already is left as it is.
+_TENSORFLOW_WAS_LOADED = "tensorflow" in sys.modules
+import tensorflow as tf  # noqa: E402
+
+if not _TENSORFLOW_WAS_LOADED:
+    _follow_thread_limit(tf, os.environ)
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from .keras import (  # noqa: E402
     FactorizationMachine,

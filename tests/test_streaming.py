@@ -77,3 +77,29 @@ def test_partial_fit_after_fit_adds_the_chunks_to_the_fitted_data_set():
     assert model.n_samples_seen_ == n_fitted + 1000
     model.set_params(warm_start=True, early_stopping=False).fit(X_train, y_train)
     assert model.n_samples_seen_ == 16_000  # a fit's data set is its own
+
+
+def test_dask_ml_incremental_streams_the_blocks_of_a_dask_array_through_partial_fit():
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X_dense, y = X_train[:4000].toarray(), y_train[:4000]
+    params = dict(SETTINGS["README's"], random_state=0)
+    incremental = wrappers.Incremental(FMRegressor(**params), shuffle_blocks=False)
+    incremental.fit(da.from_array(X_dense, chunks=1000), da.from_array(y, chunks=1000))
+    by_hand = stream(FMRegressor(**params), X_dense, y, n_chunks=4, n_passes=1)
+    assert incremental.estimator_.n_samples_seen_ == 4000
+    np.testing.assert_array_equal(
+        incremental.predict(X_test[:100].toarray()), by_hand.predict(X_test[:100])
+    )
+
+
+def test_dask_ml_parallel_post_fit_predicts_blockwise_as_predict_does():
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    model = FMClassifier(max_iter=3, tol=None, random_state=0).fit(X_train, y_train >= 4)
+    wrapped = wrappers.ParallelPostFit(model)
+    X_blocks = da.from_array(X_test.toarray(), chunks=1000)
+    np.testing.assert_array_equal(wrapped.predict(X_blocks).compute(), model.predict(X_test))
+    np.testing.assert_allclose(
+        wrapped.predict_proba(X_blocks).compute(), model.predict_proba(X_test), rtol=1e-12
+    )
