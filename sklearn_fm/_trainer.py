@@ -478,11 +478,15 @@ class _Model:
         # one kernel, up to several times faster per step than TensorFlow's
         # executor. It compiles once per batch shape, which is why batches
         # are padded (see _capacity); _COMPILE_MIN_NNZ says when it pays.
-        self._step = tf.function(self._step_function, jit_compile=compiled)
+        # Written as graphs (tf.cond, tf.while_loop): AutoGraph's conversion
+        # of the Python source would take about 2 s of every process's first fit.
+        self._step = tf.function(self._step_function, jit_compile=compiled, autograph=False)
         # One graph call runs a whole epoch: per-batch Python dispatch would
         # cost more than the FM arithmetic on small batches.
-        self.epoch = tf.function(self._epoch_function, reduce_retracing=True)
-        self.outputs = tf.function(self._outputs_function, reduce_retracing=True)
+        self.epoch = tf.function(self._epoch_function, reduce_retracing=True, autograph=False)
+        self.outputs = tf.function(
+            self._outputs_function, reduce_retracing=True, autograph=False
+        )
 
     def reset(self, bias, kernel, factors, optimizer_state, fields=None):
         """Start training from these parameters and optimizer state (the
@@ -518,6 +522,11 @@ class _Model:
         """Copy the current parameters to ``kept``, on the device."""
         for kept, variable in zip(self.kept, self.variables):
             kept.assign(variable.value)
+
+    def _kept_now(self):
+        """``keep`` as a branch of the epoch's graph."""
+        self.keep()
+        return tf.constant(True)
 
     def _anchor_ftrl(self):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
@@ -624,15 +633,20 @@ class _Model:
         :class:`EpochSettings` vector ``settings``; returns the mean
         objective and whether it and every parameter are finite (1 or 0)."""
         settings = EpochSettings(*tf.unstack(settings))
-        if settings.keep > 0:
-            self.keep()
+        tf.cond(settings.keep > 0, self._kept_now, lambda: tf.constant(False))
         self.optimizer.learning_rate.assign(settings.learning_rate)
         if self._ftrl_slots:
             self._anchor_ftrl()
         batches = _epoch_batches(matrix, order, batch_size, batch_rows)
-        total = tf.constant(0.0)
-        for i in tf.range(tf.shape(batches.n_rows)[0]):
-            total += self._step(*batches.batch(i), settings)
+        n_batches = tf.shape(batches.n_rows)[0]
+
+        def step(i, total):
+            return i + 1, total + self._step(*batches.batch(i), settings)
+
+        _, total = tf.while_loop(
+            lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0)),
+            maximum_iterations=n_batches,
+        )
         loss = total / tf.reduce_sum(batches.n_rows)
         finite = tf.math.is_finite(loss)
         for variable in self.variables:
