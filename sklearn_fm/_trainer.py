@@ -731,19 +731,21 @@ class _Pool:
         self._lock = threading.Lock()
         self._per_key, self._max_keys = per_key, max_keys
 
-    def checkout(self, key):
+    def checkout(self, key, device):
+        """An idle model of ``key`` whose variables live on ``device``, or a
+        new one built there (in the device scope of the caller)."""
         with self._lock:
-            idle = self._idle.pop(key, [])
+            idle = self._idle.pop((key, device), [])
             model = idle.pop() if idle else None
-            self._idle[key] = idle  # most recently used last
+            self._idle[key, device] = idle  # most recently used last
         return _Model(*key) if model is None else model
 
-    def give_back(self, key, model):
+    def give_back(self, key, device, model):
         with self._lock:
-            idle = self._idle.pop(key, [])
+            idle = self._idle.pop((key, device), [])
             if len(idle) < self._per_key:
                 idle.append(model)
-            self._idle[key] = idle
+            self._idle[key, device] = idle
             while len(self._idle) > self._max_keys:
                 del self._idle[next(iter(self._idle))]
 
@@ -839,8 +841,11 @@ class Trainer:
         self._n_features = n_features
         compiled = training[0].nnz >= _COMPILE_MIN_NNZ
         key = (width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
-        self._model = _POOL.checkout(key)
-        weakref.finalize(self, _POOL.give_back, key, self._model)
+        # The device a new tensor goes to: tf.device's scope, if any, else
+        # TensorFlow's choice (a GPU when it sees one).
+        device = tf.zeros(()).device
+        self._model = _POOL.checkout(key, device)
+        weakref.finalize(self, _POOL.give_back, key, device, self._model)
         self._model.reset(
             bias.astype(np.float32),
             kernel.astype(np.float32),

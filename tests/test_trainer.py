@@ -2,6 +2,9 @@
 pool of built models, row-sparse steps and the state hand-over."""
 
 import io
+import subprocess
+import sys
+import textwrap
 import threading
 import warnings
 
@@ -194,8 +197,11 @@ def test_ftrl_keeps_and_trains_the_initial_factors():
     assert model.score(X, y) > 0.95
 
 
+CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
+
+
 def pooled_model(*key):
-    (model,) = _POOL._idle[key]
+    (model,) = _POOL._idle[key, CPU]
     return model
 
 
@@ -250,7 +256,41 @@ def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_no
     for n_samples, compiled in ((100, False), (20_000, True)):  # 1,000 and 200,000 non-zeros
         X = rng.normal(size=(n_samples, 10))
         FMRegressor(n_factors=7, max_iter=1, early_stopping=False).fit(X, X[:, 0])
-        assert (64, 1, 7, None, adam, "squared_error", True, compiled) in _POOL._idle
+        assert ((64, 1, 7, None, adam, "squared_error", True, compiled), CPU) in _POOL._idle
+
+
+def test_a_fit_trains_on_the_device_of_its_tf_device_scope():
+    # Two logical CPUs stand for two devices; the pool keeps a model per
+    # device, so a second fit of the same shape elsewhere is not trained on
+    # the first one's variables.
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import tensorflow as tf
+        from sklearn_fm import FMRegressor, _trainer
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+        )
+        devices = []
+        run_epoch = _trainer.Trainer.run_epoch
+        def spy(trainer, *args, **kwargs):
+            devices.append(trainer._model.variables[0].value.device[-5:])
+            return run_epoch(trainer, *args, **kwargs)
+        _trainer.Trainer.run_epoch = spy
+        X = np.random.RandomState(0).normal(size=(200, 4))
+        models = []
+        for device in ("/CPU:0", "/CPU:1", "/CPU:0"):
+            with tf.device(device):
+                models.append(FMRegressor(max_iter=1, random_state=0).fit(X, X[:, 0]))
+        print(*devices)
+        np.testing.assert_array_equal(models[0].factors_, models[1].factors_)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["CPU:0", "CPU:1", "CPU:0"]
 
 
 def test_fits_in_threads_at_once_train_models_of_their_own():
