@@ -158,12 +158,27 @@ def write(estimator, file):
 
 
 def _write_archive(file, metadata, arrays):
+    # The arrays are stored uncompressed: deflate spent 90% of a wide model's
+    # save (19 of 21 s for 1M x 32 factors) to shrink random floats by 8%.
+    # No new format version: every reader of version 6 accepts stored members
+    # (older files, deflated, still load), and the members' contents are unchanged.
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("metadata.json", json.dumps(metadata, indent=1))
         for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.save(buffer, array, allow_pickle=False)
-            archive.writestr(f"{name}.npy", buffer.getvalue())
+            archive.writestr(f"{name}.npy", _npy(array), compress_type=zipfile.ZIP_STORED)
+
+
+def _npy(array):
+    """The .npy file ``np.save`` writes for ``array``, made with one copy:
+    ``np.save`` into a ``BytesIO`` copies twice and regrows the buffer, 0.8 s
+    of saving 1M x 32 factors."""
+    array = np.asarray(array, order="C")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    content = np.empty(header.tell() + array.nbytes, dtype=np.uint8)
+    content[: header.tell()] = np.frombuffer(header.getbuffer(), dtype=np.uint8)
+    content[header.tell() :] = array.reshape(-1).view(np.uint8)
+    return content.data
 
 
 def _replace_atomically(path, write_to):
@@ -258,7 +273,13 @@ def _read_arrays(archive, members, metadata):
             raise ValueError(f"the array {array} has the shape {shape}")
         size = dtype.itemsize * int(np.prod(shape, dtype=np.float64))
         _check_member(members[f"{array}.npy"], f"{array}.npy", size + _NPY_HEADER_BYTES)
-        arrays[array] = np.load(io.BytesIO(archive.read(f"{array}.npy")), allow_pickle=False)
+        # Streamed: reading a member whole first holds a second copy of it and
+        # took several times as long for 1M x 32 factors (0.8 to 2 s, not 0.3 s).
+        with archive.open(f"{array}.npy") as member:
+            arrays[array] = np.load(member, allow_pickle=False)
+            # Reading to the end checks the CRC-32 of the whole member.
+            if member.read(1):
+                raise ValueError(f"{array}.npy holds more than its array")
     return arrays
 
 
@@ -273,11 +294,14 @@ def optimizer_state_names(metadata):
 
 def _check_member(info, name, max_bytes):
     """Refuse a member that is missing, compressed other than as ``save``
-    writes (deflate, whose ratio is bounded), or larger than ``max_bytes``."""
+    writes (stored, or deflate, whose ratio is bounded), or larger than
+    ``max_bytes``."""
     if info is None:
         raise ValueError(f"it has no {name}")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise ValueError(f"{name} is compressed with method {info.compress_type}, not deflate")
+        raise ValueError(
+            f"{name} is compressed with method {info.compress_type}, not stored or deflated"
+        )
     if info.file_size > max_bytes:
         raise ValueError(
             f"{name} declares {info.file_size} bytes, more than the {max_bytes} its metadata allows"
