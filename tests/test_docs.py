@@ -1,14 +1,17 @@
-"""The code in the user guide runs as written."""
+"""The code in the user guide and the scaling page runs as written."""
 
 import doctest
 from pathlib import Path
 
-USER_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide.rst"
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-def test_user_guide_doctests_pass():
+@pytest.mark.parametrize("page", ["user_guide.rst", "scaling.rst"])
+def test_doctests_pass(page):
     result = doctest.testfile(
-        str(USER_GUIDE), module_relative=False, optionflags=doctest.ELLIPSIS
+        str(DOCS / page), module_relative=False, optionflags=doctest.ELLIPSIS
     )
     assert result.attempted > 0
     assert result.failed == 0
