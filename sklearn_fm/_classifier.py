@@ -169,14 +169,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
         ``warm_start`` and to ``partial_fit``.
 
     n_samples_seen_ : int
-        The number of samples the penalty ``alpha_uniform``, the 'auto'
-        batch size and the 'invscaling' schedule take the data set to hold:
-        those ``fit`` trained on (without the validation part), or all those
-        given to ``partial_fit`` since its first call (after a ``fit``, added
-        to those of the fit). Each chunk counts as new data, so streaming a
-        data set in chunks trains the model one ``fit`` on it would, whatever
-        the chunk size. None for a model loaded from a file of an older
-        version.
+        The size of the data set that ``alpha_uniform``, the 'auto' batch
+        size and the 'invscaling' schedule refer to: the samples ``fit``
+        trained on, or all those given to ``partial_fit``, as in
+        :class:`FMRegressor`.
 
     batch_size_ : int
         The batch size of the last call to ``fit`` or ``partial_fit``: the
