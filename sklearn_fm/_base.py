@@ -323,7 +323,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # The data set the prior and the schedule refer to: fit's training
         # rows, or for partial_fit every row seen since its first call, each
         # chunk taken as new data, so that chunk sizes do not change them.
-        n_data = train.shape[0] + (state["n_samples_seen_"] or 0 if incremental else 0)
+        n_data = train.shape[0] + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
