@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import stat
+import time
 import zipfile
 from numbers import Integral, Real
 
@@ -165,20 +166,22 @@ def _write_archive(file, metadata, arrays):
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("metadata.json", json.dumps(metadata, indent=1))
         for name, array in arrays.items():
-            archive.writestr(f"{name}.npy", _npy(array), compress_type=zipfile.ZIP_STORED)
+            _write_npy(archive, f"{name}.npy", array)
 
 
-def _npy(array):
-    """The .npy file ``np.save`` writes for ``array``, made with one copy:
-    ``np.save`` into a ``BytesIO`` copies twice and regrows the buffer, 0.8 s
-    of saving 1M x 32 factors."""
-    array = np.asarray(array, order="C")
+def _write_npy(archive, name, array):
+    """Write ``array`` to the stored member ``name`` as ``np.save`` would,
+    straight from its memory: without a copy of it, which cost a wide model's
+    save a fifth of its time and doubled its peak memory."""
+    array = np.asarray(array, order="C")  # not ascontiguousarray, which makes 0-d arrays 1-d
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    content = np.empty(header.tell() + array.nbytes, dtype=np.uint8)
-    content[: header.tell()] = np.frombuffer(header.getbuffer(), dtype=np.uint8)
-    content[header.tell() :] = array.reshape(-1).view(np.uint8)
-    return content.data
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = header.tell() + array.nbytes  # lets zipfile choose ZIP64 when needed
+    with archive.open(info, "w") as member:
+        member.write(header.getbuffer())
+        member.write(array.reshape(-1).view(np.uint8))
 
 
 def _replace_atomically(path, write_to):

@@ -4,6 +4,7 @@ safe file format, which loads without executing code."""
 import copy
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -573,16 +574,30 @@ def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     old = FMRegressor(**PARAMS).fit(X, y)
     old.save(path)
     new = FMRegressor(**dict(PARAMS, random_state=1)).fit(X, y)
-    writestr = zipfile.ZipFile.writestr
-    calls = []
+    fdopen = os.fdopen
 
-    def full_disk(archive, name, data, *args, **kwargs):
-        calls.append(name)
-        if len(calls) == 3:
-            raise OSError(28, "No space left on device")
-        return writestr(archive, name, data, *args, **kwargs)
+    class FillingDisk:
+        """The file save writes to, on a disk that is full after 1,000 bytes."""
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+        def __init__(self, file):
+            self.file, self.written = file, 0
+
+        def write(self, data):
+            self.written += memoryview(data).nbytes
+            if self.written > 1000:
+                raise OSError(28, "No space left on device")
+            return self.file.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return self.file.__exit__(*exc_info)
+
+    monkeypatch.setattr(os, "fdopen", lambda *args, **kwargs: FillingDisk(fdopen(*args, **kwargs)))
     with pytest.raises(OSError, match="No space left"):
         new.save(path)
     monkeypatch.undo()
