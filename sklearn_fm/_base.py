@@ -585,9 +585,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         return params, {
             "n_iter_": self.n_iter_,
-            # Model files of format 5 or older did not count either.
-            "n_samples_seen_": getattr(self, "n_samples_seen_", None),
-            "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),
+            **self._stream_counts(),
             "loss_curve_": list(self.loss_curve_),
             "penalty_scales_": list(self.penalty_scales_),
             "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,
@@ -597,6 +595,17 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             ),
             # fit with warm_start restarts the optimizer, as MLPRegressor does.
             "_optimizer_state": self._optimizer_state if incremental else None,
+        }
+
+    def _stream_counts(self):
+        """``n_samples_seen_`` and the epochs the learning-rate schedule has
+        counted, as ``partial_fit`` continues them."""
+        # Models unpickled from versions before these counts, or loaded from
+        # model files of format 5 or older, have not counted: None, and the
+        # schedule in whole epochs.
+        return {
+            "n_samples_seen_": getattr(self, "n_samples_seen_", None),
+            "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),
         }
 
     def _split(self, y, rng, early_stopping):

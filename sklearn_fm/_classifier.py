@@ -125,13 +125,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
-        ``X`` are one-hot encoded inside the estimator, one column per
-        category seen in the first ``fit`` (or ``partial_fit``), so that a
-        frame of categorical columns needs no ``OneHotEncoder``; a missing
-        value or a category not seen then encodes as no column, and the other
-        columns pass through as numbers. None treats every column as numeric
-        (a ``category`` column of strings is then refused, as columns of
-        object or string dtype always are).
+        ``X`` are one-hot encoded inside the estimator, as in
+        :class:`FMRegressor`; None treats every column as numeric.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit

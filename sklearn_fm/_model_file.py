@@ -101,6 +101,7 @@ def write(estimator, file):
     if estimator.validation_scores_ is not None:
         arrays["validation_scores_"] = np.asarray(estimator.validation_scores_, dtype=np.float64)
     optimizer_state = estimator._optimizer_state
+    counts = estimator._stream_counts()
     if optimizer_state is not None:
         for i, value in enumerate(optimizer_state.variables):
             arrays[f"optimizer_state_{i}"] = np.asarray(value)
@@ -112,15 +113,10 @@ def write(estimator, file):
         "params": params,
         "n_features_in_": int(estimator.n_features_in_),
         "n_iter_": int(estimator.n_iter_),
-        # getattr: models unpickled from versions that did not count them.
         "n_samples_seen_": (
-            None
-            if getattr(estimator, "n_samples_seen_", None) is None
-            else int(estimator.n_samples_seen_)
+            None if counts["n_samples_seen_"] is None else int(counts["n_samples_seen_"])
         ),
-        "schedule_epochs": repr(
-            float(getattr(estimator, "_schedule_epochs", estimator.n_iter_))
-        ),
+        "schedule_epochs": repr(float(counts["_schedule_epochs"])),
         "batch_size_": int(estimator.batch_size_),
         "early_stopping_": bool(estimator.early_stopping_),
         # Infinite when training diverged in its first epoch; JSON has no inf.
