@@ -12,8 +12,13 @@ the order of the rows; the epoch's graph cuts the rows into padded batches
 on each. Parameters come back to the host only when asked for: at the end
 of the fit (``Trainer.weights``) or from the copy kept on the device of the
 best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
+
+In the scope of a ``tf.distribute`` strategy, the model is built in that
+scope and each replica steps on its share of every batch
+(``_Model._distributed_step``), as a Keras model's ``fit`` would.
 """
 
+import hashlib
 import os
 import sys
 import threading
@@ -309,11 +314,14 @@ class _RowSparseSGD(keras.optimizers.SGD):
 class _RowSparseAdagrad(keras.optimizers.Adagrad):
     """Keras' Adagrad, updating only the rows of an IndexedSlices gradient."""
 
+    sums_rows = False  # see _whole_rows
+
     def update_step(self, gradient, variable, learning_rate):
         if not isinstance(gradient, tf.IndexedSlices):
             return super().update_step(gradient, variable, learning_rate)
         lr = tf.cast(learning_rate, variable.dtype)
-        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
+        rows, g = _whole_rows(self, gradient)
+        g = tf.cast(g, variable.dtype)
         accumulator = self._accumulators[self._get_variable_index(variable)]
         new_accumulator = tf.gather(accumulator, rows) + tf.square(g)
         weight = tf.gather(variable, rows) - (lr * g) / tf.sqrt(new_accumulator + self.epsilon)
@@ -325,8 +333,10 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
     """Keras' FTRL-Proximal, updating only the rows of an IndexedSlices gradient.
 
     Absent rows keep their weights and slots, as under Keras' update when
-    their weights are anchored (``_Model._anchor_function``).
+    their weights are anchored (``_Model._anchor_ftrl``).
     """
+
+    sums_rows = False  # see _whole_rows
 
     def update_step(self, gradient, variable, learning_rate):
         if not isinstance(gradient, tf.IndexedSlices):
@@ -334,7 +344,8 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
         index = self._get_variable_index(variable)
         accumulator, linear = self._accumulators[index], self._linears[index]
         lr = tf.cast(learning_rate, variable.dtype)
-        rows, g = gradient.indices, tf.cast(gradient.values, variable.dtype)
+        rows, g = _whole_rows(self, gradient)
+        g = tf.cast(g, variable.dtype)
         power = -self.learning_rate_power
         l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
         old_accumulator = tf.gather(accumulator, rows)
@@ -351,6 +362,21 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
         _assign_rows(self, linear, rows, new_linear)
         _assign_rows(self, variable, rows, weight)
         _assign_rows(self, accumulator, rows, new_accumulator)
+
+
+def _whole_rows(optimizer, gradient):
+    """The rows of an IndexedSlices gradient and their values, each
+    occurrence carrying its row's whole gradient.
+
+    A single replica's gradients arrive so (``_Model._merged``). The
+    all-reduce of several replicas' concatenates them, so that a row may
+    arrive once per replica with a part of its gradient: the optimizers of a
+    distributed model (``sums_rows``) sum them first, each row then once.
+    """
+    if not optimizer.sums_rows:
+        return gradient.indices, gradient.values
+    rows, occurrence = tf.unique(gradient.indices)
+    return rows, tf.math.unsorted_segment_sum(gradient.values, occurrence, tf.shape(rows)[0])
 
 
 def _assign_rows(optimizer, variable, rows, values):
@@ -444,7 +470,16 @@ class _Model:
     """
 
     def __init__(
-        self, n_features, n_outputs, n_factors, n_fields, solver, loss, uniform, compiled
+        self,
+        n_features,
+        n_outputs,
+        n_factors,
+        n_fields,
+        solver,
+        loss,
+        uniform,
+        compiled,
+        strategy=None,
     ):
         self.terms = (
             _FMTerms() if n_fields is None else _FieldAwareFMTerms(n_features, n_fields)
@@ -466,8 +501,12 @@ class _Model:
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
         self.loss, self.uniform = loss, uniform
-        # Row-sparse Adagrad and FTRL read each row's whole gradient.
-        self._merge_rows = self.row_sparse and not getattr(self.optimizer, "adds_rows", False)
+        # Row-sparse Adagrad and FTRL read each row's whole gradient: merged
+        # per step, or for a distributed model after the all-reduce.
+        reads_whole_rows = self.row_sparse and not getattr(self.optimizer, "adds_rows", False)
+        self._merge_rows = reads_whole_rows and strategy is None
+        if reads_whole_rows and strategy is not None:
+            self.optimizer.sums_rows = True
         if self._merge_rows:
             # Each column's first position in a batch (see _merged), between
             # steps all 2**31 - 1.
@@ -481,6 +520,12 @@ class _Model:
         # Written as graphs (tf.cond, tf.while_loop): AutoGraph's conversion
         # of the Python source would take about 2 s of every process's first fit.
         self._step = tf.function(self._step_function, jit_compile=compiled, autograph=False)
+        self._strategy = strategy
+        if strategy is not None:
+            # Each replica steps on its share of every batch; Keras' optimizer
+            # sums their gradients (an all-reduce) and updates every copy.
+            self._step = self._distributed_step
+            self._replica_sum = tf.function(self._replica_sum_function, autograph=False)
         # One graph call runs a whole epoch: per-batch Python dispatch would
         # cost more than the FM arithmetic on small batches.
         self.epoch = tf.function(self._epoch_function, reduce_retracing=True, autograph=False)
@@ -598,6 +643,8 @@ class _Model:
         d_V += tf.reshape(shrink, [-1] + [1] * (len(V.shape) - 1)) * alpha_factors * V
         gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
         if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
+            # Shared among the replicas, whose gradients are summed.
+            alpha_uniform /= tf.distribute.get_replica_context().num_replicas_in_sync
             penalty += 0.5 * alpha_uniform * n_rows * (
                 tf.reduce_sum(tf.square(kernel)) + tf.reduce_sum(tf.square(factors))
             )
@@ -605,6 +652,54 @@ class _Model:
             gradients[2] += alpha_uniform * factors
         self.optimizer.apply(gradients, self.variables)
         return objective + penalty
+
+    def check_workers_agree(self, what, *arrays):
+        """Raise a ValueError unless every worker of a multi-worker strategy
+        passed equal ``arrays``.
+
+        Each worker runs its own fit on its own copy of the data, and only
+        the gradients are shared: workers given other data, initial
+        parameters or row orders would each end with a model of their own,
+        or wait forever for the others to stop.
+        """
+        if not isinstance(self._strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        # Four 16-bit chunks of a digest c, summed over the replicas with
+        # their squares: n * sum(c**2) == sum(c)**2 if and only if all are
+        # equal, and both sums are exact in float64.
+        digest = hashlib.blake2b(digest_size=8)
+        for array in arrays:
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.data)
+        chunks = np.frombuffer(digest.digest(), np.uint16).astype(np.float64)
+        sums = self._replica_sum(tf.constant(np.concatenate([chunks, chunks**2]))).numpy()
+        if not np.array_equal(self._strategy.num_replicas_in_sync * sums[4:], sums[:4] ** 2):
+            raise ValueError(
+                "The workers of the MultiWorkerMirroredStrategy were given different "
+                f"{what}. Every worker must call fit with the same data and parameters, "
+                "and an int random_state."
+            )
+
+    def _replica_sum_function(self, value):
+        """``value`` summed over the replicas of the model's strategy."""
+        per_replica = self._strategy.run(tf.identity, args=(value,))
+        return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _distributed_step(self, *batch_and_settings):
+        """``_step_function`` across the replicas of the model's strategy,
+        each on its share of the batch (``_replica_share``); returns the
+        batch's summed objective."""
+        per_replica = self._strategy.run(self._replica_step, args=batch_and_settings)
+        return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _replica_step(self, *batch_and_settings):
+        *batch, settings = batch_and_settings
+        context = tf.distribute.get_replica_context()
+        share = _replica_share(
+            *batch, context.replica_id_in_sync_group, context.num_replicas_in_sync
+        )
+        return self._step_function(*share, settings)
 
     def _table_gradients(self, d_w, d_V, cols):
         """The gradients of ``kernel`` and ``factors`` from the per-non-zero
@@ -663,6 +758,28 @@ class _Model:
             dense_shape[0],
         )
         return outputs
+
+
+def _replica_share(cols, values, rows, nnz, y, sample_weight, n_rows, replica, n_replicas):
+    """The part of a batch (as ``EpochBatches.batch`` gives it) that replica
+    ``replica`` of ``n_replicas`` trains on: its share of the batch's real
+    rows, as even as can be, with their non-zeros. ``n_rows`` stays the
+    whole batch's, which the step's mean divides by."""
+    n_real = tf.cast(n_rows, tf.int32)
+    first = replica * n_real // n_replicas
+    end = (replica + 1) * n_real // n_replicas
+    # A batch's non-zeros follow its rows in order.
+    window = tf.searchsorted(rows[:nnz], tf.stack([first, end]))
+    lo, hi = window[0], window[1]
+    return (
+        cols[lo:hi],
+        values[lo:hi],
+        rows[lo:hi] - first,
+        hi - lo,
+        y[first:end],
+        sample_weight[first:end],
+        n_rows,
+    )
 
 
 def _ftrl_slots(optimizer, variables):
@@ -774,6 +891,20 @@ def _check_not_forked():
         )
 
 
+def _synchronous_strategy():
+    """The ``tf.distribute`` strategy in scope, which must step its replicas
+    in sync (as ``strategy.run`` does)."""
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy):
+        raise TypeError(
+            "sklearn_fm trains data-parallel under the synchronous tf.distribute "
+            "strategies (MirroredStrategy, MultiWorkerMirroredStrategy, "
+            "OneDeviceStrategy, CentralStorageStrategy), not under "
+            "ParameterServerStrategy, which needs a ClusterCoordinator."
+        )
+    return strategy
+
+
 class Trainer:
     """Minibatch training of the FM parameters of one ``fit`` or ``partial_fit``.
 
@@ -792,6 +923,12 @@ class Trainer:
     data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
     batch instead of touching every parameter. The uniform term touches every
     parameter in every step, so with it every solver updates densely.
+
+    Made in the scope of a synchronous ``tf.distribute`` strategy, it trains
+    data-parallel: each replica computes the gradient of its share of every
+    batch, and Keras' optimizer sums them across the replicas and applies the
+    sum to every replica's copy of the parameters. The model is the one a
+    single replica trains with the same batch, up to float32 rounding.
 
     Parameters
     ----------
@@ -839,13 +976,21 @@ class Trainer:
         # updates each entry from its own gradient, and change nothing.
         width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
         self._n_features = n_features
-        compiled = training[0].nnz >= _COMPILE_MIN_NNZ
+        distributed = tf.distribute.has_strategy()
+        # Under a strategy, TensorFlow's executor runs the step: XLA compiles
+        # static shapes, and each replica's share of a batch has its own.
+        compiled = training[0].nnz >= _COMPILE_MIN_NNZ and not distributed
         key = (width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
-        # The device a new tensor goes to: tf.device's scope, if any, else
-        # TensorFlow's choice (a GPU when it sees one).
-        device = tf.zeros(()).device
-        self._model = _POOL.checkout(key, device)
-        weakref.finalize(self, _POOL.give_back, key, device, self._model)
+        if distributed:
+            # Built in the scope of the strategy, as a Keras model would be.
+            # Not pooled: its variables belong to this strategy.
+            self._model = _Model(*key, strategy=_synchronous_strategy())
+        else:
+            # The device a new tensor goes to: tf.device's scope, if any,
+            # else TensorFlow's choice (a GPU when it sees one).
+            device = tf.zeros(()).device
+            self._model = _POOL.checkout(key, device)
+            weakref.finalize(self, _POOL.give_back, key, device, self._model)
         self._model.reset(
             bias.astype(np.float32),
             kernel.astype(np.float32),
@@ -857,14 +1002,24 @@ class Trainer:
         self._batch_size = tf.constant(batch_size, tf.int64)
         self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
         self._training = DeviceRows.upload(*training)
-        self._validation = None
+        self._validation, validation_coordinates = None, ()
         if validation is not None:
             coo = validation.tocoo()
+            validation_coordinates = (np.column_stack([coo.row, coo.col]), coo.data)
             self._validation = (
-                tf.constant(np.column_stack([coo.row, coo.col]), tf.int64),
-                tf.constant(coo.data, tf.float32),
+                tf.constant(validation_coordinates[0], tf.int64),
+                tf.constant(validation_coordinates[1], tf.float32),
                 tf.constant([coo.shape[0], width], tf.int64),
             )
+        X, y, sample_weight = training
+        self._model.check_workers_agree(
+            "training data, parameters or settings",
+            bias, kernel, factors, X.indptr, X.indices, X.data, y, sample_weight,
+            np.asarray([batch_size, *self._penalties], np.float64),
+            *(() if optimizer_state is None else optimizer_state),
+            *(() if fields is None else (fields,)),
+            *validation_coordinates,
+        )
 
     def run_epoch(self, order, learning_rate, penalty_scale=1.0, keep=False):
         """Train one epoch on the training rows in the order ``order``, with
@@ -875,6 +1030,7 @@ class Trainer:
         settings = EpochSettings(
             *(alpha * penalty_scale for alpha in alphas), score_scale, learning_rate, float(keep)
         )
+        self._model.check_workers_agree("row orders or epoch settings", order, settings)
         loss, finite = self._model.epoch(
             self._training,
             tf.constant(order, tf.int64),
