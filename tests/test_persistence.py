@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor
 
+from sklearn_fm import _model_file
 from sklearn_fm._model_file import FORMAT_VERSION
 
 from .conftest import make_interaction_data
@@ -605,6 +607,49 @@ def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model.fm"]  # no temporary file left
     new.save(path)
     assert_same_fit(sklearn_fm.load(path), new)
+
+
+def test_a_save_whose_flush_to_disk_fails_raises_and_leaves_the_previous_file(
+    tmp_path, monkeypatch
+):
+    # The file is flushed while it is written; a write error the disk
+    # reports to that flush may not be reported again to the last fsync.
+    path = tmp_path / "model.fm"
+    old = FMRegressor(**PARAMS).fit(X, y)
+    old.save(path)
+    failed = threading.Event()
+
+    def failing_sync(descriptor):
+        failed.set()
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing_sync, raising=False)
+    monkeypatch.setattr(os, "fsync", failing_sync)
+    new = FMRegressor(**dict(PARAMS, random_state=1)).fit(X, y)
+    with pytest.raises(OSError, match="Input/output error"):
+        new.save(path)
+    assert failed.is_set()
+    monkeypatch.undo()
+    assert_same_fit(sklearn_fm.load(path), old)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.fm"]
+
+
+def test_the_flush_behind_a_write_raises_its_error_on_exit(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_sync(descriptor):
+        calls.append(descriptor)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing_sync, raising=False)
+    monkeypatch.setattr(os, "fsync", failing_sync)
+    with open(tmp_path / "file", "wb") as file:
+        with pytest.raises(OSError, match="Input/output error"):
+            with _model_file._FlushingBehind(file.fileno(), interval=0.001):
+                while not calls:  # until the thread has flushed once
+                    file.write(b"x")
+                    file.flush()
+        assert calls == [file.fileno()]  # once: a failed flush stops the thread
 
 
 def test_arrays_are_stored_uncompressed_and_deflated_files_still_load(fitted, tmp_path):
