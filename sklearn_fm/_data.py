@@ -87,7 +87,26 @@ def training_matrix(X):
     caller's matrix is never modified.
     """
     check_trainable_range(X.data if sp.issparse(X) else X, "X")
+    if _is_canonical_float32_csr(X):
+        return X  # read only: a copy would double what the fit holds of X
     X = sp.csr_matrix(X, dtype=np.float32, copy=True)
     X.sum_duplicates()
     X.eliminate_zeros()
     return X
+
+
+def _is_canonical_float32_csr(X):
+    """Whether ``X`` is a float32 CSR matrix in the form ``training_matrix``
+    returns, checked from its arrays (scipy's ``has_canonical_format`` is a
+    flag that changes to its arrays leave stale)."""
+    if not (sp.issparse(X) and X.format == "csr" and X.dtype == np.float32):
+        return False
+    indices, indptr = X.indices, X.indptr
+    if len(indices) != indptr[-1] or len(X.data) != indptr[-1] or not np.all(X.data != 0):
+        return False
+    # Within each row, columns strictly increase; a row's first may be any.
+    increasing = np.empty(len(indices), bool)
+    increasing[1:] = indices[1:] > indices[:-1]
+    starts = indptr[:-1][np.diff(indptr) > 0]
+    increasing[starts] = True
+    return bool(increasing.all())

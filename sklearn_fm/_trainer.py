@@ -8,8 +8,8 @@ so ``import sklearn_fm`` stays cheap and ``predict`` never needs it.
 The route of the data: :class:`Trainer` uploads the training matrix (CSR)
 and the validation matrix once per fit. For each epoch the host sends only
 the order of the rows; the epoch's graph cuts the rows into padded batches
-(``_epoch_batches``) and runs the XLA-compiled step (``_Model._step_function``)
-on each. Parameters come back to the host only when asked for: at the end
+(``_epoch_batches``) and runs the XLA-compiled step (``_Model._batch_step``)
+on each, which gathers its batch's non-zeros from the matrix. Parameters come back to the host only when asked for: at the end
 of the fit (``Trainer.weights``) or from the copy kept on the device of the
 best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
 
@@ -121,17 +121,23 @@ class DeviceRows(NamedTuple):
     data: tf.Tensor  # float32 (nnz,)
     y: tf.Tensor  # float32 (n_rows,)
     sample_weight: tf.Tensor  # float32 (n_rows,)
+    lengths: tf.Tensor  # int32 (n_rows,), each row's non-zeros
 
     @classmethod
     def upload(cls, X, y, sample_weight):
         """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
         its float32 targets and weights to the device."""
+        # A matrix without non-zeros gets one of value 0: steps read their
+        # padding slots from the first (``_batch_contents``).
+        indices, data = (X.indices, X.data) if X.nnz else ([0], [0.0])
+        indptr = tf.constant(X.indptr, tf.int64)
         return cls(
-            tf.constant(X.indptr, tf.int64),
-            tf.constant(X.indices, tf.int32),
-            tf.constant(X.data, tf.float32),
+            indptr,
+            tf.constant(indices, tf.int32),
+            tf.constant(data, tf.float32),
             tf.constant(y, tf.float32),
             tf.constant(sample_weight, tf.float32),
+            tf.cast(indptr[1:] - indptr[:-1], tf.int32),
         )
 
 
@@ -201,90 +207,87 @@ def _batch_capacities(batch_nnz, capacity):
 class EpochBatches(NamedTuple):
     """An epoch's rows in batches, on the device (see ``_epoch_batches``)."""
 
-    cols: tf.Tensor  # int32 (nnz + capacity,)
-    values: tf.Tensor  # float32 (nnz + capacity,)
-    rows: tf.Tensor  # int32 (nnz + capacity,), counted from the batch's first row
-    start: tf.Tensor  # int64 (n_batches,), each batch's first non-zero
+    order: tf.Tensor  # int64 (n_samples,), the matrix's rows in the epoch's order
+    batch_size: tf.Tensor  # int64 ()
+    batch_rows: tf.Tensor  # int64 (), the rows a step is built for
     nnz: tf.Tensor  # int32 (n_batches,)
     capacity: tf.Tensor  # int64 (n_batches,), the non-zeros each batch reads
-    y: tf.Tensor  # float32 (n_batches, batch_rows)
-    sample_weight: tf.Tensor  # float32 (n_batches, batch_rows)
     n_rows: tf.Tensor  # float32 (n_batches,), each batch's real rows
 
     def batch(self, i):
-        """Batch ``i`` as the training step takes it: its non-zeros in
-        coordinate form, ``capacity[i]`` of them (the others belong to the
-        next batches or are zero), their number, its targets, weights and rows."""
-        window = (tf.reshape(self.start[i], [1]), tf.reshape(self.capacity[i], [1]))
-        return (
-            tf.slice(self.cols, *window),
-            tf.slice(self.values, *window),
-            tf.slice(self.rows, *window),
-            self.nnz[i],
-            self.y[i],
-            self.sample_weight[i],
-            self.n_rows[i],
-        )
-
-
-def _gathered_rows(starts, lengths):
-    """The non-zeros of rows that start at ``starts`` and hold ``lengths``
-    non-zeros, row after row: each one's position in the matrix, and the
-    number of its row.
-
-    In O(nnz + n_rows): TensorFlow's ``RaggedTensor.value_rowids`` (through
-    ``tf.repeat``) takes memory in n_rows times the longest row.
-    """
-    ends = tf.cumsum(lengths)
-    nnz = tf.reduce_sum(lengths)
-    # A row's number is the count of rows that end at or before the non-zero.
-    row_ends = tf.math.unsorted_segment_sum(tf.ones_like(ends), ends, nnz + 1)
-    row = tf.cumsum(row_ends[:-1])
-    offset = tf.range(nnz) - tf.gather(ends - lengths, row)
-    return tf.gather(starts, row) + offset, row
+        """Batch ``i`` as the training step reads it (``_batch_contents``):
+        its rows of the matrix, padded with -1 to ``batch_rows``, and the
+        slots of its non-zeros, whose number (``capacity[i]``) is, with
+        ``batch_rows``, the shape the step is built for."""
+        i = tf.cast(i, tf.int64)
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        padding = self.batch_rows - tf.shape(rows, out_type=tf.int64)[0]
+        return tf.pad(rows, [[0, padding]], constant_values=-1), tf.range(self.capacity[i])
 
 
 def _epoch_batches(matrix, order, batch_size, batch_rows):
     """The rows ``order`` of ``matrix`` (a :class:`DeviceRows`) as an
     :class:`EpochBatches`.
 
-    The non-zeros of the ordered rows follow one another, padded at the end;
-    batch ``i`` holds the rows ``order[i * batch_size:(i + 1) * batch_size]``
-    and reads ``capacity[i]`` non-zeros from its first one, of which the
-    training step masks those beyond its own. Targets and weights are padded
-    with zero weight to ``batch_rows >= batch_size`` rows per batch. Few
-    distinct shapes let few compiled steps serve every batch (see
-    ``_capacity`` and ``_batch_capacities``).
+    Batch ``i`` holds the rows ``order[i * batch_size:(i + 1) * batch_size]``,
+    padded with -1 (rows of zero weight) to ``batch_rows >= batch_size``, and
+    reads ``capacity[i]`` slots for its non-zeros, of which the training step
+    masks those beyond its own. Few distinct shapes let few compiled steps
+    serve every batch (see ``_capacity`` and ``_batch_capacities``). Each
+    step gathers its own non-zeros, so an epoch takes memory in the number
+    of rows, not of non-zeros.
     """
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
     n_batches = -(-n_samples // batch_size)
     order = tf.cast(order, tf.int64)
-    starts = tf.gather(matrix.indptr, order)
-    lengths = tf.gather(matrix.indptr, order + 1) - starts
-    batch_nnz = tf.math.unsorted_segment_sum(lengths, tf.range(n_samples) // batch_size, n_batches)
+    lengths = tf.pad(tf.gather(matrix.lengths, order), [[0, n_batches * batch_size - n_samples]])
+    batch_nnz = tf.reduce_sum(tf.reshape(lengths, tf.stack([n_batches, batch_size])), axis=1)
     capacity = _capacity(tf.reduce_max(batch_nnz))
-    source, position = _gathered_rows(starts, lengths)
-    padding = tf.stack([[0, capacity]])
-
-    def batched(column):  # (n_batches, batch_rows), zero beyond each batch's rows
-        whole_batches = tf.pad(tf.gather(column, order), [[0, n_batches * batch_size - n_samples]])
-        by_batch = tf.reshape(whole_batches, tf.stack([n_batches, batch_size]))
-        return tf.pad(by_batch, [[0, 0], [0, tf.cast(batch_rows, tf.int64) - batch_size]])
-
-    y, sample_weight = batched(matrix.y), batched(matrix.sample_weight)
     return EpochBatches(
-        cols=tf.pad(tf.gather(matrix.indices, source), padding),
-        values=tf.pad(tf.gather(matrix.data, source), padding),
-        rows=tf.pad(tf.cast(position % batch_size, tf.int32), padding),
-        start=tf.cumsum(batch_nnz, exclusive=True),
-        nnz=tf.cast(batch_nnz, tf.int32),
-        capacity=_batch_capacities(batch_nnz, capacity),
-        y=y,
-        sample_weight=sample_weight,
+        order=order,
+        batch_size=batch_size,
+        batch_rows=tf.cast(batch_rows, tf.int64),
+        nnz=batch_nnz,
+        capacity=_batch_capacities(tf.cast(batch_nnz, tf.int64), capacity),
         n_rows=tf.cast(
             tf.minimum(batch_size, n_samples - tf.range(n_batches) * batch_size), tf.float32
         ),
+    )
+
+
+def _batch_contents(matrix, rows, slots):
+    """What the training step reads of the rows ``rows`` of ``matrix`` (-1 for
+    padding): the non-zeros in coordinate form, one per slot (``cols``,
+    ``values`` and ``rows``, counted from the batch's first row; the slots
+    beyond the non-zeros repeat the matrix's first one, which the step
+    masks), their number, the rows' targets and weights (zero for padding)
+    and the number of real rows.
+
+    In O(slots + rows), with the shapes of ``slots`` and ``rows``: the step
+    compiles for them. TensorFlow's ``RaggedTensor.value_rowids`` (through
+    ``tf.repeat``) would take memory in the rows times the longest row.
+    """
+    real_rows = rows >= 0
+    matrix_rows = tf.where(real_rows, rows, 0)
+    starts = tf.gather(matrix.indptr, matrix_rows)
+    lengths = tf.where(real_rows, tf.cast(tf.gather(matrix.lengths, matrix_rows), tf.int64), 0)
+    ends = tf.cumsum(lengths)
+    nnz = ends[-1]
+    # A slot's row is the count of rows that end at or before it.
+    row_ends = tf.math.unsorted_segment_sum(tf.ones_like(ends), ends, tf.shape(slots)[0] + 1)
+    real = slots < nnz
+    row = tf.where(real, tf.cumsum(row_ends[:-1]), 0)
+    position = tf.gather(starts, row) + slots - tf.gather(ends - lengths, row)
+    position = tf.where(real, position, 0)
+    return (
+        tf.gather(matrix.indices, position),
+        tf.gather(matrix.data, position),
+        tf.cast(row, tf.int32),
+        tf.cast(nnz, tf.int32),
+        tf.where(real_rows, tf.gather(matrix.y, matrix_rows), 0.0),
+        tf.where(real_rows, tf.gather(matrix.sample_weight, matrix_rows), 0.0),
+        tf.reduce_sum(tf.cast(real_rows, tf.float32)),
     )
 
 
@@ -519,7 +522,7 @@ class _Model:
         # are padded (see _capacity); _COMPILE_MIN_NNZ says when it pays.
         # Written as graphs (tf.cond, tf.while_loop): AutoGraph's conversion
         # of the Python source would take about 2 s of every process's first fit.
-        self._step = tf.function(self._step_function, jit_compile=compiled, autograph=False)
+        self._step = tf.function(self._batch_step, jit_compile=compiled, autograph=False)
         self._strategy = strategy
         if strategy is not None:
             # Each replica steps on its share of every batch; Keras' optimizer
@@ -608,6 +611,11 @@ class _Model:
         self._first.scatter_update(tf.IndexedSlices(tf.fill([nnz], np.int32(2**31 - 1)), cols))
         return tf.gather(tf.math.unsorted_segment_sum(gradient, first, nnz), first)
 
+    def _batch_step(self, matrix, rows, slots, settings):
+        """``_step_function`` on the rows ``rows`` of ``matrix``, read into
+        ``slots`` (see ``_batch_contents``)."""
+        return self._step_function(*_batch_contents(matrix, rows, slots), settings)
+
     def _step_function(self, cols, values, rows, nnz, y, sample_weight, n_rows, settings):
         """One optimizer step on a padded batch; returns the batch's summed objective.
 
@@ -686,18 +694,19 @@ class _Model:
         per_replica = self._strategy.run(tf.identity, args=(value,))
         return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
-    def _distributed_step(self, *batch_and_settings):
-        """``_step_function`` across the replicas of the model's strategy,
-        each on its share of the batch (``_replica_share``); returns the
-        batch's summed objective."""
-        per_replica = self._strategy.run(self._replica_step, args=batch_and_settings)
+    def _distributed_step(self, *matrix_batch_and_settings):
+        """``_batch_step`` across the replicas of the model's strategy, each
+        on its share of the batch (``_replica_share``); returns the batch's
+        summed objective."""
+        per_replica = self._strategy.run(self._replica_step, args=matrix_batch_and_settings)
         return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
-    def _replica_step(self, *batch_and_settings):
-        *batch, settings = batch_and_settings
+    def _replica_step(self, matrix, rows, slots, settings):
         context = tf.distribute.get_replica_context()
         share = _replica_share(
-            *batch, context.replica_id_in_sync_group, context.num_replicas_in_sync
+            *_batch_contents(matrix, rows, slots),
+            context.replica_id_in_sync_group,
+            context.num_replicas_in_sync,
         )
         return self._step_function(*share, settings)
 
@@ -736,7 +745,7 @@ class _Model:
         n_batches = tf.shape(batches.n_rows)[0]
 
         def step(i, total):
-            return i + 1, total + self._step(*batches.batch(i), settings)
+            return i + 1, total + self._step(matrix, *batches.batch(i), settings)
 
         _, total = tf.while_loop(
             lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0)),
@@ -761,7 +770,7 @@ class _Model:
 
 
 def _replica_share(cols, values, rows, nnz, y, sample_weight, n_rows, replica, n_replicas):
-    """The part of a batch (as ``EpochBatches.batch`` gives it) that replica
+    """The part of a batch (as ``_batch_contents`` gives it) that replica
     ``replica`` of ``n_replicas`` trains on: its share of the batch's real
     rows, as even as can be, with their non-zeros. ``n_rows`` stays the
     whole batch's, which the step's mean divides by."""

@@ -19,7 +19,7 @@ import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm._data import training_matrix
 from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
-from sklearn_fm._trainer import _POOL, DeviceRows, Trainer, _epoch_batches
+from sklearn_fm._trainer import _POOL, DeviceRows, Trainer, _batch_contents, _epoch_batches
 
 from .conftest import make_interaction_data
 
@@ -64,14 +64,15 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
     )
     y, weights = rng.normal(size=45).astype(np.float32), rng.uniform(size=45).astype(np.float32)
     order = rng.permutation(45)
-    batches = _epoch_batches(DeviceRows.upload(X, y, weights), order, 16, 16)
+    matrix = DeviceRows.upload(X, y, weights)
+    batches = _epoch_batches(matrix, order, 16, 16)
     assert_array_equal(batches.n_rows, [16, 16, 13])
     largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
     capacities = np.asarray(batches.capacity)
     assert largest <= capacities.max() <= largest * 9 / 8
     for batch, start in enumerate((0, 16, 32)):
-        cols, values, rows, nnz, batch_y, batch_weights, _ = (
-            np.asarray(a) for a in batches.batch(batch)
+        cols, values, rows, nnz, batch_y, batch_weights, n_rows = (
+            np.asarray(a) for a in _batch_contents(matrix, *batches.batch(batch))
         )
         assert cols.shape == values.shape == rows.shape == (capacities[batch],)
         assert nnz <= capacities[batch] <= 2 * nnz
@@ -81,9 +82,43 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
         assert_array_equal(cols[:nnz], expected.col)
         assert_array_equal(values[:nnz], expected.data)
         real = len(order[start : start + 16])
+        assert n_rows == real
+        assert batch_y.shape == batch_weights.shape == (16,)
         assert_array_equal(batch_y[:real], y[order[start : start + 16]])
         assert_array_equal(batch_weights[:real], weights[order[start : start + 16]])
         assert not batch_weights[real:].any()  # padding rows weigh nothing
+
+
+def test_a_canonical_float32_csr_is_trained_on_as_it_is_and_others_are_made_canonical():
+    # Not copying a canonical matrix saves a fit the size of X.
+    X = sp.random(60, 8, density=0.4, format="csr", dtype=np.float32, random_state=0)
+    assert training_matrix(X) is X
+    row = np.flatnonzero(np.diff(X.indptr) >= 2)[0]
+    unsorted = X.copy()
+    assert unsorted.has_canonical_format  # scipy's flag, cached now
+    first = X.indptr[row]
+    unsorted.indices[[first, first + 1]] = unsorted.indices[[first + 1, first]]
+    with_zero, float64 = X.copy(), X.astype(np.float64)
+    with_zero.data[0] = 0.0
+    for matrix in (unsorted, with_zero, float64):
+        before = matrix.indices.copy(), matrix.data.copy()
+        canonical = training_matrix(matrix)
+        assert canonical is not matrix and canonical.dtype == np.float32
+        assert_array_equal(canonical.toarray(), matrix.toarray().astype(np.float32))
+        assert np.all(canonical.data != 0)
+        for r in range(canonical.shape[0]):
+            assert np.all(np.diff(canonical.indices[canonical.indptr[r] : canonical.indptr[r + 1]]) > 0)
+        assert_array_equal(matrix.indices, before[0])  # the caller's matrix is left as it was
+        assert_array_equal(matrix.data, before[1])
+
+
+def test_a_matrix_without_non_zeros_trains_its_intercept():
+    # Steps read the slots beyond a batch's non-zeros from the matrix's first.
+    X, y = sp.csr_matrix((50, 4)), np.arange(50.0)
+    model = FMRegressor(max_iter=5, random_state=0).fit(X, y)
+    assert np.isfinite(model.loss_curve_).all()
+    assert not model.coef_.any()
+    assert_allclose(model.predict(X), model.intercept_)
 
 
 def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
@@ -104,7 +139,9 @@ def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
     capacities, batch_nnz = np.asarray(batches.capacity), np.asarray(batches.nnz)
     assert np.all(batch_nnz <= capacities) and np.all(capacities <= 2 * batch_nnz + 1)
     assert capacities.sum() <= 2 * X.nnz + len(capacities)
-    assert batches.cols.shape[0] <= X.nnz + capacities.max()
+    # The epoch's batches hold their rows, not their non-zeros: the steps
+    # gather those, one batch at a time.
+    assert sum(np.size(part) for part in batches) <= 4 * (4000 + 16)
 
 
 def make_trainer(start, X, y, **settings):
