@@ -1,0 +1,69 @@
+"""What an in-memory fit adds to a process's memory, against the size of its CSR matrix.
+
+Usage::
+
+    python benchmarks/memory.py [--rows 4000000] [--epochs 3]
+
+Fits ``FMRegressor(n_factors=8, max_iter=epochs, early_stopping=False,
+tol=None, random_state=0)`` on ``--rows`` one-hot rows of a user and an item
+(two non-zeros each, float32, 70,000 columns). The baseline is the peak RSS
+after a warm-up fit of the same width on 300,000 of the rows, which imports
+TensorFlow, builds the model and compiles its training step: what remains is
+what the data costs. Prints the peak RSS the fit adds, in MiB and in sizes
+of the CSR matrix (its data, indices and row pointers). Run it in a fresh
+process for each measurement.
+"""
+
+import argparse
+import os
+import resource
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import scipy.sparse as sp
+
+from movielens import machine
+
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_hot_rows(n_rows, n_users=50_000, n_items=20_000, seed=0):
+    rng = np.random.RandomState(seed)
+    users, items = rng.randint(0, n_users, n_rows), rng.randint(0, n_items, n_rows)
+    columns = np.c_[users, n_users + items].ravel().astype(np.int32)
+    X = sp.csr_matrix(
+        (np.ones(2 * n_rows, np.float32), columns, np.arange(0, 2 * n_rows + 1, 2, dtype=np.int32)),
+        shape=(n_rows, n_users + n_items),
+    )
+    return X, 3 + (rng.uniform(size=n_rows) < 0.5).astype(np.float32)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    X, y = one_hot_rows(args.rows)
+    csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+
+    from sklearn_fm import FMRegressor
+
+    settings = dict(n_factors=8, early_stopping=False, tol=None, random_state=0)
+    FMRegressor(max_iter=1, **settings).fit(X[:300_000], y[:300_000])
+    baseline = peak_mib()
+    start = time.perf_counter()
+    FMRegressor(max_iter=args.epochs, **settings).fit(X, y)
+    seconds = time.perf_counter() - start
+    added = peak_mib() - baseline
+    print(f"Machine: {machine()}.")
+    print(f"{args.rows:,} rows, {X.nnz:,} non-zeros, CSR {csr_mib:.0f} MiB; "
+          f"{args.epochs} epochs in {seconds:.1f} s.")
+    print(f"Peak RSS added by the fit: {added:.0f} MiB = {added / csr_mib:.1f}x the CSR matrix.")
+
+
+if __name__ == "__main__":
+    main()
