@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/memory.py [--rows 4000000] [--epochs 3]
+    python benchmarks/memory.py --sizes 200000 201000 207000 215000 230000 260000 290000
 
 Fits ``FMRegressor(n_factors=8, max_iter=epochs, early_stopping=False,
 tol=None, random_state=0)`` on ``--rows`` one-hot rows of a user and an item
@@ -12,6 +13,10 @@ TensorFlow, builds the model and compiles its training step: what remains is
 what the data costs. Prints the peak RSS the fit adds, in MiB and in sizes
 of the CSR matrix (its data, indices and row pointers). Run it in a fresh
 process for each measurement.
+
+With ``--sizes``, times instead one-epoch fits (``batch_size=1024``) of the
+first rows of the set in each of these numbers: a size whose padded matrix
+(``_trainer._bucket``) is new compiles the training step again.
 """
 
 import argparse
@@ -46,7 +51,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+")
     args = parser.parse_args()
+    if args.sizes:
+        return time_sizes(args.sizes)
     X, y = one_hot_rows(args.rows)
     csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
 
@@ -63,6 +71,18 @@ def main():
     print(f"{args.rows:,} rows, {X.nnz:,} non-zeros, CSR {csr_mib:.0f} MiB; "
           f"{args.epochs} epochs in {seconds:.1f} s.")
     print(f"Peak RSS added by the fit: {added:.0f} MiB = {added / csr_mib:.1f}x the CSR matrix.")
+
+
+def time_sizes(sizes):
+    from sklearn_fm import FMRegressor
+
+    X, y = one_hot_rows(max(sizes), n_users=5000, n_items=3000)
+    print(f"Machine: {machine()}.\n\n| rows | fit s |\n| ---: | ---: |")
+    for n_rows in sizes:
+        start = time.perf_counter()
+        FMRegressor(max_iter=1, batch_size=1024, early_stopping=False, tol=None,
+                    random_state=0).fit(X[:n_rows], y[:n_rows])
+        print(f"| {n_rows:,} | {time.perf_counter() - start:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

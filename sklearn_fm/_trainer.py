@@ -126,19 +126,30 @@ class DeviceRows(NamedTuple):
     @classmethod
     def upload(cls, X, y, sample_weight):
         """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
-        its float32 targets and weights to the device."""
-        # A matrix without non-zeros gets one of value 0: steps read their
-        # padding slots from the first (``_batch_contents``).
-        indices, data = (X.indices, X.data) if X.nnz else ([0], [0.0])
-        indptr = tf.constant(X.indptr, tf.int64)
+        its float32 targets and weights to the device.
+
+        The arrays are padded to a size of ``_bucket``, with rows and
+        non-zeros that no epoch reads: the compiled step takes them whole,
+        and compiles for each size, so that matrices of similar sizes (folds,
+        chunks) share one compiled step. A matrix without non-zeros gets one
+        too, as steps read their padding slots from the first.
+        """
+        n_rows, nnz = X.shape[0], X.nnz
+        extra_rows, extra_nnz = _bucket(n_rows) - n_rows, _bucket(nnz) - nnz
+
+        def padded(array, dtype, extra, value=0):
+            return tf.pad(tf.constant(array, dtype), [[0, extra]], constant_values=value)
+
+        indptr = padded(X.indptr, tf.int64, extra_rows, nnz)
         return cls(
             indptr,
-            tf.constant(indices, tf.int32),
-            tf.constant(data, tf.float32),
-            tf.constant(y, tf.float32),
-            tf.constant(sample_weight, tf.float32),
+            padded(X.indices[:nnz], tf.int32, extra_nnz),
+            padded(X.data[:nnz], tf.float32, extra_nnz),
+            padded(y, tf.float32, extra_rows),
+            padded(sample_weight, tf.float32, extra_rows),
             tf.cast(indptr[1:] - indptr[:-1], tf.int32),
         )
+
 
 
 class EpochResult(NamedTuple):
@@ -163,11 +174,12 @@ def _highest_power_of_2(n):
 # The training step is built for its shapes, and TensorFlow keeps what it
 # builds (XLA every program it compiles) for the life of the process. So the
 # sizes that make the shapes are rounded up to one of few: the non-zeros a
-# batch reads by at most 1/8 and the rows of the parameter tables (which
-# dense updates read whole) by at most 1/32, to multiples of these quanta,
-# and a batch's rows (which cost little) to a power of 2. Shuffling, folds
-# of one dataset and searches over many widths then share a few built
-# steps, and memory stays bounded.
+# batch reads, and the rows and non-zeros of the training matrix, which the
+# step gathers its batch from, by at most 1/8; the rows of the parameter
+# tables (which dense updates read whole) by at most 1/32, to multiples of
+# these quanta; and a batch's rows (which cost little) to a power of 2.
+# Shuffling, folds of one dataset and searches over many widths then share
+# a few built steps, and memory stays bounded.
 _NNZ_QUANTUM, _FEATURES_QUANTUM = 256, 64
 # XLA's compilation of a new shape (about half a second) pays off in the
 # epochs of a fit from about this many training non-zeros; smaller fits
@@ -180,6 +192,13 @@ def _rounded_width(n_features):
     1/32 of its highest power of 2, whichever is larger."""
     quantum = max(_FEATURES_QUANTUM, (1 << (n_features.bit_length() - 1)) // 32)
     return -(-n_features // quantum) * quantum
+
+
+def _bucket(n):
+    """``n`` rounded up to a multiple of ``_NNZ_QUANTUM`` or of 1/8 of its
+    highest power of 2, whichever is larger (at most 1/8 more; at least 1)."""
+    quantum = max(_NNZ_QUANTUM, (1 << (max(n, 1).bit_length() - 1)) // 8)
+    return max(-(-n // quantum) * quantum, quantum)
 
 
 def _capacity(nnz):

@@ -112,6 +112,27 @@ def test_a_canonical_float32_csr_is_trained_on_as_it_is_and_others_are_made_cano
         assert_array_equal(matrix.data, before[1])
 
 
+def test_matrices_of_similar_sizes_upload_to_one_shape_padded_by_at_most_an_eighth():
+    # The compiled step takes the matrix whole and compiles for its shape:
+    # folds and chunks of similar sizes must share one.
+    rng = np.random.RandomState(0)
+    columns = np.stack([rng.choice(30, 5, replace=False) for _ in range(5000)])
+    X = training_matrix(  # five non-zeros a row: 20,000 to 20,450 for these rows
+        sp.csr_matrix((np.ones(25_000), columns.ravel(), np.arange(0, 25_001, 5)), (5000, 30))
+    )
+    ones = np.ones(5000, np.float32)
+    shapes = set()
+    for n_rows in (4000, 4030, 4090):
+        matrix = DeviceRows.upload(X[:n_rows], ones[:n_rows], ones[:n_rows])
+        shapes.add(tuple(tuple(part.shape) for part in matrix))
+        assert n_rows < matrix.y.shape[0] <= n_rows * 9 / 8
+        assert X[:n_rows].nnz <= matrix.indices.shape[0] <= X[:n_rows].nnz * 9 / 8
+        # The padding rows are empty and the real ones read as uploaded.
+        assert_array_equal(matrix.lengths[:n_rows], np.diff(X[:n_rows].indptr))
+        assert not np.asarray(matrix.lengths[n_rows:]).any()
+    assert len(shapes) == 1
+
+
 def test_a_matrix_without_non_zeros_trains_its_intercept():
     # Steps read the slots beyond a batch's non-zeros from the matrix's first.
     X, y = sp.csr_matrix((50, 4)), np.arange(50.0)
