@@ -9,9 +9,10 @@ The route of the data: :class:`Trainer` uploads the training matrix (CSR)
 and the validation matrix once per fit. For each epoch the host sends only
 the order of the rows; the epoch's graph cuts the rows into padded batches
 (``_epoch_batches``) and runs the XLA-compiled step (``_Model._batch_step``)
-on each, which gathers its batch's non-zeros from the matrix. Parameters come back to the host only when asked for: at the end
-of the fit (``Trainer.weights``) or from the copy kept on the device of the
-best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
+on each, which gathers its batch's non-zeros from the matrix. Parameters
+come back to the host only when asked for: at the end of the fit
+(``Trainer.weights``) or from the copy kept on the device of the best (or
+last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
 
 In the scope of a ``tf.distribute`` strategy, the model is built in that
 scope and each replica steps on its share of every batch
@@ -114,14 +115,16 @@ class EpochSettings(NamedTuple):
 
 
 class DeviceRows(NamedTuple):
-    """Training rows on the device: a CSR matrix with its targets and weights."""
+    """Training rows on the device: a CSR matrix with its targets, weights
+    and row lengths, padded (see ``upload``) to ``_bucket(n_rows)`` rows and
+    ``_bucket(nnz)`` non-zeros."""
 
-    indptr: tf.Tensor  # int64 (n_rows + 1,)
-    indices: tf.Tensor  # int32 (nnz,)
-    data: tf.Tensor  # float32 (nnz,)
-    y: tf.Tensor  # float32 (n_rows,)
-    sample_weight: tf.Tensor  # float32 (n_rows,)
-    lengths: tf.Tensor  # int32 (n_rows,), each row's non-zeros
+    indptr: tf.Tensor  # int64 (rows + 1,)
+    indices: tf.Tensor  # int32 (non-zeros,)
+    data: tf.Tensor  # float32 (non-zeros,)
+    y: tf.Tensor  # float32 (rows,)
+    sample_weight: tf.Tensor  # float32 (rows,)
+    lengths: tf.Tensor  # int32 (rows,), each row's non-zeros
 
     @classmethod
     def upload(cls, X, y, sample_weight):
@@ -149,7 +152,6 @@ class DeviceRows(NamedTuple):
             padded(sample_weight, tf.float32, extra_rows),
             tf.cast(indptr[1:] - indptr[:-1], tf.int32),
         )
-
 
 
 class EpochResult(NamedTuple):
