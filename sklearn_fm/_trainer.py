@@ -189,18 +189,23 @@ _NNZ_QUANTUM, _FEATURES_QUANTUM = 256, 64
 _COMPILE_MIN_NNZ = 100_000
 
 
+def _rounded_up(n, quantum, fraction):
+    """``n`` (at least 1) rounded up to a multiple of ``quantum`` or of
+    ``1 / fraction`` of its highest power of 2, whichever is larger."""
+    n = max(n, 1)
+    quantum = max(quantum, (1 << (n.bit_length() - 1)) // fraction)
+    return -(-n // quantum) * quantum
+
+
 def _rounded_width(n_features):
-    """``n_features`` rounded up to a multiple of ``_FEATURES_QUANTUM`` or of
-    1/32 of its highest power of 2, whichever is larger."""
-    quantum = max(_FEATURES_QUANTUM, (1 << (n_features.bit_length() - 1)) // 32)
-    return -(-n_features // quantum) * quantum
+    """The layer's rows for ``n_features`` features: at most 1/32 more."""
+    return _rounded_up(n_features, _FEATURES_QUANTUM, 32)
 
 
 def _bucket(n):
-    """``n`` rounded up to a multiple of ``_NNZ_QUANTUM`` or of 1/8 of its
-    highest power of 2, whichever is larger (at most 1/8 more; at least 1)."""
-    quantum = max(_NNZ_QUANTUM, (1 << (max(n, 1).bit_length() - 1)) // 8)
-    return max(-(-n // quantum) * quantum, quantum)
+    """The size of the device's arrays for ``n`` rows or non-zeros of the
+    training matrix: at most 1/8 more, at least 1."""
+    return _rounded_up(n, _NNZ_QUANTUM, 8)
 
 
 def _capacity(nnz):
@@ -543,9 +548,10 @@ class _Model:
         # are padded (see _capacity); _COMPILE_MIN_NNZ says when it pays.
         # Written as graphs (tf.cond, tf.while_loop): AutoGraph's conversion
         # of the Python source would take about 2 s of every process's first fit.
-        self._step = tf.function(self._batch_step, jit_compile=compiled, autograph=False)
         self._strategy = strategy
-        if strategy is not None:
+        if strategy is None:
+            self._step = tf.function(self._batch_step, jit_compile=compiled, autograph=False)
+        else:
             # Each replica steps on its share of every batch; Keras' optimizer
             # sums their gradients (an all-reduce) and updates every copy.
             self._step = self._distributed_step
@@ -712,15 +718,19 @@ class _Model:
 
     def _replica_sum_function(self, value):
         """``value`` summed over the replicas of the model's strategy."""
-        per_replica = self._strategy.run(tf.identity, args=(value,))
+        return self._summed_over_replicas(tf.identity, value)
+
+    def _summed_over_replicas(self, function, *args):
+        """``function(*args)`` run on every replica of the model's strategy,
+        its results summed."""
+        per_replica = self._strategy.run(function, args=args)
         return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _distributed_step(self, *matrix_batch_and_settings):
         """``_batch_step`` across the replicas of the model's strategy, each
         on its share of the batch (``_replica_share``); returns the batch's
         summed objective."""
-        per_replica = self._strategy.run(self._replica_step, args=matrix_batch_and_settings)
-        return self._strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        return self._summed_over_replicas(self._replica_step, *matrix_batch_and_settings)
 
     def _replica_step(self, matrix, rows, slots, settings):
         context = tf.distribute.get_replica_context()
