@@ -62,14 +62,11 @@ def worker(contender, data, epochs, predictions_file):
     else:
         strategy = None
 
-    from movielens import features, load_split
+    from movielens import ml1m_ids
 
     from sklearn_fm import FMRegressor
 
-    train, test = load_split("1m", data)
-    encoder = features("ids").fit(train)
-    X, X_test = encoder.transform(train), encoder.transform(test)
-    y, y_test = train["rating"].to_numpy(float), test["rating"].to_numpy(float)
+    X, y, X_test, y_test = ml1m_ids(data)
     settings = dict(early_stopping=False, tol=None, random_state=0)
     with strategy.scope() if strategy else contextlib.nullcontext():
         start = time.perf_counter()

@@ -28,6 +28,7 @@ import threading
 import time
 from numbers import Integral
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,28 @@ def click_models():
             features("side"), LogisticRegression(max_iter=1000)
         ),
     }
+
+
+class IdRatings(NamedTuple):
+    """ML-1M's split as one-hot user + item ids and float ratings."""
+
+    X: object
+    y: np.ndarray
+    X_test: object
+    y_test: np.ndarray
+
+
+def ml1m_ids(data):
+    """The ML-1M split of ``data`` as :class:`IdRatings`, encoded by
+    ``features("ids")`` fitted on the training part."""
+    train, test = load_split("1m", data)
+    encoder = features("ids").fit(train)
+    return IdRatings(
+        encoder.transform(train),
+        train["rating"].to_numpy(float),
+        encoder.transform(test),
+        test["rating"].to_numpy(float),
+    )
 
 
 def features(which, max_items=20):
