@@ -30,7 +30,7 @@ from ._parameters import (
     strongest_interactions,
 )
 from ._model_file import write
-from ._random import local_random_state
+from ._random import local_random_state, shuffled_rows
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
 
 # The ids of the estimators training now, to refuse a second fit of one (see _fit).
@@ -60,9 +60,11 @@ def _check_factors_budget(shape):
 
 def scaled_to_at_most_1(weights):
     """Non-negative ``weights`` divided by their largest (all zeros stay
-    zeros): training is invariant to their scale, and their products and
-    sums then stay finite however large they are."""
-    return weights / max(weights.max(), np.finfo(np.float64).tiny)
+    zeros; weights whose largest is 1 are returned as they are): training is
+    invariant to their scale, and their products and sums then stay finite
+    however large they are."""
+    largest = weights.max(initial=0.0)
+    return weights if largest == 1.0 else weights / max(largest, np.finfo(np.float64).tiny)
 
 
 def _check_representable_products(factors, init_std):
@@ -114,7 +116,7 @@ class _TrainingData(NamedTuple):
     """What the epochs read: the training rows, and the validation rows of
     early stopping (or None)."""
 
-    training: tuple  # (X, y, sample_weight), float32, weights of mean 1
+    training: tuple  # (X, y, sample_weight): canonical float32 CSR, views where they can be
     validation: tuple  # (X, y, sample_weight) or None
 
 
@@ -139,8 +141,8 @@ def _training_data(X, targets, train, validation):
         )
     training = (
         X if validation is None else X[train],  # indexing all rows would copy X
-        targets.y[train].astype(np.float32),
-        (weight_train / weight_train.mean()).astype(np.float32),
+        targets.y[train],
+        weight_train,
     )
     if validation is None:
         return _TrainingData(training, None)
@@ -309,21 +311,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         train, validation = self._split(targets.y, rng, early_stopping)
         data = _training_data(X, targets, train, validation)
+        _, y_train, weight_train = data.training
         params, state = self._start_state(
-            first_call,
-            incremental,
-            X.shape[1],
-            targets.y[train],
-            targets.sample_weight[train],
-            targets,
-            rng,
-            fields,
+            first_call, incremental, X.shape[1], y_train, weight_train, targets, rng, fields
         )
         state.update(targets.fitted, **contract)
         # The data set the prior and the schedule refer to: fit's training
         # rows, or for partial_fit every row seen since its first call, each
         # chunk taken as new data, so that chunk sizes do not change them.
-        n_data = train.shape[0] + ((state["n_samples_seen_"] or 0) if incremental else 0)
+        n_data = y_train.shape[0] + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
@@ -331,7 +327,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
-        state.update(batch_size_=min(batch_size, train.shape[0]), early_stopping_=early_stopping)
+        state.update(batch_size_=min(batch_size, y_train.shape[0]), early_stopping_=early_stopping)
 
         from ._trainer import Trainer  # TensorFlow is imported here, not before
 
@@ -353,7 +349,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             fields=fields,
         )
         fitted = self._fit_stochastic(
-            trainer, data, state, targets, rng, incremental, epoch_share=train.shape[0] / n_data
+            trainer, data, state, targets, rng, incremental, epoch_share=y_train.shape[0] / n_data
         )
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
@@ -399,8 +395,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             reset=first_call,
             y_numeric=not is_classifier(self),
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X_checked, dtype=np.float64, ensure_non_negative=True
+        # Without weights every row weighs 1: a read-only view of one number,
+        # where the array of ones _check_sample_weight makes would take 8
+        # bytes a row for the whole fit.
+        sample_weight = (
+            np.broadcast_to(1.0, X_checked.shape[0])
+            if sample_weight is None
+            else _check_sample_weight(
+                sample_weight, X_checked, dtype=np.float64, ensure_non_negative=True
+            )
         )
         # A scalar weight is broadcast unchecked; an array's NaN is caught above.
         if not np.isfinite(sample_weight).all():
@@ -449,7 +452,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             keep_last = data.validation is None and epoch > 0
             kept |= keep_last
             result = trainer.run_epoch(
-                rng.permutation(n_samples),
+                shuffled_rows(rng, n_samples),
                 self._learning_rate_of_epoch(state["_schedule_epochs"]),
                 penalty_scale,
                 keep=keep_last,
@@ -609,14 +612,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         }
 
     def _split(self, y, rng, early_stopping):
-        """Row indices for training and, with early stopping, for validation.
+        """The training rows (indices, or a slice of all) and, with early
+        stopping, the validation rows (indices).
 
         Classifiers split stratified, as MLPClassifier does, so that every
         class is in the validation data in its proportion.
         """
         n_samples = y.shape[0]
         if not early_stopping:
-            return np.arange(n_samples), None
+            return slice(None), None  # a view of every row, where indices would copy
         splitter = (StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit)(
             n_splits=1, test_size=self.validation_fraction, random_state=rng
         )

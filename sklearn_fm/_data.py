@@ -78,6 +78,12 @@ def _index_problem(indices, bound, what):
     return None
 
 
+def index_dtype(n):
+    """The integer type of positions up to ``n``: int32 where it holds them,
+    as it takes half the memory of int64."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
 def training_matrix(X):
     """``X`` as a canonical float32 CSR matrix, the one form training reads.
 

@@ -78,6 +78,7 @@ from .keras import (  # noqa: E402
     ffm_outputs,
     fm_outputs,
 )
+from ._data import index_dtype  # noqa: E402
 from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
 from ._solvers import SolverSpec  # noqa: E402
 
@@ -119,7 +120,7 @@ class DeviceRows(NamedTuple):
     and row lengths, padded (see ``upload``) to ``_bucket(n_rows)`` rows and
     ``_bucket(nnz)`` non-zeros."""
 
-    indptr: tf.Tensor  # int64 (rows + 1,)
+    indptr: tf.Tensor  # int32 or int64 (see _data.index_dtype) (rows + 1,)
     indices: tf.Tensor  # int32 (non-zeros,)
     data: tf.Tensor  # float32 (non-zeros,)
     y: tf.Tensor  # float32 (rows,)
@@ -129,7 +130,8 @@ class DeviceRows(NamedTuple):
     @classmethod
     def upload(cls, X, y, sample_weight):
         """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
-        its float32 targets and weights to the device.
+        its targets and its weights (normalised to mean 1) to the device, in
+        float32.
 
         The arrays are padded to a size of ``_bucket``, with rows and
         non-zeros that no epoch reads: the compiled step takes them whole,
@@ -138,20 +140,54 @@ class DeviceRows(NamedTuple):
         too, as steps read their padding slots from the first.
         """
         n_rows, nnz = X.shape[0], X.nnz
-        extra_rows, extra_nnz = _bucket(n_rows) - n_rows, _bucket(nnz) - nnz
-
-        def padded(array, dtype, extra, value=0):
-            return tf.pad(tf.constant(array, dtype), [[0, extra]], constant_values=value)
-
-        indptr = padded(X.indptr, tf.int64, extra_rows, nnz)
+        rows, slots = _bucket(n_rows), _bucket(nnz)
+        lengths = _aligned_empty(rows, np.int32)
+        np.subtract(X.indptr[1:], X.indptr[:-1], out=lengths[:n_rows], casting="unsafe")
+        lengths[n_rows:] = 0
+        weights = _aligned_empty(rows, np.float32)
+        np.divide(sample_weight, sample_weight.mean(), out=weights[:n_rows], casting="unsafe")
+        weights[n_rows:] = 0
         return cls(
-            indptr,
-            padded(X.indices[:nnz], tf.int32, extra_nnz),
-            padded(X.data[:nnz], tf.float32, extra_nnz),
-            padded(y, tf.float32, extra_rows),
-            padded(sample_weight, tf.float32, extra_rows),
-            tf.cast(indptr[1:] - indptr[:-1], tf.int32),
+            _device_array(X.indptr, index_dtype(slots), rows + 1, nnz),
+            _device_array(X.indices[:nnz], np.int32, slots),
+            _device_array(X.data[:nnz], np.float32, slots),
+            _device_array(y, np.float32, rows),
+            _shared_tensor(weights),
+            _shared_tensor(lengths),
         )
+
+
+# TensorFlow's CPU kernels and XLA read tensors at this alignment (Eigen's).
+_ALIGNMENT = 64
+
+
+def _aligned_empty(size, dtype):
+    """An uninitialised NumPy array of ``size`` entries at ``_ALIGNMENT``."""
+    dtype = np.dtype(dtype)
+    buffer = np.empty(size * dtype.itemsize + _ALIGNMENT, np.uint8)
+    start = -buffer.ctypes.data % _ALIGNMENT
+    return buffer[start : start + size * dtype.itemsize].view(dtype)
+
+
+def _shared_tensor(array):
+    """An aligned NumPy ``array`` as a tensor on the device: on the CPU the
+    array itself, which the tensor keeps alive, else a copy.
+
+    ``tf.constant`` would copy the array, and the copy and its temporary
+    would add twice the array's size to the peak memory of a fit.
+    """
+    # DLPack hands the array over without a copy; identity is free on the
+    # CPU and copies it to the device that runs the ops (a GPU) otherwise.
+    return tf.identity(tf.experimental.dlpack.from_dlpack(array.__dlpack__()))
+
+
+def _device_array(values, dtype, size, fill=0):
+    """``values`` converted to ``dtype`` and padded with ``fill`` to ``size``
+    entries, as a tensor on the device (see ``_shared_tensor``)."""
+    array = _aligned_empty(size, dtype)
+    array[: len(values)] = values
+    array[len(values) :] = fill
+    return _shared_tensor(array)
 
 
 class EpochResult(NamedTuple):
@@ -233,7 +269,7 @@ def _batch_capacities(batch_nnz, capacity):
 class EpochBatches(NamedTuple):
     """An epoch's rows in batches, on the device (see ``_epoch_batches``)."""
 
-    order: tf.Tensor  # int64 (n_samples,), the matrix's rows in the epoch's order
+    order: tf.Tensor  # int32 or int64 (n_samples,), the matrix's rows in the epoch's order
     batch_size: tf.Tensor  # int64 ()
     batch_rows: tf.Tensor  # int64 (), the rows a step is built for
     nnz: tf.Tensor  # int32 (n_batches,)
@@ -266,7 +302,6 @@ def _epoch_batches(matrix, order, batch_size, batch_rows):
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
     n_batches = -(-n_samples // batch_size)
-    order = tf.cast(order, tf.int64)
     lengths = tf.pad(tf.gather(matrix.lengths, order), [[0, n_batches * batch_size - n_samples]])
     batch_nnz = tf.reduce_sum(tf.reshape(lengths, tf.stack([n_batches, batch_size])), axis=1)
     capacity = _capacity(tf.reduce_max(batch_nnz))
@@ -296,7 +331,7 @@ def _batch_contents(matrix, rows, slots):
     """
     real_rows = rows >= 0
     matrix_rows = tf.where(real_rows, rows, 0)
-    starts = tf.gather(matrix.indptr, matrix_rows)
+    starts = tf.cast(tf.gather(matrix.indptr, matrix_rows), tf.int64)
     lengths = tf.where(real_rows, tf.cast(tf.gather(matrix.lengths, matrix_rows), tf.int64), 0)
     ends = tf.cumsum(lengths)
     nnz = ends[-1]
@@ -977,7 +1012,7 @@ class Trainer:
         ``sklearn_fm._parameters``).
     training : tuple of (X, y, sample_weight)
         The training rows: a canonical float32 CSR matrix
-        (``_data.training_matrix``), float32 targets and weights.
+        (``_data.training_matrix``), its targets and its sample weights.
     batch_size : int
         The number of rows per step.
     validation : sparse matrix or None
@@ -1073,7 +1108,7 @@ class Trainer:
         self._model.check_workers_agree("row orders or epoch settings", order, settings)
         loss, finite = self._model.epoch(
             self._training,
-            tf.constant(order, tf.int64),
+            _device_array(order, index_dtype(len(order)), len(order)),
             self._batch_size,
             self._batch_rows,
             tf.constant(settings, tf.float32),

@@ -1,6 +1,7 @@
 """The estimators' trainer: Keras optimizers on the layer's variables, the
 pool of built models, row-sparse steps and the state hand-over."""
 
+import gc
 import io
 import subprocess
 import sys
@@ -85,8 +86,35 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
         assert n_rows == real
         assert batch_y.shape == batch_weights.shape == (16,)
         assert_array_equal(batch_y[:real], y[order[start : start + 16]])
-        assert_array_equal(batch_weights[:real], weights[order[start : start + 16]])
+        normalised = weights / weights.mean()  # as upload normalises them, to mean 1
+        assert_allclose(batch_weights[:real], normalised[order[start : start + 16]], rtol=1e-6)
         assert not batch_weights[real:].any()  # padding rows weigh nothing
+
+
+def test_uploaded_rows_outlive_the_arrays_they_came_from():
+    # On the CPU the device's tensors share NumPy buffers of the trainer's
+    # own: neither dropping the caller's arrays nor changing them may reach
+    # what the steps read.
+    rng = np.random.RandomState(3)
+    X = training_matrix(sp.random(300, 40, density=0.1, random_state=rng, format="csr"))
+    y = rng.normal(size=300)
+    expected = X.toarray(), y.astype(np.float32).copy()
+    matrix = DeviceRows.upload(X, y, np.ones(300))
+    X.data[:] = 0.0
+    y[:] = 0.0
+    del X, y
+    gc.collect()
+    garbage = [np.full(10_000, 7.0) for _ in range(100)]  # reuse freed memory
+    order = np.arange(300)
+    batches = _epoch_batches(matrix, order, 300, 512)
+    cols, values, rows, nnz, batch_y, *_ = (
+        np.asarray(a) for a in _batch_contents(matrix, *batches.batch(0))
+    )
+    rebuilt = np.zeros((512, 40))
+    np.add.at(rebuilt, (rows[:nnz], cols[:nnz]), values[:nnz])
+    assert_array_equal(rebuilt[:300], expected[0].astype(np.float32))
+    assert_array_equal(batch_y[:300], expected[1])
+    assert len(garbage) == 100
 
 
 def test_a_canonical_float32_csr_is_trained_on_as_it_is_and_others_are_made_canonical():
