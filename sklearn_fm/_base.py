@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import CategoricalEncoding
-from ._data import check_sparse_structure, index_dtype, training_matrix
+from ._data import check_sparse_structure, training_matrix
 from ._parameters import (
     estimator_form,
     ffm_decision,
@@ -113,13 +113,11 @@ class _ValidatedData(NamedTuple):
 
 
 class _TrainingData(NamedTuple):
-    """What the epochs read: the fit's rows, which of them train, and which
-    of them early stopping scores (None without it)."""
+    """What the epochs read: the training rows, and the validation rows of
+    early stopping (or None)."""
 
-    rows: tuple  # (X, y, sample_weight), X a canonical float32 CSR matrix
-    train: object  # the training rows' positions: indices, or a slice of all
-    n_train: int
-    validation: tuple  # the validation rows' (positions, y, sample_weight), or None
+    training: tuple  # (X, y, sample_weight): canonical float32 CSR, views where they can be
+    validation: tuple  # (X, y, sample_weight) or None
 
 
 class _Fitted(NamedTuple):
@@ -132,8 +130,7 @@ class _Fitted(NamedTuple):
 
 
 def _training_data(X, targets, train, validation):
-    """The :class:`_TrainingData` of ``X`` and ``targets``, whose rows
-    ``train`` train and ``validation`` (None or indices) validate."""
+    """The training and validation rows of ``X`` and ``targets``."""
     weight_train = targets.sample_weight[train]
     if not weight_train.sum() > 0:
         # scikit-learn >= 1.9 rejects all-zero weights itself; this also
@@ -142,10 +139,13 @@ def _training_data(X, targets, train, validation):
             "Sample weights must contain at least one non-zero number among "
             "the training samples (those not held out for early stopping)."
         )
-    # The parts are positions, not copies, which would take X's size again.
-    rows = (X, targets.y, targets.sample_weight)
+    training = (
+        X if validation is None else X[train],  # indexing all rows would copy X
+        targets.y[train],
+        weight_train,
+    )
     if validation is None:
-        return _TrainingData(rows, train, weight_train.shape[0], None)
+        return _TrainingData(training, None)
     if not targets.sample_weight[validation].sum() > 0:
         # As SGDRegressor does: the validation score would be undefined.
         raise ValueError(
@@ -154,10 +154,7 @@ def _training_data(X, targets, train, validation):
             "Set another random_state or validation_fraction, or early_stopping=False."
         )
     return _TrainingData(
-        rows,
-        train,
-        weight_train.shape[0],
-        (validation, targets.y[validation], targets.sample_weight[validation]),
+        training, (X[validation], targets.y[validation], targets.sample_weight[validation])
     )
 
 
@@ -314,21 +311,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         train, validation = self._split(targets.y, rng, early_stopping)
         data = _training_data(X, targets, train, validation)
+        _, y_train, weight_train = data.training
         params, state = self._start_state(
-            first_call,
-            incremental,
-            X.shape[1],
-            targets.y[train],
-            targets.sample_weight[train],
-            targets,
-            rng,
-            fields,
+            first_call, incremental, X.shape[1], y_train, weight_train, targets, rng, fields
         )
         state.update(targets.fitted, **contract)
         # The data set the prior and the schedule refer to: fit's training
         # rows, or for partial_fit every row seen since its first call, each
         # chunk taken as new data, so that chunk sizes do not change them.
-        n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
+        n_data = y_train.shape[0] + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
@@ -336,16 +327,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
-        state.update(batch_size_=min(batch_size, data.n_train), early_stopping_=early_stopping)
+        state.update(batch_size_=min(batch_size, y_train.shape[0]), early_stopping_=early_stopping)
 
         from ._trainer import Trainer  # TensorFlow is imported here, not before
 
         trainer = Trainer(
             *params,
-            rows=data.rows,
+            training=data.training,
             batch_size=state["batch_size_"],
-            training_rows=None if data.validation is None else data.train,
-            validation_rows=None if data.validation is None else data.validation[0],
+            validation=None if data.validation is None else data.validation[0],
             loss=self._loss,
             solver=solver,
             alpha_linear=self.alpha_linear,
@@ -359,7 +349,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             fields=fields,
         )
         fitted = self._fit_stochastic(
-            trainer, data, state, targets, rng, incremental, epoch_share=data.n_train / n_data
+            trainer, data, state, targets, rng, incremental, epoch_share=y_train.shape[0] / n_data
         )
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
@@ -452,6 +442,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         copy of those of the best epoch (with validation) or of the last
         finite one (without), and they are read back once, at the end.
         """
+        n_samples = data.training[1].shape[0]
         penalty_scale = 1.0
         no_improvement = 0
         kept = False  # whether the trainer keeps parameters of this call's epochs
@@ -461,7 +452,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             keep_last = data.validation is None and epoch > 0
             kept |= keep_last
             result = trainer.run_epoch(
-                shuffled_rows(rng, data.n_train),
+                shuffled_rows(rng, n_samples),
                 self._learning_rate_of_epoch(state["_schedule_epochs"]),
                 penalty_scale,
                 keep=keep_last,
@@ -641,8 +632,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "validation; at least 2 are needed. Increase validation_fraction or "
                 "set early_stopping=False."
             )
-        # Held for the whole fit: in int32 where it holds them, half the memory.
-        return train.astype(index_dtype(n_samples)), validation.astype(index_dtype(n_samples))
+        return train, validation
 
     def _fitted_copy(self):
         """A shallow copy of the fitted estimator, for one prediction: one
