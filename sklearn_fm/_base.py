@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import CategoricalEncoding
-from ._data import check_sparse_structure, training_matrix
+from ._data import check_sparse_structure, index_dtype, training_matrix
 from ._parameters import (
     estimator_form,
     ffm_decision,
@@ -30,7 +30,7 @@ from ._parameters import (
     strongest_interactions,
 )
 from ._model_file import write
-from ._random import local_random_state, shuffled_rows
+from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
 
 # The ids of the estimators training now, to refuse a second fit of one (see _fit).
@@ -113,11 +113,12 @@ class _ValidatedData(NamedTuple):
 
 
 class _TrainingData(NamedTuple):
-    """What the epochs read: the training rows, and the validation rows of
-    early stopping (or None)."""
+    """Which of a fit's rows train, and which of them early stopping scores
+    (None without it)."""
 
-    training: tuple  # (X, y, sample_weight): canonical float32 CSR, views where they can be
-    validation: tuple  # (X, y, sample_weight) or None
+    train: object  # the training rows' positions: indices, or a slice of all
+    n_train: int
+    validation: tuple  # the validation rows' (positions, y, sample_weight), or None
 
 
 class _Fitted(NamedTuple):
@@ -129,8 +130,9 @@ class _Fitted(NamedTuple):
     diverged: bool
 
 
-def _training_data(X, targets, train, validation):
-    """The training and validation rows of ``X`` and ``targets``."""
+def _training_data(targets, train, validation):
+    """The :class:`_TrainingData` of ``targets``, whose rows ``train``
+    train and ``validation`` (None or indices) validate."""
     weight_train = targets.sample_weight[train]
     if not weight_train.sum() > 0:
         # scikit-learn >= 1.9 rejects all-zero weights itself; this also
@@ -139,13 +141,8 @@ def _training_data(X, targets, train, validation):
             "Sample weights must contain at least one non-zero number among "
             "the training samples (those not held out for early stopping)."
         )
-    training = (
-        X if validation is None else X[train],  # indexing all rows would copy X
-        targets.y[train],
-        weight_train,
-    )
     if validation is None:
-        return _TrainingData(training, None)
+        return _TrainingData(train, weight_train.shape[0], None)
     if not targets.sample_weight[validation].sum() > 0:
         # As SGDRegressor does: the validation score would be undefined.
         raise ValueError(
@@ -154,7 +151,9 @@ def _training_data(X, targets, train, validation):
             "Set another random_state or validation_fraction, or early_stopping=False."
         )
     return _TrainingData(
-        training, (X[validation], targets.y[validation], targets.sample_weight[validation])
+        train,
+        weight_train.shape[0],
+        (validation, targets.y[validation], targets.sample_weight[validation]),
     )
 
 
@@ -310,16 +309,22 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             else self.early_stopping
         )
         train, validation = self._split(targets.y, rng, early_stopping)
-        data = _training_data(X, targets, train, validation)
-        _, y_train, weight_train = data.training
+        data = _training_data(targets, train, validation)
         params, state = self._start_state(
-            first_call, incremental, X.shape[1], y_train, weight_train, targets, rng, fields
+            first_call,
+            incremental,
+            X.shape[1],
+            targets.y[train],
+            targets.sample_weight[train],
+            targets,
+            rng,
+            fields,
         )
         state.update(targets.fitted, **contract)
         # The data set the prior and the schedule refer to: fit's training
         # rows, or for partial_fit every row seen since its first call, each
         # chunk taken as new data, so that chunk sizes do not change them.
-        n_data = y_train.shape[0] + ((state["n_samples_seen_"] or 0) if incremental else 0)
+        n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
@@ -327,15 +332,16 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
-        state.update(batch_size_=min(batch_size, y_train.shape[0]), early_stopping_=early_stopping)
+        state.update(batch_size_=min(batch_size, data.n_train), early_stopping_=early_stopping)
 
         from ._trainer import Trainer  # TensorFlow is imported here, not before
 
         trainer = Trainer(
             *params,
-            training=data.training,
+            rows=(X, targets.y, targets.sample_weight),
             batch_size=state["batch_size_"],
-            validation=None if data.validation is None else data.validation[0],
+            training_rows=None if data.validation is None else data.train,
+            validation_rows=None if data.validation is None else data.validation[0],
             loss=self._loss,
             solver=solver,
             alpha_linear=self.alpha_linear,
@@ -348,8 +354,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             ),
             fields=fields,
         )
+        # The trainer has copied the rows to the device: the host's copies
+        # (X made canonical, the targets) need not live through the epochs.
+        del X, y, sample_weight
+        targets = targets._replace(y=None, sample_weight=None)
         fitted = self._fit_stochastic(
-            trainer, data, state, targets, rng, incremental, epoch_share=y_train.shape[0] / n_data
+            trainer, data, state, targets, rng, incremental, epoch_share=data.n_train / n_data
         )
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
@@ -442,7 +452,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         copy of those of the best epoch (with validation) or of the last
         finite one (without), and they are read back once, at the end.
         """
-        n_samples = data.training[1].shape[0]
         penalty_scale = 1.0
         no_improvement = 0
         kept = False  # whether the trainer keeps parameters of this call's epochs
@@ -452,7 +461,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             keep_last = data.validation is None and epoch > 0
             kept |= keep_last
             result = trainer.run_epoch(
-                shuffled_rows(rng, n_samples),
+                rng,
                 self._learning_rate_of_epoch(state["_schedule_epochs"]),
                 penalty_scale,
                 keep=keep_last,
@@ -632,7 +641,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "validation; at least 2 are needed. Increase validation_fraction or "
                 "set early_stopping=False."
             )
-        return train, validation
+        # Held for the whole fit: in int32 where it holds them, half the memory.
+        return train.astype(index_dtype(n_samples)), validation.astype(index_dtype(n_samples))
 
     def _fitted_copy(self):
         """A shallow copy of the fitted estimator, for one prediction: one

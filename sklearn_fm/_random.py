@@ -3,8 +3,6 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._data import index_dtype
-
 
 def local_random_state(seed):
     """Like ``check_random_state``, but ``None`` gives a fresh, OS-seeded
@@ -15,9 +13,14 @@ def local_random_state(seed):
     return check_random_state(seed)
 
 
-def shuffled_rows(rng, n_rows):
-    """The row numbers ``0 .. n_rows - 1`` in the order ``rng.permutation``
-    gives them (drawing the same numbers from ``rng``), in ``index_dtype``."""
-    order = np.arange(n_rows, dtype=index_dtype(n_rows))
-    rng.shuffle(order)
-    return order
+def shuffle_rows(rng, out, rows=None):
+    """Fill ``out`` with ``rows`` (positions; None for ``0 .. len(out) - 1``)
+    in the order ``rng.permutation(len(out))`` takes them, drawing the same
+    numbers from ``rng``, and return it. Shuffled in place: no permutation
+    of the size of ``out`` besides it."""
+    if rows is None:
+        out[:] = np.arange(len(out), dtype=out.dtype)
+    else:
+        out[:] = rows
+    rng.shuffle(out)
+    return out

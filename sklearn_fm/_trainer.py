@@ -5,14 +5,14 @@ The model that trains is :class:`sklearn_fm.keras.FactorizationMachine`; a
 imports TensorFlow and Keras; the estimators import it only when they train,
 so ``import sklearn_fm`` stays cheap and ``predict`` never needs it.
 
-The route of the data: :class:`Trainer` uploads the training matrix (CSR)
-and the validation matrix once per fit. For each epoch the host sends only
-the order of the rows; the epoch's graph cuts the rows into padded batches
-(``_epoch_batches``) and runs the XLA-compiled step (``_Model._batch_step``)
-on each, which gathers its batch's non-zeros from the matrix. Parameters
-come back to the host only when asked for: at the end of the fit
-(``Trainer.weights``) or from the copy kept on the device of the best (or
-last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
+The route of the data: :class:`Trainer` uploads the fit's matrix (CSR, its
+training and its validation rows) once per fit. For each epoch the host
+sends only the order of the training rows; the epoch's graph cuts them into
+padded batches (``_epoch_batches``) and runs the XLA-compiled step
+(``_Model._batch_step``) on each, which gathers its batch's non-zeros from
+the matrix. Parameters come back to the host only when asked for: at the
+end of the fit (``Trainer.weights``) or from the copy kept on the device of
+the best (or last finite) epoch (``Trainer.keep``, ``Trainer.kept_weights``).
 
 In the scope of a ``tf.distribute`` strategy, the model is built in that
 scope and each replica steps on its share of every batch
@@ -20,6 +20,7 @@ scope and each replica steps on its share of every batch
 """
 
 import hashlib
+import mmap
 import os
 import sys
 import threading
@@ -80,6 +81,7 @@ from .keras import (  # noqa: E402
 )
 from ._data import index_dtype  # noqa: E402
 from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
+from ._random import shuffle_rows  # noqa: E402
 from ._solvers import SolverSpec  # noqa: E402
 
 _check_backend(keras.backend.backend())  # also set in ~/.keras/keras.json
@@ -128,10 +130,10 @@ class DeviceRows(NamedTuple):
     lengths: tf.Tensor  # int32 (rows,), each row's non-zeros
 
     @classmethod
-    def upload(cls, X, y, sample_weight):
+    def upload(cls, X, y, sample_weight, mean_weight):
         """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
-        its targets and its weights (normalised to mean 1) to the device, in
-        float32.
+        its targets and its weights (divided by ``mean_weight``, the training
+        rows' mean) to the device, in float32.
 
         The arrays are padded to a size of ``_bucket``, with rows and
         non-zeros that no epoch reads: the compiled step takes them whole,
@@ -145,7 +147,7 @@ class DeviceRows(NamedTuple):
         np.subtract(X.indptr[1:], X.indptr[:-1], out=lengths[:n_rows], casting="unsafe")
         lengths[n_rows:] = 0
         weights = _aligned_empty(rows, np.float32)
-        np.divide(sample_weight, sample_weight.mean(), out=weights[:n_rows], casting="unsafe")
+        np.divide(sample_weight, mean_weight, out=weights[:n_rows], casting="unsafe")
         weights[n_rows:] = 0
         return cls(
             _device_array(X.indptr, index_dtype(slots), rows + 1, nnz),
@@ -157,16 +159,18 @@ class DeviceRows(NamedTuple):
         )
 
 
-# TensorFlow's CPU kernels and XLA read tensors at this alignment (Eigen's).
-_ALIGNMENT = 64
-
-
 def _aligned_empty(size, dtype):
-    """An uninitialised NumPy array of ``size`` entries at ``_ALIGNMENT``."""
+    """A NumPy array of ``size`` entries in memory of its own, at a page
+    boundary, as TensorFlow's CPU kernels and XLA read tensors at 64 bytes
+    (Eigen's alignment).
+
+    An anonymous mapping goes back to the system as soon as the array (and
+    any tensor sharing it) is gone, where arrays of a few MiB from the heap
+    stay in the process's memory: every epoch's order would add to it.
+    """
     dtype = np.dtype(dtype)
-    buffer = np.empty(size * dtype.itemsize + _ALIGNMENT, np.uint8)
-    start = -buffer.ctypes.data % _ALIGNMENT
-    return buffer[start : start + size * dtype.itemsize].view(dtype)
+    memory = mmap.mmap(-1, max(size * dtype.itemsize, 1))
+    return np.frombuffer(memory, np.uint8)[: size * dtype.itemsize].view(dtype)
 
 
 def _shared_tensor(array):
@@ -188,6 +192,31 @@ def _device_array(values, dtype, size, fill=0):
     array[: len(values)] = values
     array[len(values) :] = fill
     return _shared_tensor(array)
+
+
+def _row_lengths(X, rows):
+    """The non-zeros of the rows ``rows`` (positions) of the CSR matrix ``X``."""
+    return X.indptr[rows + 1] - X.indptr[rows]
+
+
+# Early stopping's outputs are computed this many non-zeros at a time, at
+# most (or a row): their memory, as a step's, grows with n_factors times them.
+_CHUNK_NNZ = 1 << 16
+
+
+def _chunk_bounds(lengths, budget=_CHUNK_NNZ):
+    """Consecutive chunks of rows whose lengths are ``lengths``, each of at
+    most ``budget`` non-zeros or of one row: ``[bounds, nnz]``, with chunk
+    ``i`` the rows ``bounds[i]:bounds[i + 1]``, holding ``nnz[i]`` non-zeros
+    (``nnz`` padded with a 0 to the length of ``bounds``)."""
+    ends = np.cumsum(lengths, dtype=np.int64)
+    bounds = [0]
+    while bounds[-1] < len(lengths):
+        start = bounds[-1]
+        before = ends[start - 1] if start else 0
+        bounds.append(max(int(np.searchsorted(ends, before + budget, "right")), start + 1))
+    nnz = np.add.reduceat(lengths, bounds[:-1]) if len(lengths) else []
+    return np.stack([bounds, np.append(nnz, 0)])
 
 
 class EpochResult(NamedTuple):
@@ -302,8 +331,18 @@ def _epoch_batches(matrix, order, batch_size, batch_rows):
     n_samples = tf.shape(order, out_type=tf.int64)[0]
     batch_size = tf.cast(batch_size, tf.int64)
     n_batches = -(-n_samples // batch_size)
-    lengths = tf.pad(tf.gather(matrix.lengths, order), [[0, n_batches * batch_size - n_samples]])
-    batch_nnz = tf.reduce_sum(tf.reshape(lengths, tf.stack([n_batches, batch_size])), axis=1)
+    lengths = tf.gather(matrix.lengths, order)
+    # The full batches, then the rest (0 without one): slices that share
+    # the lengths' memory, where padding them would copy them.
+    n_full = n_samples // batch_size
+    full = lengths[: n_full * batch_size]
+    batch_nnz = tf.concat(
+        [
+            tf.reduce_sum(tf.reshape(full, tf.stack([n_full, batch_size])), axis=1),
+            tf.reduce_sum(lengths[n_full * batch_size :], keepdims=True),
+        ],
+        axis=0,
+    )[:n_batches]
     capacity = _capacity(tf.reduce_max(batch_nnz))
     return EpochBatches(
         order=order,
@@ -823,16 +862,32 @@ class _Model:
             finite &= tf.reduce_all(tf.math.is_finite(variable.value))
         return tf.stack([loss, tf.cast(finite, tf.float32)])
 
-    def _outputs_function(self, indices, values, dense_shape):
-        """The layer's outputs for a sparse matrix given in coordinate form
-        (computed by the terms, which read the fields of this fit)."""
-        rows, cols = indices[:, 0], indices[:, 1]
+    def _outputs_function(self, matrix, rows, chunks):
+        """The layer's outputs for the rows ``rows`` of ``matrix``, computed
+        (by the terms, which read the fields of this fit) a chunk of rows at
+        a time: chunk ``i`` is ``rows[bounds[i]:bounds[i + 1]]`` and holds
+        ``nnz[i]`` non-zeros, for ``chunks`` = ``(bounds, nnz)`` of
+        ``_chunk_bounds``."""
+        bounds, nnz = chunks[0], chunks[1]
         bias, kernel, factors = (v.value for v in self.variables)
-        outputs, _ = self.terms.outputs(
-            bias, tf.gather(kernel, cols), tf.gather(factors, cols), values, rows, cols,
-            dense_shape[0],
+
+        def chunk_outputs(i, outputs):
+            chunk = rows[bounds[i] : bounds[i + 1]]
+            slots = tf.range(nnz[i])
+            cols, values, chunk_rows, *_ = _batch_contents(matrix, chunk, slots)
+            chunk_outputs, _ = self.terms.outputs(
+                bias, tf.gather(kernel, cols), tf.gather(factors, cols), values, chunk_rows,
+                cols, tf.shape(chunk)[0],
+            )
+            return i + 1, outputs.write(i, chunk_outputs)
+
+        n_chunks = tf.shape(bounds)[0] - 1
+        _, outputs = tf.while_loop(
+            lambda i, _: i < n_chunks,
+            chunk_outputs,
+            (tf.constant(0), tf.TensorArray(bias.dtype, n_chunks, infer_shape=False)),
         )
-        return outputs
+        return outputs.concat()
 
 
 def _replica_share(cols, values, rows, nnz, y, sample_weight, n_rows, replica, n_replicas):
@@ -1010,13 +1065,17 @@ class Trainer:
     intercept, coef, factors : float or ndarray
         The parameters to start from, in the estimators' layout (see
         ``sklearn_fm._parameters``).
-    training : tuple of (X, y, sample_weight)
-        The training rows: a canonical float32 CSR matrix
+    rows : tuple of (X, y, sample_weight)
+        The rows of the fit: a canonical float32 CSR matrix
         (``_data.training_matrix``), its targets and its sample weights.
     batch_size : int
         The number of rows per step.
-    validation : sparse matrix or None
-        Rows whose outputs each epoch reports (for early stopping).
+    training_rows : ndarray of int or None
+        The positions in ``rows`` of the rows the epochs train on, whose
+        weights are normalised to mean 1; None for all.
+    validation_rows : ndarray of int or None
+        The positions of the rows whose outputs each epoch reports (for
+        early stopping), or None.
     fields : ndarray of int or None
         The field of each feature, from 0, for a field-aware FM (a
         :class:`~sklearn_fm.keras.FieldAwareFactorizationMachine` layer,
@@ -1029,9 +1088,10 @@ class Trainer:
         coef,
         factors,
         *,
-        training,
+        rows,
         batch_size,
-        validation=None,
+        training_rows=None,
+        validation_rows=None,
         loss,
         solver,
         alpha_linear,
@@ -1054,7 +1114,9 @@ class Trainer:
         distributed = tf.distribute.has_strategy()
         # Under a strategy, TensorFlow's executor runs the step: XLA compiles
         # static shapes, and each replica's share of a batch has its own.
-        compiled = training[0].nnz >= _COMPILE_MIN_NNZ and not distributed
+        X, y, sample_weight = rows
+        training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
+        compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
         key = (width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
         if distributed:
             # Built in the scope of the strategy, as a Keras model would be.
@@ -1076,46 +1138,56 @@ class Trainer:
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)
         self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
-        self._training = DeviceRows.upload(*training)
-        self._validation, validation_coordinates = None, ()
-        if validation is not None:
-            coo = validation.tocoo()
-            validation_coordinates = (np.column_stack([coo.row, coo.col]), coo.data)
-            self._validation = (
-                tf.constant(validation_coordinates[0], tf.int64),
-                tf.constant(validation_coordinates[1], tf.float32),
-                tf.constant([coo.shape[0], width], tf.int64),
+        # The training and validation rows are positions in one uploaded
+        # matrix: copies of their parts would add the matrix's size again.
+        training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
+        self._rows = DeviceRows.upload(X, y, sample_weight, training_weights.mean())
+        self._training_rows = training_rows
+        self._n_train = X.shape[0] if training_rows is None else len(training_rows)
+        self._index_dtype = index_dtype(X.shape[0])
+        self._validation = None
+        if validation_rows is not None:
+            self._validation = _device_array(
+                validation_rows, self._index_dtype, len(validation_rows)
             )
-        X, y, sample_weight = training
+            self._validation_chunks = tf.constant(
+                _chunk_bounds(_row_lengths(X, validation_rows)), tf.int64
+            )
         self._model.check_workers_agree(
             "training data, parameters or settings",
             bias, kernel, factors, X.indptr, X.indices, X.data, y, sample_weight,
             np.asarray([batch_size, *self._penalties], np.float64),
             *(() if optimizer_state is None else optimizer_state),
             *(() if fields is None else (fields,)),
-            *validation_coordinates,
+            *(() if validation_rows is None else (training_rows, validation_rows)),
         )
 
-    def run_epoch(self, order, learning_rate, penalty_scale=1.0, keep=False):
-        """Train one epoch on the training rows in the order ``order``, with
-        every penalty multiplied by ``penalty_scale``; returns an
+    def run_epoch(self, rng, learning_rate, penalty_scale=1.0, keep=False):
+        """Train one epoch on the training rows in an order drawn from the
+        ``RandomState`` ``rng`` (that of ``rng.permutation``), with every
+        penalty multiplied by ``penalty_scale``; returns an
         :class:`EpochResult`. ``keep`` first keeps the parameters the epoch
         starts from, as :meth:`keep` does."""
         *alphas, score_scale = self._penalties
         settings = EpochSettings(
             *(alpha * penalty_scale for alpha in alphas), score_scale, learning_rate, float(keep)
         )
+        # The order is drawn into the buffer the device reads.
+        order = shuffle_rows(
+            rng, _aligned_empty(self._n_train, self._index_dtype), self._training_rows
+        )
         self._model.check_workers_agree("row orders or epoch settings", order, settings)
         loss, finite = self._model.epoch(
-            self._training,
-            _device_array(order, index_dtype(len(order)), len(order)),
+            self._rows,
+            _shared_tensor(order),
             self._batch_size,
             self._batch_rows,
             tf.constant(settings, tf.float32),
         ).numpy()
         outputs = None
         if self._validation is not None and finite:
-            outputs = self._model.outputs(*self._validation).numpy().astype(np.float64)
+            outputs = self._model.outputs(self._rows, self._validation, self._validation_chunks)
+            outputs = outputs.numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
         return EpochResult(float(loss), bool(finite), outputs)
 

@@ -17,8 +17,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_fm
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor, _trainer
 from sklearn_fm._data import training_matrix
+from sklearn_fm._random import shuffle_rows
 from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
 from sklearn_fm._trainer import _POOL, DeviceRows, Trainer, _batch_contents, _epoch_batches
 
@@ -65,7 +66,7 @@ def test_epoch_batches_hold_the_ordered_rows_padded():
     )
     y, weights = rng.normal(size=45).astype(np.float32), rng.uniform(size=45).astype(np.float32)
     order = rng.permutation(45)
-    matrix = DeviceRows.upload(X, y, weights)
+    matrix = DeviceRows.upload(X, y, weights, weights.mean())
     batches = _epoch_batches(matrix, order, 16, 16)
     assert_array_equal(batches.n_rows, [16, 16, 13])
     largest = max(X[order[i : i + 16]].nnz for i in (0, 16, 32))
@@ -99,7 +100,7 @@ def test_uploaded_rows_outlive_the_arrays_they_came_from():
     X = training_matrix(sp.random(300, 40, density=0.1, random_state=rng, format="csr"))
     y = rng.normal(size=300)
     expected = X.toarray(), y.astype(np.float32).copy()
-    matrix = DeviceRows.upload(X, y, np.ones(300))
+    matrix = DeviceRows.upload(X, y, np.ones(300), 1.0)
     X.data[:] = 0.0
     y[:] = 0.0
     del X, y
@@ -115,6 +116,34 @@ def test_uploaded_rows_outlive_the_arrays_they_came_from():
     assert_array_equal(rebuilt[:300], expected[0].astype(np.float32))
     assert_array_equal(batch_y[:300], expected[1])
     assert len(garbage) == 100
+
+
+@pytest.mark.parametrize("budget", [1, 3, 7, 1000])
+def test_chunk_bounds_cut_rows_into_chunks_within_the_budget(budget):
+    rng = np.random.RandomState(budget)
+    for lengths in ([5], [0, 0], rng.randint(0, 6, size=50), rng.randint(0, 3, size=200)):
+        lengths = np.asarray(lengths)
+        bounds, nnz = _trainer._chunk_bounds(lengths, budget)
+        assert bounds[0] == 0 and bounds[-1] == len(lengths) and np.all(np.diff(bounds) > 0)
+        chunks = [lengths[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]
+        assert_array_equal(nnz, chunks + [0])
+        for size, rows in zip(chunks, np.diff(bounds)):
+            assert size <= budget or rows == 1
+        # Each chunk is as large as the budget allows: with the next row, it would exceed it.
+        for stop, size in zip(bounds[1:-1], chunks):
+            assert size + lengths[stop] > budget
+
+
+def test_early_stopping_scores_the_same_whatever_its_chunks(monkeypatch):
+    # The validation outputs are computed a chunk of rows at a time.
+    X, y = make_interaction_data(n_samples=600)
+    settings = dict(early_stopping=True, max_iter=3, tol=None, random_state=0)
+    whole = FMRegressor(**settings).fit(X, y)
+    chunk_bounds = _trainer._chunk_bounds
+    monkeypatch.setattr(_trainer, "_chunk_bounds", lambda lengths: chunk_bounds(lengths, 7))
+    chunked = FMRegressor(**settings).fit(X, y)
+    assert_allclose(chunked.validation_scores_, whole.validation_scores_, rtol=1e-6)
+    assert_allclose(chunked.factors_, whole.factors_, rtol=1e-5, atol=1e-7)
 
 
 def test_a_canonical_float32_csr_is_trained_on_as_it_is_and_others_are_made_canonical():
@@ -151,7 +180,7 @@ def test_matrices_of_similar_sizes_upload_to_one_shape_padded_by_at_most_an_eigh
     ones = np.ones(5000, np.float32)
     shapes = set()
     for n_rows in (4000, 4030, 4090):
-        matrix = DeviceRows.upload(X[:n_rows], ones[:n_rows], ones[:n_rows])
+        matrix = DeviceRows.upload(X[:n_rows], ones[:n_rows], ones[:n_rows], 1.0)
         shapes.add(tuple(tuple(part.shape) for part in matrix))
         assert n_rows < matrix.y.shape[0] <= n_rows * 9 / 8
         assert X[:n_rows].nnz <= matrix.indices.shape[0] <= X[:n_rows].nnz * 9 / 8
@@ -184,7 +213,7 @@ def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
         )
     )
     ones = np.ones(4000, np.float32)
-    batches = _epoch_batches(DeviceRows.upload(X, ones, ones), rng.permutation(4000), 16, 16)
+    batches = _epoch_batches(DeviceRows.upload(X, ones, ones, 1.0), rng.permutation(4000), 16, 16)
     capacities, batch_nnz = np.asarray(batches.capacity), np.asarray(batches.nnz)
     assert np.all(batch_nnz <= capacities) and np.all(capacities <= 2 * batch_nnz + 1)
     assert capacities.sum() <= 2 * X.nnz + len(capacities)
@@ -196,7 +225,7 @@ def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
 def make_trainer(start, X, y, **settings):
     settings = dict(dict(loss="squared_error", alpha_linear=0.01, alpha_factors=0.1), **settings)
     training = (X, y, np.ones(X.shape[0], np.float32))
-    return Trainer(*start, training=training, batch_size=32, **settings)
+    return Trainer(*start, rows=training, batch_size=32, **settings)
 
 
 @pytest.mark.parametrize("solver", SOLVER_NAMES)
@@ -210,7 +239,7 @@ def test_the_rows_that_round_the_layer_width_up_stay_zero_under_every_optimizer(
     start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
     trainer = make_trainer(start, X, y, solver=solver, alpha_uniform=0.01)
     for _ in range(3):
-        assert trainer.run_epoch(rng.permutation(120), 0.01).finite
+        assert trainer.run_epoch(rng, 0.01).finite
     model = trainer._model
     width = 64 if SolverSpec.of(solver).accepts_padding else 10
     for table in model.variables[1:]:
@@ -235,9 +264,9 @@ def test_row_sparse_steps_leave_the_rows_of_absent_features_untouched(solver):
     start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
     trainer = make_trainer(start, X, y, solver=solver)
     # The first epoch anchors FTRL's slots at the initial weights.
-    trainer.run_epoch(rng.permutation(120), 0.05)
+    trainer.run_epoch(rng, 0.05)
     before, state_before = trainer.weights(), trainer.optimizer_state()
-    trainer.run_epoch(rng.permutation(120), 0.05)
+    trainer.run_epoch(rng, 0.05)
     after, state_after = trainer.weights(), trainer.optimizer_state()
     assert_array_equal(after[1][7:], before[1][7:])
     assert_array_equal(after[2][7:], before[2][7:])
@@ -418,17 +447,28 @@ def test_trainer_state_hand_over_continues_training_exactly(solver):
     X = training_matrix(sp.random(120, 10, density=0.3, random_state=rng, format="csr"))
     y = rng.normal(size=120).astype(np.float32)
     start = (0.5, np.zeros(10), rng.normal(scale=0.1, size=(10, 3)))
-    orders = [rng.permutation(120) for _ in range(2)]
 
-    continuous = make_trainer(start, X, y, solver=solver)
-    for order in orders:
-        continuous.run_epoch(order, 0.05)
+    continuous, orders = make_trainer(start, X, y, solver=solver), np.random.RandomState(1)
+    for _ in range(2):
+        continuous.run_epoch(orders, 0.05)
+    orders = np.random.RandomState(1)
     first = make_trainer(start, X, y, solver=solver)
-    first.run_epoch(orders[0], 0.05)
+    first.run_epoch(orders, 0.05)
     second = make_trainer(
         first.weights(), X, y, solver=solver, optimizer_state=first.optimizer_state()
     )
-    second.run_epoch(orders[1], 0.05)
+    second.run_epoch(orders, 0.05)
 
     for a, b in zip(continuous.weights(), second.weights()):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("positions", [None, np.arange(100, 40, -1, dtype=np.int32)])
+def test_epoch_orders_draw_what_rng_permutation_draws(positions):
+    # An epoch's order is shuffled in the buffer the device reads; it must
+    # be the order, and leave the random state, of rng.permutation.
+    shuffled, permuted = np.random.RandomState(3), np.random.RandomState(3)
+    order = shuffle_rows(shuffled, np.empty(60, np.int32), positions)
+    permutation = permuted.permutation(60)
+    assert_array_equal(order, permutation if positions is None else positions[permutation])
+    assert shuffled.randint(2**30) == permuted.randint(2**30)
