@@ -11,6 +11,7 @@ them back into a checked estimator.
 import io
 import json
 import os
+import queue
 import secrets
 import stat
 import threading
@@ -166,6 +167,11 @@ def _write_archive(file, metadata, arrays):
             _write_npy(archive, f"{name}.npy", array)
 
 
+# Arrays are written in chunks of this many bytes: zipfile's CRC-32 of one
+# then runs while a _WritingBehind file writes the one before.
+_WRITE_CHUNK_BYTES = 1 << 24
+
+
 def _write_npy(archive, name, array):
     """Write ``array`` to the stored member ``name`` as ``np.save`` would,
     straight from its memory: without a copy of it, which cost a wide model's
@@ -176,9 +182,11 @@ def _write_npy(archive, name, array):
     info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
     info.compress_type = zipfile.ZIP_STORED
     info.file_size = header.tell() + array.nbytes  # lets zipfile choose ZIP64 when needed
+    data = array.reshape(-1).view(np.uint8)
     with archive.open(info, "w") as member:
         member.write(header.getbuffer())
-        member.write(array.reshape(-1).view(np.uint8))
+        for start in range(0, data.nbytes, _WRITE_CHUNK_BYTES):
+            member.write(data[start : start + _WRITE_CHUNK_BYTES])
 
 
 def _replace_atomically(path, write_to):
@@ -188,7 +196,8 @@ def _replace_atomically(path, write_to):
     over it: a full disk, a crash or a signal during the write leaves the
     previous file whole, never a truncated one. The file gets the mode
     ``open`` would give it: the previous file's, or the one the umask allows.
-    The flush runs while the file is written (``_FlushingBehind``).
+    The writes run in a thread of their own (``_WritingBehind``) and the
+    flush alongside them (``_FlushingBehind``).
     """
     path = os.path.realpath(os.fsdecode(path))  # a symbolic link keeps pointing at the file
     directory, name = os.path.split(path)
@@ -198,14 +207,76 @@ def _replace_atomically(path, write_to):
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):
                 os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-            with _FlushingBehind(opened.fileno()):
-                write_to(opened)
+            with _FlushingBehind(opened.fileno()), _WritingBehind(opened) as writing:
+                write_to(writing)
             opened.flush()
             os.fsync(opened.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+class _WritingBehind:
+    """A binary file, for ``zipfile``, whose writes a thread carries out in
+    order while the caller goes on: the CRC-32 that ``zipfile`` computes of
+    each chunk then runs alongside the writing of the one before, where the
+    two took a wide model's save one after the other.
+
+    It holds each buffer until it is written and counts the position itself;
+    ``seek`` and ``flush`` wait for the writes before them. An error of a
+    write is raised by the next call, and on exit.
+    """
+
+    def __init__(self, file):
+        self._file = file
+        self._position = file.tell()
+        self._pending = queue.Queue()
+        self._error = None
+        self._thread = threading.Thread(target=self._write_pending, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._pending.put(None)
+        self._thread.join()
+        if exc_info[0] is None:
+            self._raise_error()
+
+    def _write_pending(self):
+        while (buffer := self._pending.get()) is not None:
+            if self._error is None:  # after an error, what follows is dropped
+                try:
+                    self._file.write(buffer)
+                except BaseException as error:  # raised in the caller's thread
+                    self._error = error
+            self._pending.task_done()
+
+    def _raise_error(self):
+        if self._error is not None:
+            raise self._error
+
+    def write(self, data):
+        self._raise_error()
+        buffer = memoryview(data).cast("B")
+        self._pending.put(buffer)
+        self._position += buffer.nbytes
+        return buffer.nbytes
+
+    def tell(self):
+        return self._position
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        self.flush()
+        self._position = self._file.seek(offset, whence)
+        return self._position
+
+    def flush(self):
+        self._pending.join()
+        self._raise_error()
+        self._file.flush()
 
 
 class _FlushingBehind:

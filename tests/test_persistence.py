@@ -674,3 +674,33 @@ def test_an_array_member_with_bytes_after_its_array_is_refused(fitted, tmp_path)
     )
     with pytest.raises(ValueError, match="coef_.npy holds more than its array"):
         sklearn_fm.load(tmp_path / "longer.fm")
+
+
+def test_writing_behind_keeps_the_order_of_writes_and_seeks_and_reports_errors(tmp_path):
+    # zipfile writes through it, seeking back to complete each member's header.
+    arrays = {f"a{i}.bin": np.arange(i * 1000, dtype=np.int64) for i in range(1, 5)}
+    with open(tmp_path / "archive.zip", "wb") as file:
+        with _model_file._WritingBehind(file) as writing:
+            with zipfile.ZipFile(writing, "w") as archive:
+                for name, array in arrays.items():
+                    with archive.open(name, "w") as member:
+                        for chunk in np.array_split(array, 3):
+                            member.write(chunk.tobytes())
+    with zipfile.ZipFile(tmp_path / "archive.zip") as archive:
+        assert archive.testzip() is None
+        for name, array in arrays.items():
+            assert_array_equal(np.frombuffer(archive.read(name), np.int64), array)
+
+    class FailingFile(io.BytesIO):
+        def write(self, data):
+            if self.tell() > 0:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    failing = FailingFile()
+    with pytest.raises(OSError, match="No space left"):
+        with _model_file._WritingBehind(failing) as writing:
+            writing.write(b"first")
+            writing.write(b"second")
+            writing.flush()  # waits for both writes, and raises the second's error
+    assert failing.getvalue() == b"first"
