@@ -206,17 +206,45 @@ _CHUNK_NNZ = 1 << 16
 
 def _chunk_bounds(lengths, budget=_CHUNK_NNZ):
     """Consecutive chunks of rows whose lengths are ``lengths``, each of at
-    most ``budget`` non-zeros or of one row: ``[bounds, nnz]``, with chunk
-    ``i`` the rows ``bounds[i]:bounds[i + 1]``, holding ``nnz[i]`` non-zeros
-    (``nnz`` padded with a 0 to the length of ``bounds``)."""
-    ends = np.cumsum(lengths, dtype=np.int64)
-    bounds = [0]
-    while bounds[-1] < len(lengths):
-        start = bounds[-1]
-        before = ends[start - 1] if start else 0
-        bounds.append(max(int(np.searchsorted(ends, before + budget, "right")), start + 1))
-    nnz = np.add.reduceat(lengths, bounds[:-1]) if len(lengths) else []
-    return np.stack([bounds, np.append(nnz, 0)])
+    most ``budget`` non-zeros or of one row: ``[rows, nnz]``, with chunk
+    ``i`` the rows ``rows[i]:rows[i + 1]`` and their non-zeros
+    ``nnz[i]:nnz[i + 1]``, counted from the first row's."""
+    ends = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+    rows = [0]
+    while rows[-1] < len(lengths):
+        start = rows[-1]
+        rows.append(max(int(np.searchsorted(ends, ends[start] + budget, "right")) - 1, start + 1))
+    return np.stack([rows, ends[rows]])
+
+
+class ValidationRows(NamedTuple):
+    """The rows early stopping scores, as positions of their non-zeros in
+    the uploaded matrix, prepared once per fit (see ``upload``)."""
+
+    positions: tf.Tensor  # int32 or int64 (nnz,), each non-zero's slot in the matrix
+    rows: tf.Tensor  # int32 (nnz,), each non-zero's row, counted from its chunk's first
+    chunks: tf.Tensor  # int64 (2, n_chunks + 1), the bounds of ``_chunk_bounds``
+
+    @classmethod
+    def upload(cls, X, rows):
+        """The rows ``rows`` (positions) of the CSR matrix ``X`` that
+        :class:`DeviceRows` holds, in chunks of at most ``_CHUNK_NNZ``
+        non-zeros."""
+        lengths = _row_lengths(X, rows)
+        chunks = _chunk_bounds(lengths)
+        nnz = int(chunks[1, -1])
+        # Row i's non-zeros are the slots indptr[rows[i]] on; the same in
+        # the order of the rows is ends[i] on.
+        row_of = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
+        offsets = (X.indptr[rows] - (np.cumsum(lengths) - lengths)).astype(np.int64)
+        positions = np.add(np.arange(nnz), np.repeat(offsets, lengths))
+        # Counted from the chunk's first row, where the outputs of each chunk start.
+        row_of -= np.repeat(chunks[0, :-1], np.diff(chunks[1])).astype(np.int32)
+        return cls(
+            _device_array(positions, index_dtype(X.nnz), nnz),
+            _device_array(row_of, np.int32, nnz),
+            tf.constant(chunks, tf.int64),
+        )
 
 
 class EpochResult(NamedTuple):
@@ -862,26 +890,25 @@ class _Model:
             finite &= tf.reduce_all(tf.math.is_finite(variable.value))
         return tf.stack([loss, tf.cast(finite, tf.float32)])
 
-    def _outputs_function(self, matrix, rows, chunks):
-        """The layer's outputs for the rows ``rows`` of ``matrix``, computed
-        (by the terms, which read the fields of this fit) a chunk of rows at
-        a time: chunk ``i`` is ``rows[bounds[i]:bounds[i + 1]]`` and holds
-        ``nnz[i]`` non-zeros, for ``chunks`` = ``(bounds, nnz)`` of
-        ``_chunk_bounds``."""
-        bounds, nnz = chunks[0], chunks[1]
+    def _outputs_function(self, matrix, validation):
+        """The layer's outputs for the rows of ``matrix`` that ``validation``
+        (a :class:`ValidationRows`) gives, computed (by the terms, which read
+        the fields of this fit) a chunk of rows at a time."""
+        row_bounds, nnz_bounds = validation.chunks[0], validation.chunks[1]
         bias, kernel, factors = (v.value for v in self.variables)
 
         def chunk_outputs(i, outputs):
-            chunk = rows[bounds[i] : bounds[i + 1]]
-            slots = tf.range(nnz[i])
-            cols, values, chunk_rows, *_ = _batch_contents(matrix, chunk, slots)
+            positions = validation.positions[nnz_bounds[i] : nnz_bounds[i + 1]]
+            cols = tf.gather(matrix.indices, positions)
             chunk_outputs, _ = self.terms.outputs(
-                bias, tf.gather(kernel, cols), tf.gather(factors, cols), values, chunk_rows,
-                cols, tf.shape(chunk)[0],
+                bias, tf.gather(kernel, cols), tf.gather(factors, cols),
+                tf.gather(matrix.data, positions),
+                validation.rows[nnz_bounds[i] : nnz_bounds[i + 1]],
+                cols, row_bounds[i + 1] - row_bounds[i],
             )
             return i + 1, outputs.write(i, chunk_outputs)
 
-        n_chunks = tf.shape(bounds)[0] - 1
+        n_chunks = tf.shape(row_bounds)[0] - 1
         _, outputs = tf.while_loop(
             lambda i, _: i < n_chunks,
             chunk_outputs,
@@ -1147,12 +1174,7 @@ class Trainer:
         self._index_dtype = index_dtype(X.shape[0])
         self._validation = None
         if validation_rows is not None:
-            self._validation = _device_array(
-                validation_rows, self._index_dtype, len(validation_rows)
-            )
-            self._validation_chunks = tf.constant(
-                _chunk_bounds(_row_lengths(X, validation_rows)), tf.int64
-            )
+            self._validation = ValidationRows.upload(X, validation_rows)
         self._model.check_workers_agree(
             "training data, parameters or settings",
             bias, kernel, factors, X.indptr, X.indices, X.data, y, sample_weight,
@@ -1186,7 +1208,7 @@ class Trainer:
         ).numpy()
         outputs = None
         if self._validation is not None and finite:
-            outputs = self._model.outputs(self._rows, self._validation, self._validation_chunks)
+            outputs = self._model.outputs(self._rows, self._validation)
             outputs = outputs.numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
         return EpochResult(float(loss), bool(finite), outputs)

@@ -123,15 +123,34 @@ def test_chunk_bounds_cut_rows_into_chunks_within_the_budget(budget):
     rng = np.random.RandomState(budget)
     for lengths in ([5], [0, 0], rng.randint(0, 6, size=50), rng.randint(0, 3, size=200)):
         lengths = np.asarray(lengths)
-        bounds, nnz = _trainer._chunk_bounds(lengths, budget)
-        assert bounds[0] == 0 and bounds[-1] == len(lengths) and np.all(np.diff(bounds) > 0)
-        chunks = [lengths[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]
-        assert_array_equal(nnz, chunks + [0])
-        for size, rows in zip(chunks, np.diff(bounds)):
-            assert size <= budget or rows == 1
+        rows, nnz = _trainer._chunk_bounds(lengths, budget)
+        assert rows[0] == 0 and rows[-1] == len(lengths) and np.all(np.diff(rows) > 0)
+        assert_array_equal(nnz, np.concatenate([[0], np.cumsum(lengths)])[rows])
+        chunks = np.diff(nnz)
+        for size, n_rows in zip(chunks, np.diff(rows)):
+            assert size <= budget or n_rows == 1
         # Each chunk is as large as the budget allows: with the next row, it would exceed it.
-        for stop, size in zip(bounds[1:-1], chunks):
+        for stop, size in zip(rows[1:-1], chunks):
             assert size + lengths[stop] > budget
+
+
+@pytest.mark.parametrize("budget", [1, 5, 1000])
+def test_validation_rows_locate_the_non_zeros_of_their_rows_chunk_by_chunk(budget, monkeypatch):
+    rng = np.random.RandomState(budget)
+    X = training_matrix(sp.random(80, 30, density=0.1, random_state=rng, format="csr"))
+    rows = rng.permutation(80)[:25]
+    chunk_bounds = _trainer._chunk_bounds
+    monkeypatch.setattr(_trainer, "_chunk_bounds", lambda lengths: chunk_bounds(lengths, budget))
+    validation = _trainer.ValidationRows.upload(X, rows)
+    row_bounds, nnz_bounds = np.asarray(validation.chunks)
+    positions, chunk_rows = np.asarray(validation.positions), np.asarray(validation.rows)
+    # Back to the rows' matrix: each non-zero's row is its chunk's first plus its own.
+    first_rows = np.repeat(row_bounds[:-1], np.diff(nnz_bounds))
+    rebuilt = sp.csr_matrix(
+        (X.data[positions], (first_rows + chunk_rows, X.indices[positions])), shape=(25, 30)
+    )
+    assert_array_equal(rebuilt.toarray(), X[rows].toarray())
+    assert np.all(chunk_rows < np.repeat(np.diff(row_bounds), np.diff(nnz_bounds)))
 
 
 def test_early_stopping_scores_the_same_whatever_its_chunks(monkeypatch):
