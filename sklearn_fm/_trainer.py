@@ -233,16 +233,15 @@ class ValidationRows(NamedTuple):
         lengths = _row_lengths(X, rows)
         chunks = _chunk_bounds(lengths)
         nnz = int(chunks[1, -1])
-        # Row i's non-zeros are the slots indptr[rows[i]] on; the same in
-        # the order of the rows is ends[i] on.
-        row_of = np.repeat(np.arange(len(rows), dtype=np.int32), lengths)
-        offsets = (X.indptr[rows] - (np.cumsum(lengths) - lengths)).astype(np.int64)
-        positions = np.add(np.arange(nnz), np.repeat(offsets, lengths))
-        # Counted from the chunk's first row, where the outputs of each chunk start.
-        row_of -= np.repeat(chunks[0, :-1], np.diff(chunks[1])).astype(np.int32)
+        # Row i's non-zeros are the slots from indptr[rows[i]] in the matrix,
+        # and from the sum of the lengths before it in the rows' order.
+        first = np.cumsum(lengths) - lengths
+        positions = np.arange(nnz) + np.repeat(X.indptr[rows] - first, lengths)
+        # Each row counted from its chunk's first, where the chunk's outputs start.
+        chunk_row = np.arange(len(rows)) - np.repeat(chunks[0, :-1], np.diff(chunks[0]))
         return cls(
             _device_array(positions, index_dtype(X.nnz), nnz),
-            _device_array(row_of, np.int32, nnz),
+            _device_array(np.repeat(chunk_row, lengths), np.int32, nnz),
             tf.constant(chunks, tf.int64),
         )
 
