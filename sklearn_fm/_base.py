@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import CategoricalEncoding
-from ._data import check_sparse_structure, index_dtype, training_matrix
+from ._data import check_sparse_structure, index_dtype, training_matrix, without_spare_capacity
 from ._parameters import (
     estimator_form,
     ffm_decision,
@@ -46,7 +46,7 @@ _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 MAX_FACTORS = 1 << 28
 
 
-def _check_factors_budget(shape):
+def check_factors_budget(shape):
     """Refuse, before allocating them, factors of ``shape`` beyond ``MAX_FACTORS``."""
     size = int(np.prod(shape, dtype=np.float64))
     if size > MAX_FACTORS:
@@ -93,13 +93,17 @@ def _auto_batch_size(n_samples):
     return int(np.clip(2**exponent, 16, 4096))
 
 
-def _check_optimizer_state(optimizer_state, solver):
-    """Refuse to continue an optimizer state with another solver."""
-    if optimizer_state is not None and optimizer_state.solver != solver:
-        raise ValueError(
-            f"partial_fit continues the optimizer state of solver={optimizer_state.solver}, "
-            f"but solver is now {solver}. Set solver back, or call fit to start over."
-        )
+# How the uses of a fitted model that need its parameters to describe it end
+# the message when set_params has changed one since (see
+# _check_parameters_fit_the_model).
+_TO_CONTINUE = (
+    "warm_start and partial_fit continue training the same model. Set it back, or "
+    "call fit to start over."
+)
+_TO_SAVE = (
+    "save writes the model with its parameters, which must be those it was "
+    "trained with. Set it back, or fit again, before saving."
+)
 
 
 class _ValidatedData(NamedTuple):
@@ -109,7 +113,7 @@ class _ValidatedData(NamedTuple):
     y: np.ndarray
     sample_weight: np.ndarray
     contract: dict  # n_features_in_, feature_names_in_, is_categorical_, categories_
-    input_columns: np.ndarray  # the input column of each column of X
+    input_columns: np.ndarray  # the input column of each column of X; None: its own
 
 
 class _TrainingData(NamedTuple):
@@ -300,7 +304,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             X, y, sample_weight, first_call
         )
         targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
-        fields = self._training_fields(contract["n_features_in_"], input_columns, first_call)
+        fields = self._training_fields(contract["n_features_in_"], input_columns, targets.n_outputs)
+        if not first_call:
+            self._check_parameters_fit_the_model(
+                fields, self._optimizer_state if incremental else None, _TO_CONTINUE
+            )
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         early_stopping = (
@@ -328,7 +336,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         state["n_samples_seen_"] = n_data
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
-        _check_optimizer_state(state["_optimizer_state"], solver)
         batch_size = (
             _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
@@ -426,12 +433,18 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         }
         if encoding is None:
             contract.update(is_categorical_=None, categories_=[])
-            input_columns = np.arange(X_checked.shape[1])
+            input_columns = None
         else:
             contract.update(
                 is_categorical_=encoding.is_categorical, categories_=encoding.categories
             )
             X_checked, input_columns = encoding.encode(X, X_checked), encoding.input_columns
+            if X_checked.shape[1] == 0:  # as validate_data refuses X of 0 columns
+                raise ValueError(
+                    "X has no feature to train on: its category columns have no value "
+                    "in the data of the first fit (each is missing) and it has no other "
+                    "column."
+                )
         return _ValidatedData(
             X_checked, y, scaled_to_at_most_1(sample_weight), contract, input_columns
         )
@@ -541,15 +554,39 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["best_loss_"] = None
         return _Fitted(trainer.kept_weights() if kept else None, diverged)
 
-    def _training_fields(self, n_features_in, input_columns, first_call):
+    def _training_fields(self, n_features_in, input_columns, n_outputs):
         """The field of each feature of the model (the input column of each
-        is ``input_columns``), numbered from 0, for a field-aware FM; None
-        for an FM."""
+        is ``input_columns``, None if each is its own), numbered from 0, for
+        a field-aware FM of ``n_outputs`` outputs; None for an FM."""
         return None
 
     def _fitted_fields(self):
         """The ``fields`` of training, as ``_training_fields`` gives them."""
         return None
+
+    def _check_parameters_fit_the_model(self, fields, optimizer_state, remedy):
+        """Refuse parameters that no longer describe the fitted model, as
+        ``set_params`` after fit can leave them, where continuing to train
+        it or saving it needs both to agree.
+
+        ``fields`` are the fields of the parameters (None for an FM),
+        ``optimizer_state`` the state that would continue (None for none)
+        and ``remedy`` ends the message.
+        """
+        n_factors = self.factors_.shape[-1]
+        if n_factors != self.n_factors:
+            raise ValueError(
+                f"n_factors={self.n_factors} differs from the {n_factors} factors of the "
+                f"fitted model; {remedy}"
+            )
+        if fields is not None and not np.array_equal(fields, self.fields_):
+            raise ValueError(f"fields give other fields than those of the fitted model; {remedy}")
+        solver = SolverSpec.of(self.solver)
+        if optimizer_state is not None and optimizer_state.solver != solver:
+            raise ValueError(
+                f"The fitted model holds the optimizer state of solver={optimizer_state.solver}, "
+                f"but solver is now {solver}; {remedy}"
+            )
 
     def _start_state(
         self, first_call, incremental, n_features, y, sample_weight, targets, rng, fields
@@ -560,7 +597,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             n_outputs = targets.n_outputs
             n_fields = None if fields is None else int(fields.max()) + 1
             vector = (self.n_factors,) if fields is None else (n_fields, self.n_factors)
-            _check_factors_budget((n_features, n_outputs, *vector))
+            check_factors_budget((n_features, n_outputs, *vector))
             # Drawn in the layer's layout, feature by feature.
             factors = rng.normal(0.0, self.init_std, size=(n_features, n_outputs, *vector))
             _check_representable_products(factors, self.init_std)
@@ -580,12 +617,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "best_validation_score_": -np.inf,
                 "_optimizer_state": None,
             }
-        if self.factors_.shape[-1] != self.n_factors:
-            raise ValueError(
-                f"n_factors={self.n_factors} differs from the {self.factors_.shape[-1]} "
-                "factors of the fitted model; warm_start and partial_fit continue "
-                "training the same model."
-            )
         # Curves continue; the bests of the other mode (loss or validation
         # score) start over when early_stopping changed between calls.
         params = rescale_fm(
@@ -666,7 +697,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             dtype=[np.float64, np.float32],
             reset=False,
         )
-        X = X_checked if encoding is None else encoding.encode(X, X_checked)
+        X = without_spare_capacity(X_checked) if encoding is None else encoding.encode(X, X_checked)
         fields = self._fitted_fields()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
             if fields is None:
@@ -802,8 +833,19 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         ------
         ValueError
             If a parameter cannot be stored as JSON, such as a
-            ``random_state`` that is a ``RandomState`` instance.
+            ``random_state`` that is a ``RandomState`` instance, or is not
+            valid or not the one the model was trained with (changed by
+            ``set_params`` after fit).
         """
+        check_is_fitted(self)
+        self._validate_params()
+        encoding = self._categorical_encoding()
+        fields = self._training_fields(
+            self.n_features_in_,
+            None if encoding is None else encoding.input_columns,
+            np.size(self.intercept_),
+        )
+        self._check_parameters_fit_the_model(fields, self._optimizer_state, _TO_SAVE)
         write(self, file)
 
     def __sklearn_tags__(self):

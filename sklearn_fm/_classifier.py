@@ -6,7 +6,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import log_loss
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
 from ._base import BaseFM, Targets, scaled_to_at_most_1
 from ._parameters import n_outputs_of
@@ -439,14 +439,16 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     def _training_targets(self, y, sample_weight, first_call, incremental, classes):
         check_classification_targets(y)
+        if classes is not None:  # refused as scikit-learn refuses such labels
+            classes = unique_labels(classes)
         if first_call:
             # Set on self by _fit only once training has succeeded.
-            known = np.unique(y if classes is None else np.asarray(classes))
+            known = np.unique(y) if classes is None else classes
         else:
             known = self.classes_
-            if classes is not None and not np.array_equal(np.unique(classes), known):
+            if classes is not None and not np.array_equal(classes, known):
                 raise ValueError(
-                    f"classes={np.unique(classes).tolist()} differs from the classes "
+                    f"classes={classes.tolist()} differs from the classes "
                     f"{known.tolist()} the model was first trained with."
                 )
         if known.shape[0] < 2:

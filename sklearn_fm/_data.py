@@ -78,6 +78,21 @@ def _index_problem(indices, bound, what):
     return None
 
 
+def without_spare_capacity(X):
+    """``X``, and for a CSR matrix whose ``indices`` or ``data`` run beyond
+    ``indptr[-1]`` (as scipy allows), a matrix of views that end there.
+
+    The tail holds no entry, but scipy's column selection reads it (and
+    crashes on an out-of-range index there), as does ``np.unique(X.indices)``.
+    """
+    if not sp.issparse(X) or X.format != "csr":
+        return X
+    nnz = X.indptr[-1]
+    if len(X.indices) == len(X.data) == nnz:
+        return X
+    return sp.csr_matrix((X.data[:nnz], X.indices[:nnz], X.indptr), shape=X.shape, copy=False)
+
+
 def index_dtype(n):
     """The integer type of positions up to ``n``: int32 where it holds them,
     as it takes half the memory of int64."""

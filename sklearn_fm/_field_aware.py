@@ -8,6 +8,7 @@ feature; the training loop, the validation and the persistence are theirs
 
 import numpy as np
 
+from ._base import check_factors_budget
 from ._classifier import FMClassifier
 from ._regressor import FMRegressor
 
@@ -47,7 +48,12 @@ def _input_field_codes(fields, n_features):
             f"labels of the types {sorted(kinds)}."
         )
     if kinds == {"int"}:
-        labels = labels.astype(np.int64)
+        try:
+            labels = labels.astype(np.int64)
+        except OverflowError:
+            raise ValueError(
+                "fields must be labels of at most 64 bits; an integer label is larger."
+            ) from None
     return np.unique(labels.astype(str) if kinds == {"str"} else labels, return_inverse=True)[1]
 
 
@@ -56,14 +62,17 @@ class _FieldAwareMixin:
 
     _parameter_constraints: dict = {"fields": ["array-like", None]}
 
-    def _training_fields(self, n_features_in, input_columns, first_call):
-        fields = field_codes(self.fields, n_features_in, input_columns)
-        if not first_call and not np.array_equal(fields, self.fields_):
-            raise ValueError(
-                "fields give other fields than those of the fitted model; warm_start "
-                "and partial_fit continue training the same model."
+    def _training_fields(self, n_features_in, input_columns, n_outputs):
+        if self.fields is None:
+            # Each input column a field: the model's size is known before the
+            # columns are numbered, of which a sparse X may have billions.
+            n_features, n_fields = (
+                (n_features_in, n_features_in)
+                if input_columns is None
+                else (len(input_columns), len(np.unique(input_columns)))
             )
-        return fields
+            check_factors_budget((n_features, n_outputs, n_fields, self.n_factors))
+        return field_codes(self.fields, n_features_in, input_columns)
 
     def _fitted_fields(self):
         return self.fields_

@@ -8,6 +8,7 @@ it is read. This module writes and reads the members; ``_persistence`` turns
 them back into a checked estimator.
 """
 
+import errno
 import io
 import json
 import os
@@ -202,7 +203,10 @@ def _replace_atomically(path, write_to):
     path = os.path.realpath(os.fsdecode(path))  # a symbolic link keeps pointing at the file
     directory, name = os.path.split(path)
     temporary = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileNotFoundError:  # named after the file asked for, not the temporary one
+        raise FileNotFoundError(errno.ENOENT, "No such directory", directory) from None
     try:
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):

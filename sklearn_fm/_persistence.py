@@ -7,6 +7,7 @@ forged file is refused rather than loaded as another model.
 import io
 
 import numpy as np
+import pandas as pd
 
 from ._categorical import CategoricalEncoding
 from ._classifier import FMClassifier
@@ -269,7 +270,8 @@ def _categorical_encoding(metadata, n_features):
         is_categorical.dtype != bool
         or is_categorical.shape != (n_features,)
         or len(categories) != is_categorical.sum()
-        or any(len(np.unique(c)) != len(c) for c in categories)
+        # Not np.unique: it sorts, and categories may mix types (1 and "a").
+        or not all(pd.Index(c).is_unique for c in categories)
     ):
         raise ValueError("is_categorical_ and categories_ do not fit together")
     return CategoricalEncoding(is_categorical, categories)

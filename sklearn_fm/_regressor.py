@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils import check_array
 
 from ._base import BaseFM, Targets
 from ._data import check_trainable_range
@@ -413,6 +414,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         return min(1.0, float(np.average((y - scores) ** 2, weights=sample_weight)))
 
     def _training_targets(self, y, sample_weight, first_call, incremental, classes):
+        # validate_data(y_numeric=True) converts object arrays only; numbers
+        # as strings ("1.5") convert as SGDRegressor and Ridge convert them.
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Training fits the standardised target, so that neither the learning
         # rate nor the penalties depend on the units of y.
         if first_call:

@@ -9,6 +9,7 @@ grid searches, pickle and the safe file format. They are checked here,
 without importing Keras; Keras builds the optimizer when training starts.
 """
 
+import math
 from numbers import Real
 from typing import NamedTuple
 
@@ -85,13 +86,12 @@ class SolverSpec(NamedTuple):
                     if setting == "learning_rate"
                     else f"The solver's config sets {setting!r}, which the estimator sets."
                 )
-            if not isinstance(setting, str) or not (
-                value is None or isinstance(value, (bool, str, Real))
-            ):
+            if not isinstance(setting, str) or not (value is None or isinstance(value, Real)):
                 raise TypeError(
-                    "The solver's config maps setting names to numbers, strings, "
-                    f"booleans or None; got {setting!r}: {value!r}."
+                    "The solver's config maps setting names to numbers, booleans or "
+                    f"None; got {setting!r}: {value!r}."
                 )
+            _check_setting(setting, value)
         return cls(_class_name(solver["class_name"]), tuple(sorted(config.items())))
 
     @property
@@ -146,6 +146,52 @@ class OptimizerState(NamedTuple):
 
     solver: SolverSpec
     variables: list
+
+
+# The ranges of the settings of Keras' optimizers that Keras itself checks
+# only once training has started, or never (a negative epsilon, a beta_1 of
+# 2): refused here, before TensorFlow is imported.
+_SETTING_RANGES = {
+    **dict.fromkeys(
+        ("beta_1", "beta_2", "rho", "ema_momentum", "adam_beta_1", "adam_beta_2"),
+        ("from 0 to 1", lambda value: 0 <= value <= 1),
+    ),
+    **dict.fromkeys(
+        (
+            "epsilon",
+            "epsilon_1",
+            "epsilon_2",
+            "weight_decay",
+            "adam_weight_decay",
+            "clipnorm",
+            "clipvalue",
+            "global_clipnorm",
+            "momentum",
+            "initial_accumulator_value",
+            "l1_regularization_strength",
+            "l2_regularization_strength",
+            "l2_shrinkage_regularization_strength",
+            "beta",
+        ),
+        ("at least 0", lambda value: value >= 0),
+    ),
+    "loss_scale_factor": ("above 0", lambda value: value > 0),
+    **dict.fromkeys(
+        ("gradient_accumulation_steps", "ema_overwrite_frequency"),
+        ("an integer of at least 1", lambda value: value >= 1 and float(value).is_integer()),
+    ),
+}
+
+
+def _check_setting(setting, value):
+    """Refuse a setting's value that no optimizer can train with."""
+    if value is None or isinstance(value, bool):
+        return
+    if not math.isfinite(value):
+        raise ValueError(f"The solver's setting {setting}={value!r} is not a finite number.")
+    expected, valid = _SETTING_RANGES.get(setting, (None, None))
+    if valid is not None and not valid(value):
+        raise ValueError(f"The solver's setting {setting} must be {expected}; got {value!r}.")
 
 
 def _class_name(name):

@@ -165,6 +165,17 @@ FIT_CASES = [
     ("unknown categorical_features", (X, y), {"categorical_features": "auto"}, ValueError, "'categorical_features' parameter of {name} must be a str among"),
     # Refused before the factors are allocated.
     ("factors beyond the memory budget", (X, y), {"n_factors": 2**27}, ValueError, r"The model would hold [\d,]+ factors \(shape \(3, 1, .*134217728\)\), more than the 268,435,456"),
+    # Nothing of the size of its columns is allocated before that.
+    ("2**40 sparse columns", (sp.csr_matrix((np.ones(20), np.arange(20), np.arange(21)), shape=(20, 2**40)), y), {}, ValueError, r"1,?099,?511,?627,?776.* more than the 268,435,456"),
+    # Settings of the solver that Keras would refuse only once TensorFlow runs, or never.
+    ("a string setting of the solver", (X, y), {"solver": {"class_name": "Adam", "config": {"weight_decay": "x"}}}, TypeError, "maps setting names to numbers, booleans or None"),
+    ("a nan setting of the solver", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": np.nan}}}, ValueError, "setting beta_1=nan is not a finite number"),
+    ("beta_1=2", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": 2.0}}}, ValueError, "beta_1 must be from 0 to 1; got 2.0"),
+    ("a negative epsilon", (X, y), {"solver": {"class_name": "Adagrad", "config": {"epsilon": -1}}}, ValueError, "epsilon must be at least 0; got -1"),
+    ("loss_scale_factor=0", (X, y), {"solver": {"class_name": "SGD", "config": {"loss_scale_factor": 0}}}, ValueError, "loss_scale_factor must be above 0"),
+    ("gradient_accumulation_steps=1.5", (X, y), {"solver": {"class_name": "SGD", "config": {"gradient_accumulation_steps": 1.5}}}, ValueError, "gradient_accumulation_steps must be an integer of at least 1"),
+    # Categories none of which occurs: no feature at all.
+    ("a category column of missing values only", (pd.DataFrame({"b": pd.Categorical([None] * 20, categories=["u", "v"])}), y), {}, ValueError, "X has no feature to train on"),
 ]
 
 # A field-aware FM's field map: X has 3 columns.
@@ -176,11 +187,13 @@ FIELD_CASES = [
     ("mixed fields", (X, y), {"fields": [0, "a", 1]}, ValueError, r"all integers or all strings; got labels of the types \['int', 'str'\]"),
     ("None in fields", (X, y), {"fields": [0, None, 1]}, ValueError, "all integers or all strings"),
     ("bool fields", (X, y), {"fields": [True, False, True]}, ValueError, r"types \['bool'\]"),
+    ("a field label beyond 64 bits", (X, y), {"fields": [2**70, 0, 1]}, ValueError, "labels of at most 64 bits"),
 ]
 
 ONLY = {
     FMRegressor: [
         ("string y", (X, np.array(["a"] * 20, dtype=object)), {}, ValueError, "could not convert"),
+        ("a NumPy string array as y", (X, np.array(["a"] * 20)), {}, ValueError, "could not convert"),
     ],
     FMClassifier: [
         ("continuous y", (X, rng.normal(size=20)), {}, ValueError, "Unknown label type: continuous"),
@@ -415,7 +428,16 @@ def messy_forms(X):
         shape=X.shape,
     )
     assert zeros.nnz == X.nnz + 10
-    return {"unsorted indices": unsorted, "int64 indices": wide, "explicit zeros": zeros}
+    # Arrays longer than indptr[-1] says, as scipy allows (its constructor
+    # trims them; a matrix filled in place keeps them): the tail is no entry.
+    spare = X.copy()
+    spare.data, spare.indices = np.r_[X.data, [5.0, 7.0]], np.r_[X.indices, [X.shape[1] - 1, -5]]
+    return {
+        "unsorted indices": unsorted,
+        "int64 indices": wide,
+        "explicit zeros": zeros,
+        "spare capacity": spare,
+    }
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
@@ -473,6 +495,27 @@ def test_targets_of_any_finite_scale_train_the_same_regressor():
     model = FMRegressor(**FAST).fit(X, extreme)
     assert np.isfinite(model.predict(X)).all()
     assert np.isfinite(model.intercept_) and 1e307 < model._y_train_std < 1.7e308
+
+
+def test_numbers_given_as_strings_train_the_regressor_of_the_numbers():
+    # As SGDRegressor and Ridge read them.
+    model = FMRegressor(**FAST).fit(X, y.astype(str))
+    assert_array_equal(model.factors_, FMRegressor(**FAST).fit(X, y).factors_)
+
+
+@pytest.mark.parametrize("estimator", [FMClassifier, FFMClassifier])
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        ([0.0, 1.0, np.nan], "Input contains NaN"),
+        ([[0.0, 1.0], [2.0, 3.0]], "Unknown label type"),
+        ([0.5, 1.0], "Unknown label type"),
+        ([0.0, "a"], "Mix of label input types"),
+    ],
+)
+def test_partial_fit_refuses_classes_that_scikit_learn_refuses(estimator, classes, message):
+    with pytest.raises(ValueError, match=message):
+        estimator(**FAST).partial_fit(X, y, classes=classes)
 
 
 def test_a_single_sample_trains_a_regressor():

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -389,6 +390,46 @@ def test_no_corrupted_byte_loads_another_model(tmp_path):
         else:
             assert_same_fit(model, loaded)
     assert refused > 0.8 * len(content)
+
+
+@pytest.mark.parametrize(
+    "estimator, changed, message",
+    [
+        (FMRegressor, {"n_factors": 5}, "n_factors=5 differs from the 3 factors"),
+        (FMClassifier, {"solver": "sgd"}, "optimizer state of solver=adam, but solver is now sgd"),
+        (FMRegressor, {"alpha_linear": -1.0}, "'alpha_linear' parameter"),
+        (sklearn_fm.FFMRegressor, {"fields": [0, 0, 1, 1, 2, 2]}, "other fields than those"),
+        (sklearn_fm.FFMRegressor, {"fields": [0, 1]}, "the field of each of the 6 features"),
+    ],
+)
+def test_parameters_changed_after_fit_are_refused_at_save(estimator, changed, message, tmp_path):
+    # The file holds the parameters, which load checks against the model:
+    # a file written with others would not load.
+    target = y > 0 if issubclass(estimator, FMClassifier) else y
+    model = estimator(**PARAMS).fit(X, target).set_params(**changed)
+    with pytest.raises(ValueError, match=message):
+        model.save(tmp_path / "model.fm")
+    assert not list(tmp_path.iterdir())
+
+
+def test_categories_of_mixed_types_round_trip(tmp_path):
+    frame = pd.DataFrame(
+        {"c": pd.Categorical([1, "1", 2, "a"] * 5), "x": np.linspace(0, 1, 20)}
+    )
+    model = FMRegressor(**PARAMS).fit(frame, np.arange(20.0))
+    model.save(tmp_path / "model.fm")
+    loaded = sklearn_fm.load(tmp_path / "model.fm")
+    kinds = [(type(c), c) for c in model.categories_[0]]
+    assert {kind for kind, _ in kinds} == {int, str}
+    assert [(type(c), c) for c in loaded.categories_[0]] == kinds
+    assert_array_equal(loaded.predict(frame), model.predict(frame))
+
+
+def test_a_save_into_a_missing_directory_names_the_path_asked_for(fitted, tmp_path):
+    missing = tmp_path / "missing"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))) as raised:
+        fitted.save(missing / "model.fm")
+    assert ".tmp" not in str(raised.value)
 
 
 def test_what_the_format_cannot_store_is_refused_at_save(tmp_path):

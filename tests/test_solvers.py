@@ -58,7 +58,7 @@ def test_class_names_and_names_are_the_same_solver(estimator):
         ({"class_name": "Adam", "settings": {}}, ValueError, "keys 'class_name'"),
         ({"class_name": "Adam", "config": [1]}, TypeError, "config must be a dict"),
         ({"class_name": "Adam", "config": {"learning_rate": 0.1}}, ValueError, "learning_rate_init"),
-        ({"class_name": "Adam", "config": {"beta_1": [0.9]}}, TypeError, "numbers, strings"),
+        ({"class_name": "Adam", "config": {"beta_1": [0.9]}}, TypeError, "numbers, booleans"),
         ({"class_name": "Adam", "config": {"beta_one": 0.9}}, ValueError, "Keras refused"),
     ],
 )
