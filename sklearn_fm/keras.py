@@ -125,25 +125,49 @@ def ffm_outputs(bias, kernel, factors, values, rows, fields, n_rows, n_fields):
 
 
 def _sparse_coordinates(inputs):
-    """``(rows, cols, values)`` of a sparse batch, or None for dense input.
+    """``(rows, cols, values)`` of a sparse batch, one entry per coordinate,
+    or None for dense input.
 
     Keras passes sparse input as the backend's sparse type: a
     ``tf.SparseTensor`` under TensorFlow, a ``jax.experimental.sparse.BCOO``
-    under JAX (the PyTorch backend has none). Both hold ``(row, column)``
-    index pairs and the non-zeros.
+    under JAX (the PyTorch backend has none). Both may repeat a coordinate,
+    whose value is then the sum of its entries (as in scipy, and in their
+    own products); the FM squares each feature's value, so the entries of a
+    coordinate are merged first.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf  # already imported by Keras
 
         if isinstance(inputs, tf.SparseTensor):
-            return inputs.indices[:, 0], inputs.indices[:, 1], inputs.values
+            return _merged_tf_coordinates(tf, inputs)
     elif backend == "jax":
         from jax.experimental import sparse  # already imported by Keras
 
         if isinstance(inputs, sparse.BCOO):
+            # One (row, column) index pair per entry, whatever the layout
+            # (Keras' own tests batch it); nse stays static under jit.
+            inputs = sparse.bcoo_update_layout(inputs, n_batch=0, n_dense=0)
+            inputs = inputs.sum_duplicates(nse=inputs.nse)
             return inputs.indices[:, 0], inputs.indices[:, 1], inputs.data
     return None
+
+
+def _merged_tf_coordinates(tf, inputs):
+    """The coordinates of a ``tf.SparseTensor`` in row-major order, with each
+    repeated coordinate's sum in its first entry and zeros in the others.
+
+    Sorted with ``argsort`` (``tf.sparse.reorder`` has no XLA kernel), and
+    merged without dropping entries, so that the shapes stay static for XLA.
+    """
+    key = inputs.indices[:, 0] * inputs.dense_shape[1] + inputs.indices[:, 1]
+    order = tf.argsort(key, stable=True)
+    key, indices, values = (tf.gather(a, order) for a in (key, inputs.indices, inputs.values))
+    first = tf.concat([[True], key[1:] != key[:-1]], axis=0)
+    coordinate = tf.cumsum(tf.cast(first, tf.int32)) - 1
+    sums = tf.math.unsorted_segment_sum(values, coordinate, tf.shape(values)[0])
+    merged = tf.where(first, tf.gather(sums, coordinate), tf.zeros_like(values))
+    return indices[:, 0], indices[:, 1], merged
 
 
 def _positive_int(value, name):
@@ -285,31 +309,43 @@ class FactorizationMachine(keras.layers.Layer):
         return (n_features, self.units, self.n_factors)
 
     def call(self, inputs):
+        # As Keras' normalization layers do, float16 and bfloat16 compute in
+        # float32: the squares of inputs above 256 overflow float16, and the
+        # FM's difference of two sums of squares would lose the pairwise term.
+        dtype = self.compute_dtype
+        if dtype in ("float16", "bfloat16"):
+            dtype = "float32"
+        bias, kernel, factors = (
+            ops.cast(variable, dtype) for variable in (self.bias, self.kernel, self.factors)
+        )
         coordinates = _sparse_coordinates(inputs)
         if coordinates is None:
-            return self._dense_outputs(ops.cast(inputs, self.compute_dtype))
-        rows, cols, values = coordinates
-        return self._gathered_outputs(
-            ops.take(self.kernel, cols, axis=0),
-            ops.take(self.factors, cols, axis=0),
-            ops.cast(values, self.compute_dtype),
-            rows,
-            cols,
-            ops.shape(inputs)[0],
-        )
+            outputs = self._dense_outputs(ops.cast(inputs, dtype), bias, kernel, factors)
+        else:
+            rows, cols, values = coordinates
+            outputs = self._gathered_outputs(
+                bias,
+                ops.take(kernel, cols, axis=0),
+                ops.take(factors, cols, axis=0),
+                ops.cast(values, dtype),
+                rows,
+                cols,
+                ops.shape(inputs)[0],
+            )
+        return ops.cast(outputs, self.compute_dtype)
 
-    def _gathered_outputs(self, kernel, factors, values, rows, cols, n_rows):
+    def _gathered_outputs(self, bias, kernel, factors, values, rows, cols, n_rows):
         """The outputs of sparse input, from the parameters of each non-zero's column."""
-        return fm_outputs(self.bias, kernel, factors, values, rows, n_rows)[0]
+        return fm_outputs(bias, kernel, factors, values, rows, n_rows)[0]
 
-    def _dense_outputs(self, x):
-        """The outputs of dense input ``x``, in the compute dtype."""
-        n_features = ops.shape(self.factors)[0]
-        flat = ops.reshape(self.factors, (n_features, -1))  # (n_features, units * k)
+    def _dense_outputs(self, x, bias, kernel, factors):
+        """The outputs of dense input ``x``, in the dtype of ``x`` and the parameters."""
+        n_features = ops.shape(factors)[0]
+        flat = ops.reshape(factors, (n_features, -1))  # (n_features, units * k)
         xv = ops.reshape(ops.matmul(x, flat), (-1, self.units, self.n_factors))
-        x2v2 = ops.matmul(ops.square(x), ops.sum(ops.square(self.factors), axis=-1))
+        x2v2 = ops.matmul(ops.square(x), ops.sum(ops.square(factors), axis=-1))
         pairwise = 0.5 * (ops.sum(ops.square(xv), axis=-1) - x2v2)
-        return self.bias + ops.matmul(x, self.kernel) + pairwise
+        return bias + ops.matmul(x, kernel) + pairwise
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
@@ -420,24 +456,22 @@ class FieldAwareFactorizationMachine(FactorizationMachine):
     def _field_tensor(self):
         return ops.convert_to_tensor(np.asarray(self.fields, np.int32))
 
-    def _gathered_outputs(self, kernel, factors, values, rows, cols, n_rows):
+    def _gathered_outputs(self, bias, kernel, factors, values, rows, cols, n_rows):
         fields = ops.take(self._field_tensor(), cols, axis=0)
-        return ffm_outputs(
-            self.bias, kernel, factors, values, rows, fields, n_rows, self.n_fields
-        )[0]
+        return ffm_outputs(bias, kernel, factors, values, rows, fields, n_rows, self.n_fields)[0]
 
-    def _dense_outputs(self, x):
+    def _dense_outputs(self, x, bias, kernel, factors):
         n_features = len(self.fields)
-        in_field = ops.one_hot(self._field_tensor(), self.n_fields, dtype=self.compute_dtype)
+        in_field = ops.one_hot(self._field_tensor(), self.n_fields, dtype=x.dtype)
         # field_sums[r, f] = sum over the columns i of field f of x_ri v_i.
         x_by_field = ops.transpose(x[:, :, None] * in_field, (0, 2, 1))  # (rows, F, n)
-        flat = ops.reshape(self.factors, (n_features, -1))
+        flat = ops.reshape(factors, (n_features, -1))
         shape = (-1, self.n_fields, self.units, self.n_fields, self.n_factors)
         field_sums = ops.reshape(ops.matmul(x_by_field, flat), shape)
         crossed = ops.sum(field_sums * ops.transpose(field_sums, (0, 3, 2, 1, 4)), axis=(1, 3, 4))
-        own = ops.sum(self.factors * in_field[:, None, :, None], axis=2)  # v_i f(i): (n, c, k)
+        own = ops.sum(factors * in_field[:, None, :, None], axis=2)  # v_i f(i): (n, c, k)
         x2v2 = ops.matmul(ops.square(x), ops.sum(ops.square(own), axis=-1))
-        return self.bias + ops.matmul(x, self.kernel) + 0.5 * (crossed - x2v2)
+        return bias + ops.matmul(x, kernel) + 0.5 * (crossed - x2v2)
 
     def get_config(self):
         config = super().get_config()

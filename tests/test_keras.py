@@ -195,6 +195,47 @@ def test_mixed_precision_computes_in_the_compute_dtype():
     assert keras.backend.standardize_dtype(sparse_out.dtype) == "float16"
 
 
+@pytest.mark.parametrize("kind", ["fm", "ffm"])
+def test_float16_computes_the_pairwise_term_in_float32(kind):
+    # 300**2 overflows float16: the dense form's squared inputs were -inf.
+    x = np.array([[300.0, 1.0, 0.0, 2.0], [0.5, 0.0, -3.0, 1.0]], "float32")
+
+    def layer(dtype):
+        arguments = dict(n_factors=2, factors_initializer=keras.initializers.RandomNormal(seed=0))
+        if kind == "ffm":
+            return FieldAwareFactorizationMachine(fields=[0, 0, 1, 1], dtype=dtype, **arguments)
+        return FactorizationMachine(dtype=dtype, **arguments)
+
+    exact = np.asarray(layer("float32")(x))
+    half = layer("mixed_float16")
+    for inputs in (x, to_sparse_tensor(x)):
+        out = half(inputs)
+        assert keras.backend.standardize_dtype(out.dtype) == "float16"
+        assert_allclose(np.asarray(out, np.float32), exact, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("kind", ["fm", "ffm"])
+def test_repeated_coordinates_of_sparse_input_are_summed(kind):
+    # As in scipy and tf.sparse.sparse_dense_matmul (a bag of words built
+    # from token occurrences): the FM of the summed values, not of the parts.
+    rng = np.random.RandomState(0)
+    X = sp.random(20, 6, density=0.4, random_state=rng, format="coo", dtype=np.float32)
+    layer = (
+        FactorizationMachine(n_factors=3, units=2)
+        if kind == "fm"
+        else FieldAwareFactorizationMachine(fields=[0, 0, 1, 1, 2, 2], n_factors=3, units=2)
+    )
+    expected = np.asarray(layer(X.toarray()))
+    thirds = tf.SparseTensor(
+        np.column_stack([np.tile(X.row, 3), np.tile(X.col, 3)]).astype(np.int64),
+        np.concatenate([X.data * 0.5, X.data * 0.25, X.data * 0.25]),
+        X.shape,
+    )
+    assert_allclose(np.asarray(layer(thirds)), expected, rtol=1e-5, atol=1e-6)
+    compiled = tf.function(layer.call, jit_compile=True)  # static shapes for XLA
+    assert_allclose(np.asarray(compiled(thirds)), expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -279,6 +320,19 @@ BACKEND_SCRIPT = textwrap.dedent(
             for c in range(2)
         ])
         np.testing.assert_allclose(model.predict(data, verbose=0), expected, rtol=1e-4, atol=1e-5)
+        if sys.argv[1] == "jax" and sparse_input:
+            from jax.experimental import sparse as jsp
+            bcoo = jsp.BCOO.fromdense(dense)
+            # Keras' own layer tests batch BCOO input (n_batch=1); the entries
+            # of a repeated coordinate sum, as in scipy.
+            batched = jsp.BCOO.fromdense(dense, n_batch=1)
+            halves = jsp.BCOO(
+                (np.concatenate([bcoo.data, bcoo.data]) / 2,
+                 np.concatenate([bcoo.indices, bcoo.indices])),
+                shape=dense.shape,
+            )
+            for other in (batched, halves):
+                np.testing.assert_allclose(np.asarray(layer(other)), expected, rtol=1e-4, atol=1e-5)
         model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
         history = model.fit(data, np.hstack([y, y]), epochs=15, batch_size=16, verbose=0)
         assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
