@@ -279,7 +279,7 @@ class FactorizationMachine(keras.layers.Layer):
         n_features = input_shape[-1]
         if n_features is None:
             raise ValueError(
-                "The last dimension of the inputs to `FactorizationMachine` (the "
+                f"The last dimension of the inputs to `{type(self).__name__}` (the "
                 f"number of features) must be known. Received: input_shape={input_shape}"
             )
         self.bias = self.add_weight(

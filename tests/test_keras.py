@@ -253,6 +253,8 @@ def test_invalid_arguments_are_refused_clearly(arguments, message):
 def test_inputs_must_be_matrices_of_a_known_width():
     with pytest.raises(ValueError, match="number of features"):
         FactorizationMachine().build((None, None))
+    with pytest.raises(ValueError, match="inputs to `FieldAwareFactorizationMachine`"):
+        FieldAwareFactorizationMachine(fields=[0, 1]).build((None, None))
     layer = FactorizationMachine()
     layer(np.ones((2, 4)))
     with pytest.raises(ValueError, match="incompatible with the layer"):
