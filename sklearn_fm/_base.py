@@ -581,6 +581,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         if fields is not None and not np.array_equal(fields, self.fields_):
             raise ValueError(f"fields give other fields than those of the fitted model; {remedy}")
+        if self.categorical_features is None and self._categorical_encoding() is not None:
+            raise ValueError(
+                "categorical_features=None, but the fitted model one-hot encodes the "
+                f"category columns of its input; {remedy}"
+            )
         solver = SolverSpec.of(self.solver)
         if optimizer_state is not None and optimizer_state.solver != solver:
             raise ValueError(

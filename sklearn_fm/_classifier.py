@@ -478,12 +478,16 @@ class FMClassifier(ClassifierMixin, BaseFM):
                     "class_weight must map classes to finite, non-negative weights; "
                     f"got {self.class_weight!r}."
                 )
-        if self.class_weight is not None:
+            # Over every class, as SGDClassifier: a partial_fit chunk may lack
+            # some (scikit-learn refuses a dict of classes not given).
+            weights = compute_class_weight(self.class_weight, classes=known, y=y)
+        elif self.class_weight is not None:  # "balanced", from the classes present
             present = np.unique(encoded)
             weights = np.ones(known.shape[0])
             weights[present] = compute_class_weight(
                 self.class_weight, classes=known[present], y=y
             )
+        if self.class_weight is not None:
             # Scaled like the sample weights, so that their products stay finite.
             sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
         return Targets(

@@ -129,7 +129,10 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
                 (np.ones(len(rows)), (rows, cols)), shape=(X.shape[0], len(categories))
             )
             block.data[:] = 1.0  # a label repeated in a cell is still one label
-            blocks.append(normalize(block, norm=self.norm) if self.norm else block)
+            # A column without labels in fit has no columns to normalise.
+            if self.norm and block.shape[1]:
+                block = normalize(block, norm=self.norm)
+            blocks.append(block)
         return sp.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features=None):
@@ -300,8 +303,12 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         users = self._validate(X, reset=False)[:, 0]
         n_users = self.users_.shape[0]
-        position = np.searchsorted(self.users_, users).clip(max=n_users - 1)
-        known = self.users_[position] == users
+        if _label_kind(users, "users") != _label_kind(self.users_, "users"):
+            known = np.zeros(len(users), dtype=bool)  # strings are no numbers fit saw
+            position = known.astype(np.int64)
+        else:
+            position = np.searchsorted(self.users_, users).clip(max=n_users - 1)
+            known = self.users_[position] == users
         # Unknown users take the extra empty last row.
         rows = sp.vstack([self.user_items_, sp.csr_matrix((1, self.items_.shape[0]))])
         return rows.tocsr()[np.where(known, position, n_users)]
@@ -344,9 +351,25 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
             )
         if pd.isna(X).any():
             raise ValueError("ImplicitFeedbackEncoder got a missing user or item.")
+        _label_kind(X[:, 0], "users")
+        _label_kind(X[:, 1], "items")
         return X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _label_kind(labels, what):
+    """"str" for labels that are all strings, "number" for labels none of
+    which is, else a TypeError naming ``what`` (NumPy cannot sort a mix)."""
+    if labels.dtype != object:
+        return "str" if labels.dtype.kind in "US" else "number"
+    strings = sum(isinstance(label, str) for label in labels)
+    if 0 < strings < len(labels):
+        raise TypeError(
+            f"ImplicitFeedbackEncoder needs {what} of one kind, all strings or all "
+            "numbers (as OneHotEncoder does); got both."
+        )
+    return "str" if strings else "number"

@@ -265,7 +265,9 @@ def _pairwise_sums(graph, X, factors, fields):
     sums = graph.node("Reshape", [sums, graph.constant("shape", shape, np.int64)])
     crossed = graph.node("Transpose", [sums], perm=[0, 3, 2, 1, 4])
     products = graph.node("Mul", [sums, crossed])
-    return graph.node("Reshape", [products, graph.constant("flat", [0, -1], np.int64)])
+    # The width given, as with no rows a -1 there could not be inferred.
+    width = n_fields * n_outputs * n_fields * n_factors
+    return graph.node("Reshape", [products, graph.constant("flat", [-1, width], np.int64)])
 
 
 class _Graph:

@@ -218,6 +218,8 @@ def _first_strongest(strength, n):
     (in position order) at a tie, in O(len(strength))."""
     if n >= len(strength):
         return np.arange(len(strength))
+    if n == 0:  # a block whose pairs were all left out
+        return np.empty(0, np.int64)
     threshold = np.partition(strength, len(strength) - n)[len(strength) - n]
     above = np.flatnonzero(strength > threshold)
     return np.concatenate([above, np.flatnonzero(strength == threshold)[: n - len(above)]])

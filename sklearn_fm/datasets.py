@@ -181,6 +181,8 @@ def _read_100k(folder):
     genre_names = _read_records(
         folder / "u.genre", "|", ["genre", "index"], {"index": (0, None)}
     )["genre"].tolist()
+    if len(set(genre_names)) < len(genre_names):
+        raise ValueError(f"{folder / 'u.genre'} names a genre twice: the file is damaged.")
     # Each genre is a 0/1 flag column, so a row missing flags is refused.
     raw = _read_records(
         folder / "u.item",
@@ -244,7 +246,8 @@ def _read_records(path, separator, names, integer_ranges):
 
 def _integers(texts, path, line_numbers, low, high):
     values = pd.to_numeric(texts, errors="coerce")
-    bad = values.isna() | (values != values.round())
+    # Beyond int64 ("1e30", "inf"), the cast would wrap or fail unnamed.
+    bad = values.isna() | (values != values.round()) | ~(values.abs() < 2.0**63)
     if low is not None:
         bad |= values < low
     if high is not None:

@@ -133,6 +133,20 @@ def test_partial_fit_keeps_the_first_calls_categories():
     assert_array_equal(model.predict_proba(later), model.predict_proba(no_device))
 
 
+def test_encoding_turned_off_after_fit_is_refused_where_the_model_goes_on(tmp_path):
+    # The model one-hot encodes its category columns whatever the parameter
+    # says now: warm_start silently kept encoding them, and save wrote a file
+    # whose parameters do not describe the model.
+    frame, y = clicks(n_samples=300)
+    model = FMClassifier(warm_start=True, **FAST).fit(frame, y)
+    model.set_params(categorical_features=None)
+    for call in (lambda: model.fit(frame, y), lambda: model.partial_fit(frame, y),
+                 lambda: model.save(tmp_path / "model.fm")):
+        with pytest.raises(ValueError, match="categorical_features=None, but the fitted model"):
+            call()
+    model.set_params(categorical_features="from_dtype").fit(frame, y)
+
+
 def test_category_columns_of_numbers_are_categories_unless_turned_off():
     rng = np.random.RandomState(0)
     frame = pd.DataFrame(

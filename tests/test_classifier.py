@@ -261,6 +261,22 @@ def test_partial_fit_streams_chunks_that_lack_some_classes():
         FMClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
 
 
+def test_partial_fit_weighs_classes_by_a_dict_whatever_classes_a_chunk_holds():
+    # As SGDClassifier: the dict is read over all classes. Computed over the
+    # chunk's classes, it was refused for a chunk without a weighted class.
+    X, y = multiclass_data(n_samples=300)
+    first = np.flatnonzero(y != 2)
+    for class_weight in ({2: 5.0}, {0: 1.0, 2: 5.0}):
+        fm = FMClassifier(class_weight=class_weight, random_state=0)
+        fm.partial_fit(X[first], y[first], classes=[0, 1, 2]).partial_fit(X, y)
+        assert fm.n_iter_ == 2
+    # A weight of 0 for a class a chunk lacks changes nothing in that chunk.
+    unweighted = FMClassifier(random_state=0).partial_fit(X[first], y[first], classes=[0, 1, 2])
+    weighted = FMClassifier(class_weight={2: 0.0}, random_state=0)
+    weighted.partial_fit(X[first], y[first], classes=[0, 1, 2])
+    assert_array_equal(weighted.factors_, unweighted.factors_)
+
+
 @pytest.mark.parametrize("data", [binary_data, multiclass_data])
 def test_a_stream_that_starts_with_one_class_learns_the_others_at_once(data):
     # Its first chunk once set the other classes' log-prior near log(1e-3),

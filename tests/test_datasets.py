@@ -99,6 +99,12 @@ def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
         ("100k", "u.item", "10|Toy Story (1995)|01-Jan-1995||http://x|0|2|1\n",
          r"u.item, line 1: Action must be an integer from 0 to 1, got '2'"),
         ("100k", "u.genre", "", r"u.genre holds no records"),
+        ("100k", "u.genre", "unknown|0\nAction|1\nAction|2\n", r"u.genre names a genre twice"),
+        # Beyond int64: the cast wrapped 1e30 to a negative id, and failed on inf.
+        ("100k", "u.data", "1e30\t10\t4\t881250949\n",
+         r"u.data, line 1: user_id must be an integer from 1 up, got '1e30'"),
+        ("100k", "u.data", "1\t10\t4\t99999999999999999999\n", r"u.data, line 1: timestamp must"),
+        ("100k", "u.data", "1\t10\t4\tinf\n", r"u.data, line 1: timestamp must be an integer"),
         ("1m", "ratings.dat", "", r"ratings.dat holds no records"),
         ("1m", "ratings.dat", "1::10::0::978300760\n",
          r"ratings.dat, line 1: rating must be an integer from 1 to 5, got '0'"),

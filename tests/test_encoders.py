@@ -175,6 +175,21 @@ def test_implicit_feedback_rejects_bad_input():
         ImplicitFeedbackEncoder().fit(pd.DataFrame({"user": [1, None], "item": [1, 2]}))
     with pytest.raises(ValueError, match="'max_items' parameter"):
         ImplicitFeedbackEncoder(max_items=0).fit([[1, 2]])
+    # NumPy cannot sort a mix of strings and numbers.
+    for mixed in ([[1, "a"], ["u", "a"]], [[1, 2], [1, "b"]]):
+        with pytest.raises(TypeError, match="of one kind, all strings or all numbers"):
+            ImplicitFeedbackEncoder().fit(np.array(mixed, dtype=object))
+    encoder = ImplicitFeedbackEncoder().fit(np.array([[1, 1], [2, 2]], dtype=object))
+    # Users of another kind than fit saw are unknown users: empty rows.
+    assert encoder.transform(np.array([["1", 1], ["x", 2]], dtype=object)).nnz == 0
+    with pytest.raises(TypeError, match="users of one kind"):
+        encoder.transform(np.array([[1, 1], ["x", 2]], dtype=object))
+
+
+def test_a_normalised_column_without_labels_in_fit_encodes_as_no_columns():
+    encoder = MultiHotEncoder(norm="l2").fit(np.array([[None, "a"], [np.nan, "b"]], dtype=object))
+    out = encoder.transform(np.array([[None, "a"]], dtype=object))
+    assert out.shape == (1, 2) and out.toarray().tolist() == [[1.0, 0.0]]
 
 
 def chosen_item_ratings(n_users=200, n_items=60, per_user=12, seed=0):

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 import sklearn_fm._parameters as parameters
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FFMRegressor, FMClassifier, FMRegressor
 
 from .conftest import make_interaction_data
 
@@ -95,6 +95,25 @@ def test_fewer_pairs_than_asked_and_a_single_feature():
     single = FMRegressor(max_iter=5, tol=None, random_state=0).fit(X[:, :1], y).top_interactions()
     assert len(single) == 0
     assert list(single.columns) == ["feature_i", "feature_j", "weight"]
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])
+def test_blocks_whose_pairs_are_all_categories_of_one_column(monkeypatch, estimator):
+    # Pairs of one column's categories are left out; blocks of rows within
+    # the last column then had no pair left, and the selection of none failed.
+    monkeypatch.setattr(parameters, "_WEIGHTS_PER_BLOCK", 16)
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({
+        "user": pd.Categorical(rng.randint(8, size=200)),
+        "item": pd.Categorical(rng.randint(12, size=200)),
+    })
+    model = estimator(max_iter=2, tol=None, random_state=0).fit(frame, rng.normal(size=200))
+    pairs = model.top_interactions(n=500)
+    assert len(pairs) == 8 * 12  # every user with every item, and nothing else
+    assert pairs["feature_i"].str.startswith("user_").all()
+    assert pairs["feature_j"].str.startswith("item_").all()
+    one_column = estimator(max_iter=2, tol=None, random_state=0).fit(frame[["user"]], frame.index)
+    assert len(one_column.top_interactions()) == 0
 
 
 @pytest.mark.parametrize(

@@ -221,8 +221,12 @@ def test_column_transformer_of_numbers_and_categories():
 def test_field_aware_regressor(numbers):
     X, y, _ = numbers
     model = FFMRegressor(fields=["a", "a", "b", "c"], **FAST).fit(X, y)
-    (predicted,) = run_onnx(skl2onnx.to_onnx(model, X[:1]), X)
+    onx = skl2onnx.to_onnx(model, X[:1])
+    (predicted,) = run_onnx(onx, X)
     assert_allclose(predicted[:, 0], model.predict(X), **FLOAT32_TOL)
+    # A server may send an empty batch: the graph's reshape failed on it.
+    (empty,) = run_onnx(onx, X[:0])
+    assert empty.shape == (0, 1)
 
 
 def test_field_aware_multiclass_classifier(numbers):
