@@ -768,6 +768,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         array([['x0', 'x3']], dtype=object)
         """
         check_is_fitted(self)
+        if isinstance(n, bool):  # an Integral to check_scalar
+            raise TypeError(f"n must be an int, not a bool; got {n!r}.")
         check_scalar(n, "n", Integral, min_val=1)
         names = self._feature_names(feature_names)
         fields = self._fitted_fields()

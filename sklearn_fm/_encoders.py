@@ -86,6 +86,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         self : MultiHotEncoder
             The fitted encoder.
         """
+        if not self.separator:  # str.split refuses it, naming no parameter
+            raise ValueError("separator must be a non-empty string; got ''.")
         X = self._validate(X, reset=True)
         self.categories_ = [
             np.array(

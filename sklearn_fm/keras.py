@@ -348,6 +348,11 @@ class FactorizationMachine(keras.layers.Layer):
         return bias + ops.matmul(x, kernel) + pairwise
 
     def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:  # as calling the layer refuses (its input_spec)
+            raise ValueError(
+                f"`{type(self).__name__}` takes inputs of shape (batch_size, n_features). "
+                f"Received: input_shape={input_shape}"
+            )
         return (input_shape[0], self.units)
 
     def load_own_variables(self, store):

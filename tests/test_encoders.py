@@ -73,6 +73,8 @@ def test_separator_norm_and_mixed_label_types():
 def test_rejects_bad_parameters_and_other_column_counts():
     with pytest.raises(ValueError, match="'norm' parameter of MultiHotEncoder"):
         MultiHotEncoder(norm="max").fit([["a"]])
+    with pytest.raises(ValueError, match="separator must be a non-empty string"):
+        MultiHotEncoder(separator="").fit([["a|b"]])
     encoder = MultiHotEncoder().fit([["a", "b"]])
     with pytest.raises(ValueError, match="X has 1 features, but MultiHotEncoder is expecting 2"):
         encoder.transform([["a"]])

@@ -121,6 +121,7 @@ def test_blocks_whose_pairs_are_all_categories_of_one_column(monkeypatch, estima
     [
         (dict(n=0), ValueError, "n == 0, must be >= 1"),
         (dict(n=2.5), TypeError, "n must be an instance of int"),
+        (dict(n=True), TypeError, "n must be an int, not a bool"),
         (dict(feature_names=["a", "b"]), ValueError, "one name per feature, 6"),
         (dict(feature_names=[["a"] * 6]), ValueError, "one name per feature"),
         (dict(feature_names=list(range(6))), TypeError, "feature_names must be strings"),

@@ -255,6 +255,8 @@ def test_inputs_must_be_matrices_of_a_known_width():
         FactorizationMachine().build((None, None))
     with pytest.raises(ValueError, match="inputs to `FieldAwareFactorizationMachine`"):
         FieldAwareFactorizationMachine(fields=[0, 1]).build((None, None))
+    with pytest.raises(ValueError, match=r"inputs of shape \(batch_size, n_features\)"):
+        FactorizationMachine(units=2).compute_output_shape((6,))
     layer = FactorizationMachine()
     layer(np.ones((2, 4)))
     with pytest.raises(ValueError, match="incompatible with the layer"):
