@@ -669,7 +669,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         splitter = (StratifiedShuffleSplit if is_classifier(self) else ShuffleSplit)(
             n_splits=1, test_size=self.validation_fraction, random_state=rng
         )
-        train, validation = next(splitter.split(np.empty((n_samples, 1)), y))
+        try:
+            train, validation = next(splitter.split(np.empty((n_samples, 1)), y))
+        except ValueError as error:  # a stratified split too small for the classes
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"cannot hold out validation samples of every class from these "
+                f"{n_samples} samples ({error}). Add samples, change "
+                "validation_fraction or set early_stopping=False."
+            ) from None
         if validation.shape[0] < 2:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "

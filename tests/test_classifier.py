@@ -317,6 +317,17 @@ def test_targets_that_are_not_classes_raise_a_clear_error(y, message):
         FMClassifier().fit(X_BINARY, y)
 
 
+@pytest.mark.parametrize(
+    "n_samples, fraction", [(3, 0.1), (12, 0.9)], ids=["a class of one", "one training row"]
+)
+def test_a_stratified_split_too_small_names_early_stopping(n_samples, fraction):
+    # scikit-learn's own message named neither early_stopping nor validation_fraction.
+    X, y = multiclass_data(n_samples=n_samples)
+    fm = FMClassifier(early_stopping=True, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=rf"early_stopping with validation_fraction={fraction}"):
+        fm.fit(X, np.arange(n_samples) % 2)
+
+
 def test_early_stopping_scores_log_loss_on_a_stratified_split():
     X, y = multiclass_data()
     fm = FMClassifier(
