@@ -305,12 +305,11 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         users = self._validate(X, reset=False)[:, 0]
         n_users = self.users_.shape[0]
-        if _label_kind(users, "users") != _label_kind(self.users_, "users"):
-            known = np.zeros(len(users), dtype=bool)  # strings are no numbers fit saw
-            position = known.astype(np.int64)
-        else:
+        if _label_kind(users, "users") == _label_kind(self.users_, "users"):
             position = np.searchsorted(self.users_, users).clip(max=n_users - 1)
             known = self.users_[position] == users
+        else:  # users of the other kind (strings, numbers) are none fit saw
+            position, known = 0, np.zeros(len(users), dtype=bool)
         # Unknown users take the extra empty last row.
         rows = sp.vstack([self.user_items_, sp.csr_matrix((1, self.items_.shape[0]))])
         return rows.tocsr()[np.where(known, position, n_users)]

@@ -21,7 +21,6 @@ import zipfile
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._solvers import SolverSpec
 from ._version import __version__
@@ -72,8 +71,9 @@ def from_labels(labels):
 
 
 def write(estimator, file):
-    """Write the fitted ``estimator`` to ``file`` (a path or a binary file)."""
-    check_is_fitted(estimator)
+    """Write the fitted ``estimator`` to ``file`` (a path or a binary file);
+    its ``save`` has checked that it is fitted and that its parameters
+    describe it."""
     params = {}
     for name, value in estimator.get_params().items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
