@@ -106,6 +106,11 @@ _TO_SAVE = (
 )
 
 
+# How many times the best constant model's training loss a model's may be
+# before fit warns that it predicts worse than a constant.
+_WORSE_THAN_CONSTANT = 10
+
+
 class _ValidatedData(NamedTuple):
     """The training data as validated, and the input contract the model will hold."""
 
@@ -117,12 +122,14 @@ class _ValidatedData(NamedTuple):
 
 
 class _TrainingData(NamedTuple):
-    """Which of a fit's rows train, and which of them early stopping scores
-    (None without it)."""
+    """Which of a fit's rows train, which of them early stopping scores
+    (None without it), and the mean loss of the best constant model on the
+    training rows, in training units."""
 
     train: object  # the training rows' positions: indices, or a slice of all
     n_train: int
     validation: tuple  # the validation rows' (positions, y, sample_weight), or None
+    constant_loss: float
 
 
 class _Fitted(NamedTuple):
@@ -134,9 +141,10 @@ class _Fitted(NamedTuple):
     diverged: bool
 
 
-def _training_data(targets, train, validation):
+def _training_data(targets, train, validation, constant_loss):
     """The :class:`_TrainingData` of ``targets``, whose rows ``train``
-    train and ``validation`` (None or indices) validate."""
+    train and ``validation`` (None or indices) validate; ``constant_loss``
+    maps training targets and weights to the best constant model's loss."""
     weight_train = targets.sample_weight[train]
     if not weight_train.sum() > 0:
         # scikit-learn >= 1.9 rejects all-zero weights itself; this also
@@ -145,8 +153,9 @@ def _training_data(targets, train, validation):
             "Sample weights must contain at least one non-zero number among "
             "the training samples (those not held out for early stopping)."
         )
+    loss = constant_loss(targets.y[train], weight_train, targets.n_outputs)
     if validation is None:
-        return _TrainingData(train, weight_train.shape[0], None)
+        return _TrainingData(train, weight_train.shape[0], None, loss)
     if not targets.sample_weight[validation].sum() > 0:
         # As SGDRegressor does: the validation score would be undefined.
         raise ValueError(
@@ -158,6 +167,7 @@ def _training_data(targets, train, validation):
         train,
         weight_train.shape[0],
         (validation, targets.y[validation], targets.sample_weight[validation]),
+        loss,
     )
 
 
@@ -259,6 +269,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The intercept training starts from."""
 
     @abstractmethod
+    def _constant_loss(self, y, sample_weight, n_outputs):
+        """The mean loss (weighted) of the best constant model on the training
+        targets ``y``, in the units training reports its losses in."""
+
+    @abstractmethod
     def _validation_score(self, y, scores, sample_weight):
         """Score (higher is better) on validation data of the scores the loss
         reads (see :class:`Targets`)."""
@@ -317,7 +332,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             else self.early_stopping
         )
         train, validation = self._split(targets.y, rng, early_stopping)
-        data = _training_data(targets, train, validation)
+        data = _training_data(targets, train, validation, self._constant_loss)
         params, state = self._start_state(
             first_call,
             incremental,
@@ -469,6 +484,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         no_improvement = 0
         kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
+        data_loss = None  # the mean loss in the epoch of the parameters to keep
         for epoch in range(1 if incremental else self.max_iter):
             # Without validation, keep the parameters of the last finite epoch.
             keep_last = data.validation is None and epoch > 0
@@ -491,6 +507,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 break
             state["n_iter_"] += 1
             state["_schedule_epochs"] += epoch_share
+            if data.validation is None:
+                data_loss = result.data_loss
             state["loss_curve_"].append(result.loss)
             state["penalty_scales_"].append(penalty_scale)
             if self.verbose:
@@ -506,6 +524,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     state["best_validation_score_"] = score
                     trainer.keep()
                     kept = True
+                    data_loss = result.data_loss
             no_improvement = 0 if improved else no_improvement + 1
             if self.tol is not None and no_improvement > self.n_iter_no_change:
                 if self.verbose:
@@ -522,7 +541,29 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "hasn't converged yet.",
                     ConvergenceWarning,
                 )
+        if not diverged and data_loss is not None:  # divergence has warned already
+            self._check_better_than_constant(data_loss, data.constant_loss)
         return self._fitted(trainer, data, state, kept, diverged)
+
+    def _check_better_than_constant(self, data_loss, constant_loss):
+        """Warn if the mean loss of the data in the epoch of the parameters
+        kept, ``data_loss``, is far above ``constant_loss``, that of the best
+        constant model: training oscillated (typically on features of a large
+        scale) and the model predicts worse than a constant would."""
+        # Measured against at least 0.5, about the constant's loss on a
+        # balanced target (0.5 for the standardised target's squared error,
+        # 0.69 for two classes): near zero when one value dominates, any model
+        # is many times worse.
+        if data_loss > _WORSE_THAN_CONSTANT * max(constant_loss, 0.5):
+            warnings.warn(
+                f"The model fits its training data far worse than a constant would: "
+                f"its mean training loss (without penalties) was {data_loss:.4g}, "
+                f"where the best constant prediction's is {constant_loss:.4g}. Training "
+                "oscillated instead of converging. Scale the features (e.g. with "
+                "StandardScaler) or lower learning_rate_init (now "
+                f"{self.learning_rate_init}).",
+                ConvergenceWarning,
+            )
 
     def _learning_rate_of_epoch(self, epochs):
         """The learning rate after ``epochs`` finished epochs (a fraction for

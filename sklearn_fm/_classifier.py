@@ -515,6 +515,12 @@ class FMClassifier(ClassifierMixin, BaseFM):
             return float(log_prior[1] - log_prior[0])
         return log_prior - log_prior.mean()
 
+    def _constant_loss(self, y, sample_weight, n_outputs):
+        # The entropy of the classes' frequencies, the log-loss of predicting them.
+        frequency = np.bincount(y.astype(int), weights=sample_weight, minlength=n_outputs)
+        frequency = frequency[frequency > 0] / frequency.sum()
+        return float(-np.sum(frequency * np.log(frequency)))
+
     def _validation_score(self, y, scores, sample_weight):
         labels = np.arange(2 if scores.ndim == 1 else scores.shape[1])
         return -log_loss(y, _proba(scores), sample_weight=sample_weight, labels=labels)

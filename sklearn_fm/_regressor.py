@@ -401,6 +401,10 @@ class FMRegressor(RegressorMixin, BaseFM):
     def _initial_intercept(self, y, sample_weight, n_outputs):
         return float(np.average(y, weights=sample_weight))
 
+    def _constant_loss(self, y, sample_weight, n_outputs):
+        mean = np.average(y, weights=sample_weight)  # half the squared error, as trained
+        return 0.5 * float(np.average((y - mean) ** 2, weights=sample_weight))
+
     def _validation_score(self, y, scores, sample_weight):
         return r2_score(y, scores, sample_weight=sample_weight)
 

@@ -247,11 +247,13 @@ class ValidationRows(NamedTuple):
 
 
 class EpochResult(NamedTuple):
-    """What an epoch reports to the host: its mean objective, whether the
+    """What an epoch reports to the host: its mean objective, the mean loss
+    of the data within it (the objective without the penalties), whether the
     objective and every parameter stayed finite, and the FM outputs of the
     validation rows (None without them)."""
 
     loss: float
+    data_loss: float
     finite: bool
     validation_outputs: np.ndarray
 
@@ -745,7 +747,8 @@ class _Model:
         return self._step_function(*_batch_contents(matrix, rows, slots), settings)
 
     def _step_function(self, cols, values, rows, nnz, y, sample_weight, n_rows, settings):
-        """One optimizer step on a padded batch; returns the batch's summed objective.
+        """One optimizer step on a padded batch; returns the batch's summed
+        loss and penalty, as one vector.
 
         The batch holds ``n_rows`` real rows and ``nnz`` real non-zeros; the
         others become column 0, row 0 and value 0, and padding rows have zero
@@ -787,7 +790,7 @@ class _Model:
             gradients[1] += alpha_uniform * kernel
             gradients[2] += alpha_uniform * factors
         self.optimizer.apply(gradients, self.variables)
-        return objective + penalty
+        return tf.stack([objective, penalty])
 
     def check_workers_agree(self, what, *arrays):
         """Raise a ValueError unless every worker of a multi-worker strategy
@@ -830,7 +833,7 @@ class _Model:
     def _distributed_step(self, *matrix_batch_and_settings):
         """``_batch_step`` across the replicas of the model's strategy, each
         on its share of the batch (``_replica_share``); returns the batch's
-        summed objective."""
+        summed loss and penalty."""
         return self._summed_over_replicas(self._replica_step, *matrix_batch_and_settings)
 
     def _replica_step(self, matrix, rows, slots, settings):
@@ -867,7 +870,8 @@ class _Model:
     def _epoch_function(self, matrix, order, batch_size, batch_rows, settings):
         """One epoch over the rows ``order`` of ``matrix`` with the
         :class:`EpochSettings` vector ``settings``; returns the mean
-        objective and whether it and every parameter are finite (1 or 0)."""
+        objective, the mean loss within it, and whether the objective and
+        every parameter are finite (1 or 0)."""
         settings = EpochSettings(*tf.unstack(settings))
         tf.cond(settings.keep > 0, self._kept_now, lambda: tf.constant(False))
         self.optimizer.learning_rate.assign(settings.learning_rate)
@@ -880,14 +884,15 @@ class _Model:
             return i + 1, total + self._step(matrix, *batches.batch(i), settings)
 
         _, total = tf.while_loop(
-            lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0)),
+            lambda i, _: i < n_batches, step, (tf.constant(0), tf.zeros(2)),
             maximum_iterations=n_batches,
         )
-        loss = total / tf.reduce_sum(batches.n_rows)
+        data_loss, penalty = tf.unstack(total / tf.reduce_sum(batches.n_rows))
+        loss = data_loss + penalty
         finite = tf.math.is_finite(loss)
         for variable in self.variables:
             finite &= tf.reduce_all(tf.math.is_finite(variable.value))
-        return tf.stack([loss, tf.cast(finite, tf.float32)])
+        return tf.stack([loss, data_loss, tf.cast(finite, tf.float32)])
 
     def _outputs_function(self, matrix, validation):
         """The layer's outputs for the rows of ``matrix`` that ``validation``
@@ -1198,7 +1203,7 @@ class Trainer:
             rng, _aligned_empty(self._n_train, self._index_dtype), self._training_rows
         )
         self._model.check_workers_agree("row orders or epoch settings", order, settings)
-        loss, finite = self._model.epoch(
+        loss, data_loss, finite = self._model.epoch(
             self._rows,
             _shared_tensor(order),
             self._batch_size,
@@ -1210,7 +1215,7 @@ class Trainer:
             outputs = self._model.outputs(self._rows, self._validation)
             outputs = outputs.numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
-        return EpochResult(float(loss), bool(finite), outputs)
+        return EpochResult(float(loss), float(data_loss), bool(finite), outputs)
 
     def keep(self):
         """Keep a copy of the current parameters on the device (see ``kept_weights``)."""

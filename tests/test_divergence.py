@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_fm import FMClassifier, FMRegressor
 
@@ -42,7 +44,8 @@ def test_divergence_keeps_the_last_finite_epoch_and_names_the_learning_rate(prob
     # The kept parameters are those of the last finite epoch, n_iter_.
     last = estimator(**sgd, learning_rate_init=rate, max_iter=model.n_iter_, tol=None, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
+        # The epoch before divergence may already fit worse than a constant.
+        warnings.filterwarnings("error", "Training diverged", ConvergenceWarning)
         last.fit(X, y)
     assert_array_equal(model.factors_, last.factors_)
     assert_array_equal(model.coef_, last.coef_)
@@ -76,11 +79,14 @@ def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(e
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(X * scale, target)
-        if caught:
-            assert [str(w.message)[:31] for w in caught] == ["Training diverged in epoch 1 (t"]
+        messages = [str(w.message) for w in caught]
+        diverged = ["Training diverged in epoch 1 (t" in m for m in messages]
+        # Or it trains a model fit warns of (see below).
+        assert all(d or "far worse than a constant" in m for d, m in zip(diverged, messages))
+        if any(diverged):
             assert model.n_iter_ == 0 and model.loss_curve_ == []
         assert_finite(model, X * scale)
-    assert caught, "training on 1e18 should diverge"
+    assert any(diverged), "training on 1e18 should diverge"
 
 
 def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
@@ -95,3 +101,23 @@ def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
     assert model.n_iter_ == 2
     assert np.isfinite(model.predict(X)).all()
     assert np.isfinite(np.concatenate([s.ravel() for s in model._optimizer_state.variables[1:]])).all()
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_model_far_worse_than_a_constant_warns_and_names_the_remedy(estimator, early_stopping):
+    # Features in the thousands: Adam's steps, of about learning_rate_init
+    # whatever the gradient, swing the interactions by millions, so training
+    # oscillates without ever becoming infinite (R^2 about -6e5).
+    X, y = load_diabetes(return_X_y=True)
+    y = y if estimator is FMRegressor else y > np.median(y)
+    params = dict(max_iter=30, tol=None, early_stopping=early_stopping, random_state=0)
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"far worse than a constant would.*Scale the features.*learning_rate_init \(now",
+    ):
+        estimator(**params).fit(X * 1e4, y)
+    # The same data scaled trains without it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        estimator(**params).fit(StandardScaler().fit_transform(X), y)
