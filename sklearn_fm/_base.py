@@ -893,16 +893,17 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             valid or not the one the model was trained with (changed by
             ``set_params`` after fit).
         """
-        check_is_fitted(self)
-        self._validate_params()
-        encoding = self._categorical_encoding()
-        fields = self._training_fields(
-            self.n_features_in_,
+        # One whole model, whatever a fit in another thread does meanwhile.
+        model = self._fitted_copy()
+        model._validate_params()
+        encoding = model._categorical_encoding()
+        fields = model._training_fields(
+            model.n_features_in_,
             None if encoding is None else encoding.input_columns,
-            np.size(self.intercept_),
+            np.size(model.intercept_),
         )
-        self._check_parameters_fit_the_model(fields, self._optimizer_state, _TO_SAVE)
-        write(self, file)
+        model._check_parameters_fit_the_model(fields, model._optimizer_state, _TO_SAVE)
+        write(model, file)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

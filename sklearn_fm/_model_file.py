@@ -60,14 +60,39 @@ def _labels(values, what):
     return {"dtype": values.dtype.str, "values": [_json_scalar(v, what) for v in values.tolist()]}
 
 
+# The JSON types the values of labels of each dtype kind are stored as
+# (``type`` exactly: JSON's true is no integer label).
+_LABEL_TYPES = {
+    "b": (bool,),
+    "i": (int,),
+    "u": (int,),
+    "f": (int, float),
+    "U": (str,),
+    "O": (bool, int, float, str),
+}
+# Room beyond the longest string label that a stored string dtype may declare
+# (NumPy keeps the width of the array the labels came from).
+_SPARE_LABEL_CHARACTERS = 256
+
+
 def from_labels(labels):
-    """The array of labels stored by ``_labels``."""
-    dtype = np.dtype(labels["dtype"])
-    if dtype.kind not in "biufUO":
+    """The array of labels stored by ``_labels``; a ValueError unless the
+    values are scalars of the dtype's kind that it holds exactly."""
+    dtype, values = np.dtype(labels["dtype"]), labels["values"]
+    if dtype.kind not in _LABEL_TYPES or not isinstance(values, list):
         raise ValueError(f"labels of dtype {dtype}")
-    values = np.empty(len(labels["values"]), dtype=dtype)
-    values[:] = labels["values"]
-    return values
+    if not all(type(value) in _LABEL_TYPES[dtype.kind] for value in values):
+        raise ValueError(f"labels of dtype {dtype} hold values of another type")
+    if dtype.kind == "U":
+        # A declared width is memory for every label: no wider than the labels need.
+        longest = max(map(len, values), default=0)
+        if not longest <= dtype.itemsize // 4 <= longest + _SPARE_LABEL_CHARACTERS:
+            raise ValueError(f"labels of dtype {dtype} do not fit its width")
+    array = np.empty(len(values), dtype=dtype)
+    array[:] = values
+    if array.tolist() != values:  # cut or rounded to the dtype
+        raise ValueError(f"labels of dtype {dtype} do not hold the values stored")
+    return array
 
 
 def write(estimator, file):
@@ -82,8 +107,12 @@ def write(estimator, file):
                 "store; set it to an int or None before saving, or use pickle."
             )
         if name == "solver" and isinstance(value, dict):
-            SolverSpec.of(value)  # a valid solver dict is JSON data
-            value = {"class_name": value["class_name"], "config": dict(value.get("config", {}))}
+            SolverSpec.of(value)  # valid: its config maps names to scalars
+            config = {
+                setting: _json_scalar(setting_value, f"The solver's setting {setting}")
+                for setting, setting_value in value.get("config", {}).items()
+            }
+            value = {"class_name": value["class_name"], "config": config}
         elif name == "fields" and value is not None:
             labels = np.asarray(value).tolist()
             value = [_json_scalar(label, "A label of fields") for label in labels]
@@ -198,15 +227,26 @@ def _replace_atomically(path, write_to):
     previous file whole, never a truncated one. The file gets the mode
     ``open`` would give it: the previous file's, or the one the umask allows.
     The writes run in a thread of their own (``_WritingBehind``) and the
-    flush alongside them (``_FlushingBehind``).
+    flush alongside them (``_FlushingBehind``). A path that names something
+    other than a file (a device such as ``/dev/null``, a pipe) is written
+    to, as ``open`` would, not replaced by a file.
     """
     path = os.path.realpath(os.fsdecode(path))  # a symbolic link keeps pointing at the file
     directory, name = os.path.split(path)
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as opened:
+            write_to(opened)
+        return
+    # At most 64 bytes of the name: the temporary one must stay within the
+    # 255 bytes a file name may have.
+    stem = os.fsdecode(os.fsencode(name)[:64])
+    temporary = os.path.join(directory, f".{stem}.{secrets.token_hex(8)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileNotFoundError:  # named after the file asked for, not the temporary one
-        raise FileNotFoundError(errno.ENOENT, "No such directory", directory) from None
+    except (FileNotFoundError, NotADirectoryError) as error:  # named after the directory
+        raise type(error)(error.errno, error.strerror, directory) from None
     try:
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):
@@ -332,8 +372,12 @@ _ARRAYS = (
 # Room for an .npy file's header, beyond its data.
 _NPY_HEADER_BYTES = 4096
 # The metadata grows with feature names and class labels; a bound keeps a
-# forged member from inflating without end.
+# forged member from inflating without end. Deflate shrinks it about 3 to 10
+# times (JSON of names and numbers); a forged member of repeated bytes, over
+# 1,000 times.
 _METADATA_BYTES = 1 << 30
+_METADATA_INFLATION = 64
+_METADATA_SMALL_BYTES = 1 << 20  # any ratio
 
 
 def read(file, name):
@@ -341,7 +385,13 @@ def read(file, name):
     try:
         with zipfile.ZipFile(file) as archive:
             members = {info.filename: info for info in archive.infolist()}
-            _check_member(members.get("metadata.json"), "metadata.json", _METADATA_BYTES)
+            info = members.get("metadata.json")
+            _check_member(info, "metadata.json", _METADATA_BYTES)
+            if info.file_size > max(_METADATA_SMALL_BYTES, _METADATA_INFLATION * info.compress_size):
+                raise ValueError(
+                    f"metadata.json inflates from {info.compress_size} to {info.file_size} "
+                    "bytes, more than JSON does"
+                )
             metadata = json.loads(archive.read("metadata.json"))
             if (
                 isinstance(metadata, dict)
@@ -402,6 +452,10 @@ def optimizer_state_names(metadata):
     the solver."""
     stored = metadata["optimizer_state"]
     n_arrays = 0 if stored is None else stored if isinstance(stored, int) else stored["n_arrays"]
+    # Checked before the names are made: a forged count of billions would
+    # take minutes and gigabytes to name.
+    if not (type(n_arrays) is int and 0 <= n_arrays <= len(metadata["arrays"])):
+        raise ValueError(f"the optimizer state's number of arrays is {n_arrays!r}")
     return [f"optimizer_state_{i}" for i in range(n_arrays)]
 
 

@@ -5,6 +5,8 @@ forged file is refused rather than loaded as another model.
 """
 
 import io
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -62,9 +64,31 @@ def load(file):
     if isinstance(file, (bytes, bytearray, memoryview)):
         return _rebuilt(*read(io.BytesIO(file), "The bytes given"), "The bytes given")
     if isinstance(file, str) or hasattr(file, "__fspath__"):
+        name = repr(str(file))
         with open(file, "rb") as opened:  # a missing file is an OSError, as usual
-            return _rebuilt(*read(opened, repr(str(file))), repr(str(file)))
-    return _rebuilt(*read(file, "The file"), "The file")
+            mode = os.fstat(opened.fileno()).st_mode
+            # A device (/dev/zero) would be read without end.
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                raise ValueError(f"{name} is not a file or a pipe, so not a model file.")
+            return _rebuilt(*read(_seekable(opened), name), name)
+    return _rebuilt(*read(_seekable(_binary(file)), "The file"), "The file")
+
+
+def _binary(file):
+    """``file``, a file object open for reading bytes, or a TypeError."""
+    if isinstance(file, io.TextIOBase) or not callable(getattr(file, "read", None)):
+        raise TypeError(
+            "load reads a path, a file object open for reading bytes (mode 'rb') or "
+            f"bytes; got {type(file).__name__}."
+        )
+    return file
+
+
+def _seekable(file):
+    """``file``, or its content in memory if it cannot seek (a pipe), as a
+    zip archive is read from its end."""
+    seekable = getattr(file, "seekable", None)
+    return file if callable(seekable) and seekable() else io.BytesIO(file.read())
 
 
 def _rebuilt(metadata, arrays, name):
@@ -77,6 +101,15 @@ def _rebuilt(metadata, arrays, name):
 def _estimator(metadata, arrays):
     """The estimator ``metadata`` and ``arrays`` describe, checked for consistency."""
     estimator = _ESTIMATORS[metadata["estimator"]]
+    for count, least in (("n_features_in_", 1), ("n_iter_", 0)):
+        if not (type(metadata[count]) is int and metadata[count] >= least):
+            raise ValueError(f"{count} is {metadata[count]!r}, not an integer of at least {least}")
+    # Before anything is made n_iter_ long (version 1's penalty factors).
+    if arrays["loss_curve_"].shape != (metadata["n_iter_"],):
+        raise ValueError("loss_curve_ does not have n_iter_ entries")
+    if ("classes_" in metadata) != issubclass(estimator, FMClassifier):
+        having = "with" if "classes_" in metadata else "without"
+        raise ValueError(f"an {estimator.__name__} {having} classes_")
     params = dict(metadata["params"])
     if metadata["format_version"] < 5:
         # Those models read category columns as numbers.
@@ -146,8 +179,6 @@ def _estimator(metadata, arrays):
         # What fit and partial_fit give: at least 2 labels, sorted, each once.
         if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
             raise ValueError("classes_ are not at least 2 sorted, distinct labels")
-    elif issubclass(estimator, FMClassifier):
-        raise ValueError("a classifier without classes_")
     vars(model).update(attributes)
     return model
 

@@ -92,7 +92,9 @@ class SolverSpec(NamedTuple):
                     f"None; got {setting!r}: {value!r}."
                 )
             _check_setting(setting, value)
-        return cls(_class_name(solver["class_name"]), tuple(sorted(config.items())))
+        # NumPy scalars as Python's: the spec is JSON data (see serialize).
+        plain = {setting: getattr(value, "item", lambda: value)() for setting, value in config.items()}
+        return cls(_class_name(solver["class_name"]), tuple(sorted(plain.items())))
 
     @property
     def row_sparse(self):

@@ -1,6 +1,7 @@
 """Threads and processes: predict and fit concurrently with the same results
 as one after the other."""
 
+import io
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.model_selection import GridSearchCV
 
+import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor, _trainer
 
 from .conftest import make_interaction_data
@@ -216,3 +218,27 @@ def test_a_process_forked_after_training_predicts_and_refuses_to_train_instead_o
     predicted, outcome = result.stdout.strip().splitlines()[-1].split(" ", 1)
     assert predicted == "True"
     assert "forked" in outcome and "'spawn' or 'forkserver'" in outcome, outcome
+
+
+def test_a_save_during_a_fit_of_the_model_writes_the_model_it_started_with(monkeypatch):
+    # save read the model's attributes one at a time: a fit that ended in
+    # between (in another thread; here, as if, in the middle of the save)
+    # mixed two models in the file, which load refused (one file in 150).
+    model = FMRegressor(random_state=0).partial_fit(X, y)
+    before = model.predict(X)
+    stream_counts = FMRegressor._stream_counts
+    fits = []
+
+    def counts_after_a_fit(estimator):
+        if not fits:  # once: the fit reads the counts too
+            fits.append("started")
+            model.partial_fit(X[:50], y[:50])
+        return stream_counts(estimator)
+
+    monkeypatch.setattr(FMRegressor, "_stream_counts", counts_after_a_fit)
+    file = io.BytesIO()
+    model.save(file)
+    assert fits and model.n_iter_ == 2
+    loaded = sklearn_fm.load(file.getvalue())
+    assert loaded.n_iter_ == 1
+    assert_array_equal(loaded.predict(X), before)

@@ -7,10 +7,12 @@ import json
 import os
 import pickle
 import re
+import stat
 import subprocess
 import sys
 import textwrap
 import threading
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -745,3 +747,135 @@ def test_writing_behind_keeps_the_order_of_writes_and_seeks_and_reports_errors(t
             writing.write(b"second")
             writing.flush()  # waits for both writes, and raises the second's error
     assert failing.getvalue() == b"first"
+
+
+def peak_bytes_of(function):
+    """The peak of memory Python and NumPy allocate while ``function`` runs."""
+    tracemalloc.start()
+    try:
+        function()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_forged_counts_widths_and_metadata_are_refused_before_they_are_allocated(tmp_path):
+    # Each forged number made load allocate in proportion to it (10**9 array
+    # names, a list of n_iter_ penalty factors, labels 10**8 characters wide,
+    # metadata inflating 1,000 times) before any check refused it.
+    model = FMClassifier(**PARAMS).fit(X, y > 0)
+    model.save(tmp_path / "model.fm")
+    metadata = metadata_of(tmp_path / "model.fm")
+    state = metadata["optimizer_state"]
+    forgeries = {
+        "optimizer arrays": dict(metadata, optimizer_state=dict(state, n_arrays=10**7)),
+        "label width": dict(metadata, classes_=dict(metadata["classes_"], dtype="<U10000000")),
+        "an inflating metadata": dict(metadata, padding=" " * 2**26),
+    }
+    for name, forged in forgeries.items():
+        path = tmp_path / "forged.fm"
+        with zipfile.ZipFile(tmp_path / "model.fm") as source, zipfile.ZipFile(
+            path, "w", zipfile.ZIP_DEFLATED
+        ) as target:
+            for member in source.namelist():
+                data = json.dumps(forged) if member == "metadata.json" else source.read(member)
+                target.writestr(member, data)
+        assert path.stat().st_size < 2**20, name
+
+        def refused():
+            with pytest.raises(ValueError, match="could not be read as an sklearn_fm model"):
+                sklearn_fm.load(path)
+
+        assert peak_bytes_of(refused) < 2**25, name
+    # Format version 1 made its penalty factors n_iter_ long first.
+    old = json.loads(zipfile.ZipFile(DATA / "regressor-format-1.fm").read("metadata.json"))
+    rewrite(
+        DATA / "regressor-format-1.fm",
+        tmp_path / "forged.fm",
+        **{"metadata.json": json.dumps(dict(old, n_iter_=10**7))},
+    )
+    assert peak_bytes_of(refused) < 2**25
+
+
+def test_labels_are_refused_unless_their_dtype_holds_them_exactly(tmp_path):
+    model = FMClassifier(**PARAMS).fit(X, np.where(y > 0, "up", "down"))
+    model.save(tmp_path / "model.fm")
+    metadata = metadata_of(tmp_path / "model.fm")
+    for dtype, values in [
+        ("<U1", ["down", "up"]),  # was loaded cut to 'd' and 'u'
+        ("<i8", [0.25, 1.75]),  # was loaded as 0 and 1
+        ("<i8", [False, True]),
+        ("|O", [["down"], "up"]),
+        ("|O", [None, "up"]),
+    ]:
+        forged = dict(metadata, classes_={"dtype": dtype, "values": values})
+        rewrite(tmp_path / "model.fm", tmp_path / "forged.fm", **{"metadata.json": json.dumps(forged)})
+        with pytest.raises(ValueError, match="could not be read as an sklearn_fm model"):
+            sklearn_fm.load(tmp_path / "forged.fm")
+
+
+def test_a_regressor_file_with_classes_is_refused(tmp_path):
+    # It loaded as a regressor of three outputs that fit can never give.
+    model = FMClassifier(**PARAMS).fit(X, np.digitize(y, [-1.0, 1.0]))
+    model.save(tmp_path / "model.fm")
+    metadata = metadata_of(tmp_path / "model.fm")
+    params = {k: v for k, v in metadata["params"].items() if k != "class_weight"}
+    forged = dict(
+        metadata, estimator="FMRegressor", params=params, y_train_mean=0.0, y_train_std=1.0
+    )
+    rewrite(tmp_path / "model.fm", tmp_path / "forged.fm", **{"metadata.json": json.dumps(forged)})
+    with pytest.raises(ValueError, match="an FMRegressor with classes_"):
+        sklearn_fm.load(tmp_path / "forged.fm")
+
+
+def test_a_solver_config_of_numpy_scalars_saves_and_loads(tmp_path):
+    # The fitted model pickled, but save raised "float32 is not JSON serializable".
+    solver = {"class_name": "Adam", "config": {"beta_1": np.float32(0.8), "epsilon": np.float64(1e-6)}}
+    model = FMRegressor(**PARAMS, solver=solver).fit(X, y)
+    model.save(tmp_path / "model.fm")
+    loaded = sklearn_fm.load(tmp_path / "model.fm")
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.solver == {"class_name": "Adam", "config": {"beta_1": 0.800000011920929, "epsilon": 1e-6}}
+
+
+def test_load_reads_pipes_and_refuses_text_handles_and_devices(fitted, tmp_path):
+    content = io.BytesIO()
+    fitted.save(content)
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, content.getvalue()), os.close(write_end)))
+    writer.start()
+    with os.fdopen(read_end, "rb") as pipe:  # cannot seek: was refused as corrupted
+        assert_same_fit(sklearn_fm.load(pipe), fitted)
+    writer.join()
+    (tmp_path / "model.fm").write_bytes(content.getvalue())
+    with open(tmp_path / "model.fm") as text, pytest.raises(TypeError, match="mode 'rb'"):
+        sklearn_fm.load(text)
+    with pytest.raises(TypeError, match="got int"):
+        sklearn_fm.load(3)
+    if os.path.exists("/dev/zero"):  # was read without end
+        with pytest.raises(ValueError, match="is not a file or a pipe"):
+            sklearn_fm.load("/dev/zero")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_save_writes_into_a_pipe_rather_than_replacing_it(fitted, tmp_path):
+    # It renamed a file over the pipe: the reader waited forever, and a save
+    # to /dev/null would have replaced the device by a file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    fitted.save(fifo)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert_same_fit(sklearn_fm.load(received[0]), fitted)
+
+
+def test_save_to_a_file_name_of_250_bytes(fitted, tmp_path):
+    # Its temporary file's name, 22 bytes longer, was too long to create.
+    path = tmp_path / ("m" * 247 + ".fm")
+    fitted.save(path)
+    assert_same_fit(sklearn_fm.load(path), fitted)
+    assert os.listdir(tmp_path) == [path.name]
