@@ -36,6 +36,20 @@ _CLASS_NAMES = {name.lower(): name for name in KERAS_OPTIMIZERS}
 # The estimator sets the learning rate (learning_rate_init and its schedule)
 # and names its optimizer; a solver's config must not.
 _RESERVED = ("learning_rate", "name")
+# Settings of Keras' optimizers that training cannot honour: the values it
+# can (Keras' defaults), and why.
+_UNSUPPORTED = {
+    "loss_scale_factor": (
+        lambda value: value is None,
+        "it scales the loss against the underflow of float16 gradients, but "
+        "training computes its gradients in float32 itself",
+    ),
+    "use_ema": (
+        lambda value: not value,
+        "the estimators keep the parameters of the last epoch (or with "
+        "early_stopping of the best one), not moving averages of them",
+    ),
+}
 # Settings under which SGD, Adagrad and FTRL no longer update IndexedSlices
 # row by row (weight decay, momentum, FTRL's shrinkage and clipping act on
 # whole variables).
@@ -90,6 +104,11 @@ class SolverSpec(NamedTuple):
                 raise TypeError(
                     "The solver's config maps setting names to numbers, booleans or "
                     f"None; got {setting!r}: {value!r}."
+                )
+            supported, why = _UNSUPPORTED.get(setting, (None, None))
+            if supported is not None and not supported(value):
+                raise ValueError(
+                    f"The solver's setting {setting}={value!r} is not supported: {why}."
                 )
             _check_setting(setting, value)
         # NumPy scalars as Python's: the spec is JSON data (see serialize).
@@ -177,7 +196,6 @@ _SETTING_RANGES = {
         ),
         ("at least 0", lambda value: value >= 0),
     ),
-    "loss_scale_factor": ("above 0", lambda value: value > 0),
     **dict.fromkeys(
         ("gradient_accumulation_steps", "ema_overwrite_frequency"),
         ("an integer of at least 1", lambda value: value >= 1 and float(value).is_integer()),

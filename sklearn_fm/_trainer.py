@@ -943,22 +943,29 @@ def _replica_share(cols, values, rows, nnz, y, sample_weight, n_rows, replica, n
     )
 
 
+def _slot(optimizer, variable, slot):
+    """The optimizer's variable ``slot`` of ``variable``."""
+    # Keras names a slot after its variable's path and the slot; the order
+    # of its slots depends on the settings (gradient accumulators come first).
+    name = f"{variable.path.replace('/', '_')}_{slot}"
+    found = [candidate for candidate in optimizer.variables if candidate.name == name]
+    if len(found) != 1:
+        raise RuntimeError(
+            f"Keras {keras.__version__} names the slots of {type(optimizer).__name__} in a "
+            "way sklearn_fm does not know; please report this."
+        )
+    return found[0]
+
+
 def _ftrl_slots(optimizer, variables):
     """``(variable, accumulator, linear)`` of each variable if ``optimizer``
     is FTRL, else an empty list."""
     if not isinstance(optimizer, keras.optimizers.Ftrl):
         return []
-    # After the step count and the learning rate, Keras' FTRL keeps an
-    # accumulator and a linear slot per variable, in the variables' order.
-    slots = optimizer.variables[2:]
-    triples = list(zip(variables, slots[::2], slots[1::2]))
-    for _, accumulator, linear in triples:
-        if not (accumulator.name.endswith("accumulator") and linear.name.endswith("linear")):
-            raise RuntimeError(
-                f"Keras {keras.__version__} keeps FTRL's slots in an order sklearn_fm "
-                "does not know; please report this."
-            )
-    return triples
+    return [
+        (variable, _slot(optimizer, variable, "accumulator"), _slot(optimizer, variable, "linear"))
+        for variable in variables
+    ]
 
 
 def _leading_rows(arrays, n_rows):
@@ -985,14 +992,7 @@ def _slots_copying_their_variables(optimizer, variables):
     must set to its starting parameters."""
     if not isinstance(optimizer, keras.optimizers.ScheduleFreeAdamW):
         return []
-    slots = optimizer.variables[2:]  # after the step count and the learning rate
-    pairs = list(zip(slots[::2], variables))
-    if not all(slot.name.endswith("momentum") for slot, _ in pairs):
-        raise RuntimeError(
-            f"Keras {keras.__version__} keeps ScheduleFreeAdamW's slots in an order "
-            "sklearn_fm does not know; please report this."
-        )
-    return pairs
+    return [(_slot(optimizer, variable, "momentum"), variable) for variable in variables]
 
 
 class _Pool:

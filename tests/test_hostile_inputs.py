@@ -172,7 +172,12 @@ FIT_CASES = [
     ("a nan setting of the solver", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": np.nan}}}, ValueError, "setting beta_1=nan is not a finite number"),
     ("beta_1=2", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": 2.0}}}, ValueError, "beta_1 must be from 0 to 1; got 2.0"),
     ("a negative epsilon", (X, y), {"solver": {"class_name": "Adagrad", "config": {"epsilon": -1}}}, ValueError, "epsilon must be at least 0; got -1"),
-    ("loss_scale_factor=0", (X, y), {"solver": {"class_name": "SGD", "config": {"loss_scale_factor": 0}}}, ValueError, "loss_scale_factor must be above 0"),
+    ("loss_scale_factor=0", (X, y), {"solver": {"class_name": "SGD", "config": {"loss_scale_factor": 0}}}, ValueError, "loss_scale_factor=0 is not supported: it scales the loss"),
+    # Keras divided the gradients by it, which training had not multiplied:
+    # a learning rate 100 times smaller, or a TypeError on row-sparse updates.
+    ("loss_scale_factor=100", (X, y), {"solver": {"class_name": "SGD", "config": {"loss_scale_factor": 100}}}, ValueError, "loss_scale_factor=100 is not supported"),
+    # Ignored: the model was that of plain Adam.
+    ("use_ema=True", (X, y), {"solver": {"class_name": "Adam", "config": {"use_ema": True}}}, ValueError, "use_ema=True is not supported: the estimators keep"),
     ("gradient_accumulation_steps=1.5", (X, y), {"solver": {"class_name": "SGD", "config": {"gradient_accumulation_steps": 1.5}}}, ValueError, "gradient_accumulation_steps must be an integer of at least 1"),
     # Categories none of which occurs: no feature at all.
     ("a category column of missing values only", (pd.DataFrame({"b": pd.Categorical([None] * 20, categories=["u", "v"])}), y), {}, ValueError, "X has no feature to train on"),

@@ -85,7 +85,22 @@ def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
     assert result.stdout.split() == ["ValueError", "ValueError", "False"]
 
 
-@pytest.mark.parametrize("solver", ["schedulefreeadamw", "adagrad", "ftrl", "adam"])
+ACCUMULATING = {"gradient_accumulation_steps": 2}
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        "schedulefreeadamw",
+        "adagrad",
+        "ftrl",
+        "adam",
+        # Gradient accumulators come before Keras' other slots: FTRL's and
+        # ScheduleFreeAdamW's were looked up by position and not found.
+        {"class_name": "Ftrl", "config": ACCUMULATING},
+        {"class_name": "ScheduleFreeAdamW", "config": ACCUMULATING},
+    ],
+)
 def test_training_starts_from_the_fits_own_parameters_with_every_optimizer(solver):
     # ScheduleFreeAdamW starts its momentum as a copy of the variables: it
     # once copied those of the layer as first built, and pulled every fit
