@@ -663,8 +663,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "best_validation_score_": -np.inf,
                 "_optimizer_state": None,
             }
-        # Curves continue; the bests of the other mode (loss or validation
-        # score) start over when early_stopping changed between calls.
+        # Curves continue. The bests start over with each fit, as its data
+        # and validation rows may be others (a score of other validation
+        # rows kept a whole warm-started fit from replacing the model), and
+        # with partial_fit when early_stopping changed between calls.
         params = rescale_fm(
             self.intercept_,
             self.coef_,
@@ -677,10 +679,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             **self._stream_counts(),
             "loss_curve_": list(self.loss_curve_),
             "penalty_scales_": list(self.penalty_scales_),
-            "best_loss_": np.inf if self.best_loss_ is None else self.best_loss_,
+            "best_loss_": (
+                np.inf if self.best_loss_ is None or not incremental else self.best_loss_
+            ),
             "validation_scores_": list(self.validation_scores_ or []),
             "best_validation_score_": (
-                -np.inf if self.best_validation_score_ is None else self.best_validation_score_
+                -np.inf
+                if self.best_validation_score_ is None or not incremental
+                else self.best_validation_score_
             ),
             # fit with warm_start restarts the optimizer, as MLPRegressor does.
             "_optimizer_state": self._optimizer_state if incremental else None,

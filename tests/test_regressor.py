@@ -110,6 +110,21 @@ def test_warm_start_continues_from_the_previous_fit(interaction_data):
     assert cold.n_iter_ == 5
 
 
+def test_a_warm_started_fit_with_early_stopping_keeps_its_own_best_epoch():
+    # The best validation score of the first fit, on other validation rows,
+    # was the bar: no epoch of the second fit reached it, and the model
+    # stayed that of the first fit.
+    rng = np.random.RandomState(0)
+    X, X_new = rng.normal(size=(2, 600, 4))
+    y, y_new = X[:, 0] * X[:, 1], X_new[:, 2] + rng.normal(size=600)
+    params = dict(max_iter=20, early_stopping=True, warm_start=True, random_state=0)
+    fm = FMRegressor(**params).fit(X, y)
+    n_first = fm.n_iter_
+    fm.fit(X_new, y_new)
+    assert fm.best_validation_score_ == max(fm.validation_scores_[n_first:])
+    assert fm.score(X_new, y_new) > 0.3
+
+
 def test_partial_fit_trains_one_epoch_per_call(interaction_data):
     X, y = interaction_data
     fm = FMRegressor(random_state=0)
