@@ -387,7 +387,8 @@ def read(file, name):
             members = {info.filename: info for info in archive.infolist()}
             info = members.get("metadata.json")
             _check_member(info, "metadata.json", _METADATA_BYTES)
-            if info.file_size > max(_METADATA_SMALL_BYTES, _METADATA_INFLATION * info.compress_size):
+            inflated = max(_METADATA_SMALL_BYTES, _METADATA_INFLATION * info.compress_size)
+            if info.file_size > inflated:
                 raise ValueError(
                     f"metadata.json inflates from {info.compress_size} to {info.file_size} "
                     "bytes, more than JSON does"

@@ -47,6 +47,8 @@ def load(file):
     ValueError
         If the file is not an sklearn_fm model file, was written in a format
         version this sklearn_fm does not read, or is corrupted or truncated.
+    TypeError
+        If ``file`` is a file object open in text mode, or no file at all.
 
     Examples
     --------

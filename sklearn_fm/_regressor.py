@@ -424,7 +424,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         # Training fits the standardised target, so that neither the learning
         # rate nor the penalties depend on the units of y.
         if first_call:
-            mean, std = _standardization(y, sample_weight)
+            mean, std = _standardization(y, sample_weight, stream=incremental)
         else:  # continue in the units training started in
             mean, std = self._y_train_mean, self._y_train_std
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
@@ -443,9 +443,15 @@ class FMRegressor(RegressorMixin, BaseFM):
         )
 
 
-def _standardization(y, sample_weight):
+def _standardization(y, sample_weight, stream=False):
     """The (weighted) mean and standard deviation of ``y``; a standard
-    deviation of 1 for a constant ``y``, as StandardScaler does.
+    deviation of 1 for a constant ``y``, as StandardScaler does, or for the
+    first chunk of a ``stream`` the magnitude of its value (1 for zeros).
+
+    ``partial_fit`` keeps the first call's scale for later calls: a first
+    chunk of one target of 5,000 standardised by 1 left the others, spread
+    by 1,000, a thousand units wide in training, and the model fit them
+    worse than a constant would.
 
     Samples of zero weight are left out. The standard deviation is at least
     the largest distance from the mean over ``_MAX_STANDARDIZED``: a sample
@@ -466,7 +472,7 @@ def _standardization(y, sample_weight):
     std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
     # Below this, the spread is the rounding error of the values themselves.
     if std <= 10 * np.finfo(np.float64).eps * abs(mean):
-        return largest * mean, 1.0
+        return largest * mean, largest if stream else 1.0
     std = max(std, float(np.abs(unit - mean).max()) / _MAX_STANDARDIZED)
     std *= largest  # at most largest: it cannot overflow
     return largest * mean, std if std > 0 else 1.0  # 0 when it underflows

@@ -112,7 +112,7 @@ class SolverSpec(NamedTuple):
                 )
             _check_setting(setting, value)
         # NumPy scalars as Python's: the spec is JSON data (see serialize).
-        plain = {setting: getattr(value, "item", lambda: value)() for setting, value in config.items()}
+        plain = {name: getattr(value, "item", lambda: value)() for name, value in config.items()}
         return cls(_class_name(solver["class_name"]), tuple(sorted(plain.items())))
 
     @property

@@ -147,6 +147,25 @@ def test_encoding_turned_off_after_fit_is_refused_where_the_model_goes_on(tmp_pa
     model.set_params(categorical_features="from_dtype").fit(frame, y)
 
 
+def test_encoding_turned_on_after_fit_is_refused_where_the_model_goes_on():
+    # The mirror case: the model reads its category columns as numbers, and
+    # warm_start and partial_fit went on reading them so.
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"level": pd.Categorical(rng.randint(0, 5, 300)), "x": rng.normal(size=300)}
+    )
+    y = frame["level"].astype(int) * frame["x"]
+    model = FMRegressor(categorical_features=None, warm_start=True, **FAST).fit(frame, y)
+    model.set_params(categorical_features="from_dtype")
+    for call in (lambda: model.fit(frame, y), lambda: model.partial_fit(frame, y)):
+        with pytest.raises(ValueError, match="categorical_features='from_dtype', but the fitted"):
+            call()
+    assert model.coef_.shape == (2,)
+    # Data without category columns goes on, and fit without warm_start starts over.
+    model.partial_fit(frame.assign(level=frame["level"].astype(int)), y)
+    assert model.set_params(warm_start=False).fit(frame, y).coef_.shape == (6,)
+
+
 def test_category_columns_of_numbers_are_categories_unless_turned_off():
     rng = np.random.RandomState(0)
     frame = pd.DataFrame(

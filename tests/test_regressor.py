@@ -521,6 +521,27 @@ def test_partial_fit_keeps_the_standardisation_of_its_first_call(interaction_dat
     assert model._y_train_std == pytest.approx(5 * np.std(y))
 
 
+@pytest.mark.parametrize("first", ["one row", "constant rows"])
+def test_a_stream_whose_first_chunk_has_no_spread_trains_in_the_scale_of_its_targets(first):
+    # A first chunk without spread was standardised by 1, and the later
+    # targets, spread by 1,000, trained a thousand units wide: RMSE 2,141
+    # where the stream without that chunk reached 34 (the constant, 1,373).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 4))
+    y = 1000 * (X[:, 0] * X[:, 1] + X[:, 2]) + 5000
+    head = (X[:1], y[:1]) if first == "one row" else (X[:20], np.full(20, 5000.0))
+
+    def stream_rmse(*chunks):
+        model = FMRegressor(random_state=0)
+        for _ in range(5):
+            for X_chunk, y_chunk in chunks:
+                model.partial_fit(X_chunk, y_chunk)
+        return np.sqrt(np.mean((model.predict(X) - y) ** 2))
+
+    body = [(X[i : i + 200], y[i : i + 200]) for i in range(0, 1000, 200)]
+    assert stream_rmse(head, *body) < 3 * stream_rmse(*body)
+
+
 def test_weighted_targets_are_standardised_with_their_weights():
     X = np.eye(4)
     y = np.array([0.0, 1.0, 100.0, 3.0])
