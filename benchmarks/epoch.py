@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/epoch.py --data ../shared/data [--n-factors 32] [--epochs 7]
+    python benchmarks/epoch.py --data ../shared/data [--n-factors 32] [--epochs 7] [--batch-size 4096]
 
 One-hot user + item ids of the 900,189 training ratings (the split of
 ``benchmarks/movielens.py``). Each epoch is one ``partial_fit`` call,
@@ -29,15 +29,16 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--n-factors", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=4096)
     args = parser.parse_args()
     train, _ = load_split("1m", args.data)
     X = OneHotEncoder().fit_transform(train[IDS])
     y = train["rating"].to_numpy(float)
     print(f"Machine: {machine()}.\n")
-    print(f"| solver (k={args.n_factors}, batch 4096) | first epoch s | median s/epoch |")
+    print(f"| solver (k={args.n_factors}, batch {args.batch_size}) | first epoch s | median s/epoch |")
     print("| --- | ---: | ---: |")
     for solver in ["adam", "adagrad", "sgd", "rmsprop"]:
-        model = FMRegressor(n_factors=args.n_factors, solver=solver, batch_size=4096,
+        model = FMRegressor(n_factors=args.n_factors, solver=solver, batch_size=args.batch_size,
                             learning_rate_init=0.002, random_state=0)
         times = []
         for _ in range(args.epochs + 1):

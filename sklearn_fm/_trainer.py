@@ -65,13 +65,20 @@ _check_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
 # that limit, so that parallel workers do not oversubscribe the cores. A
 # TensorFlow the user loaded already is left as it is.
 _TENSORFLOW_WAS_LOADED = "tensorflow" in sys.modules
+import numpy as np  # noqa: E402
+
+# Importing TensorFlow draws from NumPy's global random state: the user's
+# stream of np.random must not depend on whether a fit loaded TensorFlow.
+_numpy_random_state = np.random.get_state()
 import tensorflow as tf  # noqa: E402
 
 if not _TENSORFLOW_WAS_LOADED:
     _follow_thread_limit(tf, os.environ)
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
+
+np.random.set_state(_numpy_random_state)
+del _numpy_random_state
 
 from .keras import (  # noqa: E402
     FactorizationMachine,

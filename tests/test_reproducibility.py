@@ -71,6 +71,27 @@ def test_fit_does_not_touch_global_random_states():
     assert snapshot() == before
 
 
+def test_the_fit_that_loads_tensorflow_leaves_numpys_global_random_state_alone():
+    # Importing TensorFlow draws from np.random: the first fit of a process
+    # changed the user's stream of random numbers, later ones did not.
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from sklearn_fm import FMRegressor
+        np.random.seed(0)
+        X = np.random.RandomState(1).normal(size=(50, 3))
+        expected = np.random.RandomState(0).random_sample(3)
+        FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, X[:, 0])
+        assert "tensorflow" in __import__("sys").modules
+        print(np.array_equal(np.random.random_sample(3), expected))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "True"
+
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys
