@@ -902,8 +902,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         ValueError
             If a parameter cannot be stored as JSON, such as a
             ``random_state`` that is a ``RandomState`` instance, or is not
-            valid or not the one the model was trained with (changed by
-            ``set_params`` after fit).
+            valid, or if ``set_params`` changed after fit a parameter that
+            shapes the model (``n_factors``, ``solver``, ``fields``,
+            ``categorical_features``). Others, such as ``max_iter``, are
+            saved as they are now, as pickle keeps them.
         """
         # One whole model, whatever a fit in another thread does meanwhile.
         model = self._fitted_copy()

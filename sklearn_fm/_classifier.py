@@ -102,7 +102,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     validation_fraction : float, default=0.1
         Fraction of the training data set aside for early stopping. Only used
-        if ``early_stopping`` is True.
+        when early stopping runs (``early_stopping_``).
 
     n_iter_no_change : int, default=5
         Number of epochs without improvement by ``tol`` tolerated before
@@ -187,15 +187,16 @@ class FMClassifier(ClassifierMixin, BaseFM):
         factors vary).
 
     best_loss_ : float or None
-        The lowest value of ``loss_curve_``; None with ``early_stopping``.
+        The lowest value of ``loss_curve_`` in the last ``fit`` (for
+        ``partial_fit``, since its first call); None with ``early_stopping``.
 
     validation_scores_ : list of float or None
         The negative log-loss on the validation set after each epoch; None
         without ``early_stopping``.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_``, whose parameters the model keeps;
-        None without ``early_stopping``.
+        The best of ``validation_scores_`` in the last ``fit``, whose
+        parameters the model keeps; None without ``early_stopping``.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -351,7 +352,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
             Class labels.
 
         classes : array-like of shape (n_classes,), default=None
-            All the classes; required on the first call, ignored after.
+            All the classes; required on the first call, and if given later,
+            equal to ``classes_``.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.

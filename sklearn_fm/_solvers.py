@@ -9,28 +9,66 @@ grid searches, pickle and the safe file format. They are checked here,
 without importing Keras; Keras builds the optimizer when training starts.
 """
 
+import difflib
 import math
 from numbers import Real
 from typing import NamedTuple
 
-# The class names of keras.optimizers' optimizers (Keras 3.15); solver names
-# are their lower-case forms. Wrappers of other optimizers are left out.
-KERAS_OPTIMIZERS = (
-    "Adadelta",
-    "Adafactor",
-    "Adagrad",
-    "Adam",
-    "AdamW",
-    "Adamax",
-    "Ftrl",
-    "Lamb",
-    "Lion",
-    "Muon",
-    "Nadam",
-    "RMSprop",
-    "SGD",
-    "ScheduleFreeAdamW",
+# The class names of keras.optimizers' optimizers (Keras 3.15), with the
+# settings of each besides those of every optimizer (below) and the
+# estimator's learning_rate and name. Solver names are their lower-case
+# forms; wrappers of other optimizers are left out. Known here so that a
+# misspelt setting is refused before TensorFlow is imported.
+_OPTIMIZER_SETTINGS = {
+    "Adadelta": ("rho", "epsilon"),
+    "Adafactor": ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold", "relative_step"),
+    "Adagrad": ("initial_accumulator_value", "epsilon"),
+    "Adam": ("beta_1", "beta_2", "epsilon", "amsgrad"),
+    "AdamW": ("beta_1", "beta_2", "epsilon", "amsgrad"),
+    "Adamax": ("beta_1", "beta_2", "epsilon"),
+    "Ftrl": (
+        "learning_rate_power",
+        "initial_accumulator_value",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+        "beta",
+    ),
+    "Lamb": ("beta_1", "beta_2", "epsilon"),
+    "Lion": ("beta_1", "beta_2"),
+    "Muon": (
+        "adam_beta_1",
+        "adam_beta_2",
+        "adam_weight_decay",
+        "epsilon",
+        "exclude_layers",
+        "exclude_embeddings",
+        "muon_a",
+        "muon_b",
+        "muon_c",
+        "adam_lr_ratio",
+        "momentum",
+        "ns_steps",
+        "nesterov",
+        "rms_rate",
+    ),
+    "Nadam": ("beta_1", "beta_2", "epsilon"),
+    "RMSprop": ("rho", "momentum", "epsilon", "centered"),
+    "SGD": ("momentum", "nesterov"),
+    "ScheduleFreeAdamW": ("beta_1", "beta_2", "epsilon", "warmup_steps"),
+}
+_COMMON_SETTINGS = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
 )
+KERAS_OPTIMIZERS = tuple(_OPTIMIZER_SETTINGS)
 SOLVER_NAMES = tuple(name.lower() for name in KERAS_OPTIMIZERS)
 _CLASS_NAMES = {name.lower(): name for name in KERAS_OPTIMIZERS}
 # The estimator sets the learning rate (learning_rate_init and its schedule)
@@ -113,7 +151,9 @@ class SolverSpec(NamedTuple):
             _check_setting(setting, value)
         # NumPy scalars as Python's: the spec is JSON data (see serialize).
         plain = {name: getattr(value, "item", lambda: value)() for name, value in config.items()}
-        return cls(_class_name(solver["class_name"]), tuple(sorted(plain.items())))
+        class_name = _class_name(solver["class_name"])
+        _check_setting_names(class_name, config)
+        return cls(class_name, tuple(sorted(plain.items())))
 
     @property
     def row_sparse(self):
@@ -212,6 +252,20 @@ def _check_setting(setting, value):
     expected, valid = _SETTING_RANGES.get(setting, (None, None))
     if valid is not None and not valid(value):
         raise ValueError(f"The solver's setting {setting} must be {expected}; got {value!r}.")
+
+
+def _check_setting_names(class_name, config):
+    """Refuse settings that the optimizer ``class_name`` does not have."""
+    known = (*_OPTIMIZER_SETTINGS[class_name], *_COMMON_SETTINGS)
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        raise ValueError(
+            f"The solver's config sets {', '.join(map(repr, unknown))}, which "
+            f"keras.optimizers.{class_name} does not have"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; its settings are {', '.join(sorted(known))}."
+        )
 
 
 def _class_name(name):

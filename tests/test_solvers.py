@@ -13,7 +13,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor, _solvers
+from sklearn_fm._solvers import KERAS_OPTIMIZERS
 
 from .conftest import make_interaction_data
 
@@ -59,7 +60,9 @@ def test_class_names_and_names_are_the_same_solver(estimator):
         ({"class_name": "Adam", "config": [1]}, TypeError, "config must be a dict"),
         ({"class_name": "Adam", "config": {"learning_rate": 0.1}}, ValueError, "learning_rate_init"),
         ({"class_name": "Adam", "config": {"beta_1": [0.9]}}, TypeError, "numbers, booleans"),
-        ({"class_name": "Adam", "config": {"beta_one": 0.9}}, ValueError, "Keras refused"),
+        # Refused by Keras once TensorFlow ran; now before it is imported.
+        ({"class_name": "Adam", "config": {"beta1": 0.9}}, ValueError, "did you mean 'beta_1'"),
+        ({"class_name": "SGD", "config": {"beta_1": 0.5}}, ValueError, "SGD does not have"),
     ],
 )
 def test_invalid_solvers_are_refused_clearly(solver, error, message):
@@ -73,7 +76,11 @@ def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
         import sys
         import numpy as np
         from sklearn_fm import FMRegressor
-        for solver in [{"class_name": "Adamm"}, {"class_name": "Adam", "config": {"learning_rate": 1}}]:
+        for solver in [
+            {"class_name": "Adamm"},
+            {"class_name": "Adam", "config": {"learning_rate": 1}},
+            {"class_name": "SGD", "config": {"beta_1": 0.5}},
+        ]:
             try:
                 FMRegressor(solver=solver).fit(np.eye(3), np.arange(3.0))
             except ValueError as error:
@@ -82,7 +89,21 @@ def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["ValueError", "ValueError", "False"]
+    assert result.stdout.split() == ["ValueError", "ValueError", "ValueError", "False"]
+
+
+def test_the_settings_known_for_each_optimizer_are_those_of_the_installed_keras():
+    # Misspelt settings are refused before TensorFlow is imported, from a
+    # table of Keras' settings: it must neither refuse nor let through any.
+    import inspect
+
+    import keras
+
+    for class_name in KERAS_OPTIMIZERS:
+        parameters = inspect.signature(getattr(keras.optimizers, class_name)).parameters
+        keras_settings = set(parameters) - {"learning_rate", "name", "kwargs"}
+        known = {*_solvers._OPTIMIZER_SETTINGS[class_name], *_solvers._COMMON_SETTINGS}
+        assert known == keras_settings, class_name
 
 
 ACCUMULATING = {"gradient_accumulation_steps": 2}

@@ -7,8 +7,8 @@ Every fit records the mean training objective of each epoch in
 ``loss_curve_``. With ``early_stopping=True`` it also sets aside
 ``validation_fraction`` of the data, records the validation score of each
 epoch in ``validation_scores_``, stops once that score has not improved by
-``tol`` for ``n_iter_no_change`` epochs, and keeps the parameters of the best
-epoch.
+``tol`` for more than ``n_iter_no_change`` epochs, and keeps the parameters of
+the best epoch.
 
 This example plots both: the training curves of the four solvers, then a
 model trained for a fixed number of epochs against the same model with early
@@ -37,8 +37,8 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=1000, rando
 # The solvers are Keras' optimizers with their default settings, all at the
 # default ``learning_rate_init=0.015`` and ``learning_rate="invscaling"``,
 # whose rate falls as ``1 / (t + 1)`` in epoch ``t``, and capped at 300
-# epochs. Training stops when the loss has not improved by ``tol`` for
-# ``n_iter_no_change`` epochs, so the curves end at different epochs; a
+# epochs. Training stops when the loss has not improved by ``tol`` for more
+# than ``n_iter_no_change`` epochs, so the curves end at different epochs; a
 # solver still improving at epoch 300 would raise a
 # :class:`~sklearn.exceptions.ConvergenceWarning`, silenced here and shown in
 # the legend instead. Adam and RMSprop, which scale each step by the
@@ -76,9 +76,9 @@ plt.show()
 # (``tol=None``) and with ``early_stopping=True``, which holds out 10% of the
 # training rows (``early_stopping="auto"`` would do so only above 2,000
 # samples). The validation score levels off long before epoch 200; early
-# stopping ends training ``n_iter_no_change`` epochs after its best epoch and
-# keeps that epoch's parameters, for about the same test score in a fraction
-# of the epochs.
+# stopping ends training more than ``n_iter_no_change`` epochs after the last
+# epoch that improved by ``tol``, keeps the best epoch's parameters, and gets
+# about the same test score in a fraction of the epochs.
 fixed = FMRegressor(n_factors=16, max_iter=200, tol=None, random_state=0)
 fixed.fit(X_train, y_train)
 stopped = FMRegressor(n_factors=16, max_iter=200, early_stopping=True, random_state=0)
