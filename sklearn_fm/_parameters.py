@@ -144,9 +144,10 @@ def ffm_decision(X, intercept, coef, factors, fields):
 
 
 def _ffm_block_outputs(X, intercept, coef, flat, own, fields, in_field):
-    """``ffm_decision`` in the layer's layout for a block of rows, from the
-    factors flattened by feature ``flat``, each feature's factors for its
-    own field ``own`` and its field, as labels and as one-hot rows."""
+    """``ffm_decision`` of a block of rows, in the layer's layout. ``flat``
+    holds each feature's factors in one row, ``own`` its factors for its own
+    field, and ``fields`` and ``in_field`` its field as a label and as a
+    one-hot row."""
     (_, n_fields), (_, n_outputs, n_factors) = in_field.shape, own.shape
     if sp.issparse(X):
         used = np.unique(X.indices)  # as in fm_decision
