@@ -503,6 +503,28 @@ class _RowSparseFtrl(keras.optimizers.Ftrl):
         _assign_rows(self, accumulator, rows, new_accumulator)
 
 
+def _summed_per_column(gradient, cols):
+    """Per-non-zero gradients (nnz, width) summed per column, the sum at
+    each of the column's occurrences in ``cols``.
+
+    The columns are sorted (``argsort``, O(nnz log nnz)). A table of each
+    column's first position in the batch took O(n_features) per step: XLA
+    copies a table that is scattered into, read and scattered into again
+    within one step.
+    """
+    nnz = tf.shape(cols)[0]
+    order = tf.argsort(cols, stable=True)
+    sorted_cols = tf.gather(cols, order)
+    first = tf.concat(
+        [tf.ones_like(sorted_cols[:1], tf.bool), sorted_cols[1:] != sorted_cols[:-1]], axis=0
+    )
+    column = tf.cumsum(tf.cast(first, tf.int32)) - 1  # numbered by sorted position
+    sums = tf.math.unsorted_segment_sum(tf.gather(gradient, order), column, nnz)
+    # The number of each position's column, in the order of cols.
+    numbers = tf.scatter_nd(order[:, None], column, tf.expand_dims(nnz, 0))
+    return tf.gather(sums, numbers)
+
+
 def _whole_rows(optimizer, gradient):
     """The rows of an IndexedSlices gradient and their values, each
     occurrence carrying its row's whole gradient.
@@ -646,10 +668,6 @@ class _Model:
         self._merge_rows = reads_whole_rows and strategy is None
         if reads_whole_rows and strategy is not None:
             self.optimizer.sums_rows = True
-        if self._merge_rows:
-            # Each column's first position in a batch (see _merged), between
-            # steps all 2**31 - 1.
-            self._first = tf.Variable(tf.fill((n_features,), np.int32(2**31 - 1)), trainable=False)
         self._ftrl_slots = _ftrl_slots(self.optimizer, self.variables)
         self._copying_slots = _slots_copying_their_variables(self.optimizer, self.variables)
         # XLA fuses a step's few dozen small operations and its scatters into
@@ -732,21 +750,6 @@ class _Model:
             anchored = -(weight * quadratic + tf.sign(weight) * l1)
             # A zero weight keeps its linear term, within [-l1, l1].
             linear.assign(tf.where(weight == 0, linear.value, anchored))
-
-    def _merged(self, gradient, cols):
-        """Per-non-zero gradients (nnz, width) summed per column, the sum at
-        each of the column's occurrences in ``cols``.
-
-        The sums are taken in a buffer of nnz rows, indexed by each column's
-        first position: XLA copies a table that is scattered into, read and
-        scattered into again within one step, so a table of n_features rows
-        would cost O(n_features) per step.
-        """
-        nnz = tf.shape(cols)[0]
-        self._first.scatter_min(tf.IndexedSlices(tf.range(nnz, dtype=tf.int32), cols))
-        first = tf.gather(self._first, cols)
-        self._first.scatter_update(tf.IndexedSlices(tf.fill([nnz], np.int32(2**31 - 1)), cols))
-        return tf.gather(tf.math.unsorted_segment_sum(gradient, first, nnz), first)
 
     def _batch_step(self, matrix, rows, slots, settings):
         """``_step_function`` on the rows ``rows`` of ``matrix``, read into
@@ -866,7 +869,7 @@ class _Model:
             nnz, n_outputs = tf.shape(cols)[0], tf.shape(d_w)[1]
             vectors = tf.reshape(d_V, tf.stack([nnz, n_outputs, -1]))
             both = tf.concat([d_w[..., None], vectors], axis=-1)  # (nnz, c, 1 + [F *] k)
-            merged = self._merged(tf.reshape(both, (nnz, -1)), cols)
+            merged = _summed_per_column(tf.reshape(both, (nnz, -1)), cols)
             merged = tf.reshape(merged, tf.shape(both))
             d_w, d_V = merged[..., 0], tf.reshape(merged[..., 1:], tf.shape(d_V))
         return (
