@@ -505,11 +505,12 @@ class FMClassifier(ClassifierMixin, BaseFM):
     def _initial_intercept(self, y, sample_weight, n_outputs):
         n_classes = max(2, n_outputs)
         prior = np.bincount(y.astype(int), weights=sample_weight, minlength=n_classes)
-        if not (prior > 0).all():
+        if not (np.bincount(y.astype(int), minlength=n_classes) > 0).all():
             # A class missing from the data (the first chunk of a stream sorted
             # by class, given to partial_fit with `classes`) has no frequency to
             # estimate: start from equal probabilities, as a log-prior near
-            # log(0) takes the optimizer many steps to leave.
+            # log(0) takes the optimizer many steps to leave. A class whose
+            # samples all weigh 0 is in the data: it starts at the least prior.
             return 0.0 if n_classes == 2 else np.zeros(n_classes)
         prior = np.clip(prior / prior.sum(), 1e-3, None)
         log_prior = np.log(prior) / _LOGISTIC_STD  # in training units

@@ -471,8 +471,10 @@ def _standardization(y, sample_weight, stream=False):
     unit = y / largest
     mean = float(np.average(unit, weights=weights))
     std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
-    # Below this, the spread is the rounding error of the values themselves.
-    if std <= 10 * np.finfo(np.float64).eps * abs(mean):
+    # A spread of a few units in the last place is real (1e6 + 1e-9 * signal,
+    # or integers near 2**62): a scale of 1 there left the model's float32
+    # noise a million times the targets' spread.
+    if std == 0:
         return largest * mean, largest if stream else 1.0
     std = max(std, float(np.abs(unit - mean).max()) / _MAX_STANDARDIZED)
     std *= largest  # at most largest: it cannot overflow

@@ -189,6 +189,23 @@ def test_training_starts_from_the_class_priors():
     assert_allclose(fm.predict_proba(X[:1])[0], [1 / 3, 1 / 2, 1 / 6], atol=0.01)
 
 
+def test_a_class_whose_samples_all_weigh_zero_is_predicted_as_rarely_as_a_tiny_weight_gives():
+    # It started from equal odds, as a class missing from a stream's first
+    # chunk does, and came out with probabilities up to 0.86 (0.0003 for a
+    # weight of 1e-12).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] > 0).astype(int)
+    probabilities = [
+        FMClassifier(max_iter=30, random_state=0)
+        .fit(X, y, sample_weight=np.where(y == 1, weight, 1.0))
+        .predict_proba(X)[:, 1]
+        for weight in (0.0, 1e-12)
+    ]
+    assert probabilities[0].max() < 0.01
+    assert_allclose(probabilities[0], probabilities[1], atol=1e-3)
+
+
 def test_class_weight_dict_is_the_same_as_those_sample_weights():
     X, y = multiclass_data()
     weighted = FMClassifier(class_weight={0: 1.0, 1: 3.0, 2: 0.5}, **FAST).fit(X, y)

@@ -550,6 +550,17 @@ def test_weighted_targets_are_standardised_with_their_weights():
     assert model._y_train_std == pytest.approx(np.sqrt(np.cov(y, aweights=[1, 1, 0, 2], bias=True)))
 
 
+def test_a_spread_of_a_few_units_in_the_last_place_is_learned():
+    # Taken for rounding error and standardised by 1, such a target left the
+    # model's float32 noise a million times its spread (R² -3e7), and
+    # integers near 2**62 gave a constant model (R² 0).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    signal = X[:, 0] + X[:, 1] + 0.1 * rng.normal(size=300)
+    for y in (1e6 + 1e-9 * signal, 2**62 + (1000 * signal).astype(np.int64)):
+        assert FMRegressor(max_iter=20, random_state=0).fit(X, y).score(X, y) > 0.9
+
+
 def test_a_constant_target_is_predicted():
     X, _ = make_interaction_data(n_samples=100)
     for value in (0.0, 7.5, -1e6):
