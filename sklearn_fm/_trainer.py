@@ -529,7 +529,7 @@ def _whole_rows(optimizer, gradient):
     """The rows of an IndexedSlices gradient and their values, each
     occurrence carrying its row's whole gradient.
 
-    A single replica's gradients arrive so (``_Model._merged``). The
+    A single replica's gradients arrive so (``_summed_per_column``). The
     all-reduce of several replicas' concatenates them, so that a row may
     arrive once per replica with a part of its gradient: the optimizers of a
     distributed model (``sums_rows``) sum them first, each row then once.
