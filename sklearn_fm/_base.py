@@ -895,10 +895,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         file : str, path-like or binary file object
-            Where to write.
+            Where to write. A file object that can seek is cut where the
+            model ends, so that content it held beyond does not remain.
 
         Raises
         ------
+        TypeError
+            If ``file`` is neither a path nor a file object open for
+            writing bytes.
         ValueError
             If a parameter cannot be stored as JSON, such as a
             ``random_state`` that is a ``RandomState`` instance, or is not

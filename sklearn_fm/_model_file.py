@@ -182,8 +182,29 @@ def write(estimator, file):
         metadata["y_train_std"] = float(estimator._y_train_std)
     if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
         _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
+    elif isinstance(file, io.TextIOBase) or not callable(getattr(file, "write", None)):
+        raise TypeError(
+            "save writes to a path or to a file object open for writing bytes (mode "
+            f"'wb'); got {type(file).__name__}."
+        )
     else:
         _write_archive(file, metadata, arrays)
+        _end_where_written(file)
+
+
+def _end_where_written(file):
+    """Cut a file object that can seek at the end of the archive just written.
+
+    A zip archive is read from its end: the rest of an earlier, longer
+    content (a reused BytesIO, a file opened with ``'r+b'``) made the file
+    one that ``load`` refuses.
+    """
+    seekable, truncate = getattr(file, "seekable", None), getattr(file, "truncate", None)
+    if callable(seekable) and callable(truncate) and seekable():
+        try:
+            truncate()
+        except OSError:  # io.UnsupportedOperation too: the file cannot be cut
+            pass
 
 
 def _write_archive(file, metadata, arrays):

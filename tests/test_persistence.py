@@ -879,3 +879,28 @@ def test_save_to_a_file_name_of_250_bytes(fitted, tmp_path):
     fitted.save(path)
     assert_same_fit(sklearn_fm.load(path), fitted)
     assert os.listdir(tmp_path) == [path.name]
+
+
+def test_a_save_over_longer_content_of_a_file_object_loads(tmp_path):
+    # A reused buffer or a file opened 'r+b' kept the end of its earlier,
+    # longer content, and a zip archive is read from its end: load refused
+    # the file save had just written.
+    big = FMRegressor(n_factors=16, max_iter=2, tol=None, random_state=0).fit(X, y)
+    small = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0).fit(X[:, :3], y)
+    buffer = io.BytesIO()
+    big.save(buffer)
+    buffer.seek(0)
+    small.save(buffer)
+    assert_same_fit(sklearn_fm.load(buffer.getvalue()), small, X[:, :3])
+    big.save(tmp_path / "model.fm")
+    with open(tmp_path / "model.fm", "r+b") as file:
+        small.save(file)
+    assert_same_fit(sklearn_fm.load(tmp_path / "model.fm"), small, X[:, :3])
+
+
+def test_save_to_what_is_no_binary_file_raises_a_type_error(fitted, tmp_path):
+    # A bytearray raised AttributeError, a text handle a TypeError of write.
+    with open(tmp_path / "model.fm", "w") as text, pytest.raises(TypeError, match="mode 'wb'"):
+        fitted.save(text)
+    with pytest.raises(TypeError, match="got bytearray"):
+        fitted.save(bytearray())
