@@ -410,17 +410,21 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         ``feature_names_in_`` if X has names, the categorical encoding) that
         the model will hold, as a :class:`_ValidatedData`."""
         check_sparse_structure(X)
-        encoding = CategoricalEncoding.learn(X, self.categorical_features)
-        if not first_call:
-            fitted_encoding = self._categorical_encoding()
-            if fitted_encoding is None and encoding is not None:
+        encoding = (
+            CategoricalEncoding.learn(X, self.categorical_features)
+            if first_call
+            else self._categorical_encoding()
+        )
+        # The twin of the check of categorical_features=None in
+        # _check_parameters_fit_the_model, which needs no data.
+        if encoding is None and not first_call:
+            if CategoricalEncoding.learn(X, self.categorical_features) is not None:
                 raise ValueError(
                     "categorical_features='from_dtype', but the fitted model reads the "
                     "category columns of X as numbers (it was trained with "
                     "categorical_features=None, or on data without category columns); "
                     f"{_TO_CONTINUE}"
                 )
-            encoding = fitted_encoding
         # validate_data records the contract on the estimator it checks:
         # a copy, as self keeps its own until training has succeeded.
         checked = copy.copy(self)

@@ -87,6 +87,7 @@ from .keras import (  # noqa: E402
     fm_outputs,
 )
 from ._data import index_dtype  # noqa: E402
+from ._key_sums import key_sums  # noqa: E402
 from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
 from ._random import shuffle_rows  # noqa: E402
 from ._solvers import SolverSpec  # noqa: E402
@@ -507,22 +508,12 @@ def _summed_per_column(gradient, cols):
     """Per-non-zero gradients (nnz, width) summed per column, the sum at
     each of the column's occurrences in ``cols``.
 
-    The columns are sorted (``argsort``, O(nnz log nnz)). A table of each
-    column's first position in the batch took O(n_features) per step: XLA
-    copies a table that is scattered into, read and scattered into again
-    within one step.
+    Summed in sorted order (see ``_key_sums``): a table of each column's
+    first position in the batch took O(n_features) per step, as XLA copies
+    a table that is scattered into, read and scattered into again.
     """
-    nnz = tf.shape(cols)[0]
-    order = tf.argsort(cols, stable=True)
-    sorted_cols = tf.gather(cols, order)
-    first = tf.concat(
-        [tf.ones_like(sorted_cols[:1], tf.bool), sorted_cols[1:] != sorted_cols[:-1]], axis=0
-    )
-    column = tf.cumsum(tf.cast(first, tf.int32)) - 1  # numbered by sorted position
-    sums = tf.math.unsorted_segment_sum(tf.gather(gradient, order), column, nnz)
-    # The number of each position's column, in the order of cols.
-    numbers = tf.scatter_nd(order[:, None], column, tf.expand_dims(nnz, 0))
-    return tf.gather(sums, numbers)
+    order, _, sums = key_sums(tf, cols, gradient)
+    return tf.scatter_nd(order[:, None], sums, tf.shape(gradient))
 
 
 def _whole_rows(optimizer, gradient):

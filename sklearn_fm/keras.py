@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from ._key_sums import key_sums
+
 __all__ = ["FactorizationMachine", "FieldAwareFactorizationMachine", "ffm_outputs", "fm_outputs"]
 
 
@@ -155,19 +157,13 @@ def _sparse_coordinates(inputs):
 
 def _merged_tf_coordinates(tf, inputs):
     """The coordinates of a ``tf.SparseTensor`` in row-major order, with each
-    repeated coordinate's sum in its first entry and zeros in the others.
-
-    Sorted with ``argsort`` (``tf.sparse.reorder`` has no XLA kernel), and
-    merged without dropping entries, so that the shapes stay static for XLA.
+    repeated coordinate's sum in its first entry and zeros in the others
+    (merged without dropping entries, so that the shapes stay static for XLA).
     """
     key = inputs.indices[:, 0] * inputs.dense_shape[1] + inputs.indices[:, 1]
-    order = tf.argsort(key, stable=True)
-    key, indices, values = (tf.gather(a, order) for a in (key, inputs.indices, inputs.values))
-    first = tf.concat([[True], key[1:] != key[:-1]], axis=0)
-    coordinate = tf.cumsum(tf.cast(first, tf.int32)) - 1
-    sums = tf.math.unsorted_segment_sum(values, coordinate, tf.shape(values)[0])
-    merged = tf.where(first, tf.gather(sums, coordinate), tf.zeros_like(values))
-    return indices[:, 0], indices[:, 1], merged
+    order, first, sums = key_sums(tf, key, inputs.values)
+    indices = tf.gather(inputs.indices, order)
+    return indices[:, 0], indices[:, 1], tf.where(first, sums, tf.zeros_like(sums))
 
 
 def _positive_int(value, name):
