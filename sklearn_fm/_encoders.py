@@ -1,5 +1,6 @@
 """Transformers for the feature blocks of an FM design matrix."""
 
+from collections.abc import Hashable
 from numbers import Integral
 
 import numpy as np
@@ -12,14 +13,17 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from ._random import local_random_state
 
+# The cells that hold several labels.
+_LABEL_SETS = (list, tuple, set, frozenset, np.ndarray)
+
 
 class MultiHotEncoder(TransformerMixin, BaseEstimator):
     """Encode columns whose cells hold sets of labels as sparse multi-hot blocks.
 
     A cell is a string of labels joined by ``separator`` (MovieLens genres:
     ``"Action|Comedy"``), a list, tuple or set of labels, or a single other
-    value. Missing cells (None, NaN, ``pd.NA``, NaT) and labels unseen during ``fit`` encode
-    as no label. Each input column becomes one block of indicator columns, like
+    value. Missing cells and values (None, NaN, ``pd.NA``, NaT, also inside a
+    list) and labels unseen during ``fit`` encode as no label. Each input column becomes one block of indicator columns, like
     :class:`~sklearn.preprocessing.OneHotEncoder` with several ones per row;
     unlike :class:`~sklearn.preprocessing.MultiLabelBinarizer` it transforms
     ``X``, so it fits in a :class:`~sklearn.compose.ColumnTransformer`.
@@ -170,19 +174,34 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     def _labels(self, cell):
         if isinstance(cell, str):
             return tuple(label for label in cell.split(self.separator) if label)
-        if isinstance(cell, (list, tuple, set, frozenset, np.ndarray)):
-            return tuple(cell)
-        if pd.isna(cell):  # None, NaN, pd.NA (pandas' string columns), NaT
-            return ()
-        if isinstance(cell, (Integral, np.integer)):
-            return (int(cell),)
-        return (cell,)
+        if isinstance(cell, _LABEL_SETS):
+            # A list's values are labels as they are, read as a scalar cell is.
+            return tuple(label for value in cell for label in _scalar_label(value))
+        return _scalar_label(cell)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _scalar_label(value):
+    """The labels of one value: none if it is missing or empty, else itself,
+    with NumPy scalars as Python ones so that ``np.int64(1)`` and ``1`` are one
+    label and a bool stays a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return (bool(value),)
+    if isinstance(value, (Integral, np.integer)):
+        return (int(value),)
+    if isinstance(value, _LABEL_SETS) or not isinstance(value, Hashable):
+        raise TypeError(
+            "MultiHotEncoder reads a cell as a string of labels, a list, tuple or set "
+            f"of labels, or one hashable label; a label cannot be a {type(value).__name__}."
+        )
+    if pd.isna(value) or isinstance(value, str) and not value:  # None, NaN, pd.NA, NaT, ""
+        return ()
+    return (value,)
 
 
 class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):

@@ -70,6 +70,25 @@ def test_separator_norm_and_mixed_label_types():
     assert encoder.get_feature_names_out(["f"]).tolist() == ["f_1", "f_3", "f_a", "f_b"]
 
 
+def test_values_inside_list_cells_read_as_scalar_cells():
+    # Missing values inside a list once became labels 'nan' (one per NaN
+    # object) and 'None', bools became the labels 0 and 1, and a list inside
+    # a list raised Python's "unhashable type".
+    X = pd.DataFrame({"c": [["a", np.nan, None], ["b", float("nan"), pd.NA, ""], [pd.NaT]]})
+    encoder = MultiHotEncoder().fit(X)
+    assert encoder.categories_[0].tolist() == ["a", "b"]
+    assert_array_equal(encoder.transform(X).toarray(), [[1, 0], [0, 1], [0, 0]])
+    flags = pd.DataFrame({"scalar": [True, np.bool_(False)], "listed": [[np.True_], [False, np.int64(3)]]})
+    encoder = MultiHotEncoder().fit(flags)
+    assert encoder.get_feature_names_out().tolist() == [
+        "scalar_False", "scalar_True", "listed_False", "listed_True", "listed_3",
+    ]
+    assert_array_equal(encoder.transform(flags).toarray(), [[0, 1, 0, 1, 0], [1, 0, 1, 0, 1]])
+    for cell in ([["x"]], [("x", "y")], {"x": 1}, [{"x"}]):
+        with pytest.raises(TypeError, match="a label cannot be a"):
+            MultiHotEncoder().fit(pd.DataFrame({"c": [cell, "y"]}))
+
+
 def test_rejects_bad_parameters_and_other_column_counts():
     with pytest.raises(ValueError, match="'norm' parameter of MultiHotEncoder"):
         MultiHotEncoder(norm="max").fit([["a"]])
