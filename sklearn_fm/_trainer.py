@@ -991,7 +991,8 @@ def _slots_copying_their_variables(optimizer, variables):
     """``(slot, variable)`` of the slots that ``optimizer`` starts as a copy of
     their variable (ScheduleFreeAdamW's ``momentum``), which a fresh start
     must set to its starting parameters."""
-    if not isinstance(optimizer, keras.optimizers.ScheduleFreeAdamW):
+    schedule_free = getattr(keras.optimizers, "ScheduleFreeAdamW", None)  # Keras >= 3.14
+    if schedule_free is None or not isinstance(optimizer, schedule_free):
         return []
     return [(_slot(optimizer, variable, "momentum"), variable) for variable in variables]
 

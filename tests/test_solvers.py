@@ -100,10 +100,27 @@ def test_the_settings_known_for_each_optimizer_are_those_of_the_installed_keras(
     import keras
 
     for class_name in KERAS_OPTIMIZERS:
+        if not hasattr(keras.optimizers, class_name):  # newer than the installed Keras
+            continue
         parameters = inspect.signature(getattr(keras.optimizers, class_name)).parameters
         keras_settings = set(parameters) - {"learning_rate", "name", "kwargs"}
         known = {*_solvers._OPTIMIZER_SETTINGS[class_name], *_solvers._COMMON_SETTINGS}
         assert known == keras_settings, class_name
+
+
+def test_a_keras_without_an_optimizer_trains_with_the_others(monkeypatch):
+    # Keras before 3.14 has no ScheduleFreeAdamW: building any training model
+    # once raised AttributeError looking it up.
+    import keras
+
+    from sklearn_fm import _trainer
+
+    monkeypatch.delattr(keras.optimizers, "ScheduleFreeAdamW")
+    monkeypatch.setattr(_trainer, "_POOL", _trainer._Pool())  # build models anew
+    for solver in ("adam", "ftrl"):
+        FMRegressor(solver=solver, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="needs a newer Keras: Keras .* has no optimizers.ScheduleFreeAdamW"):
+        FMRegressor(solver="schedulefreeadamw", **FAST).fit(X, y)
 
 
 ACCUMULATING = {"gradient_accumulation_steps": 2}
