@@ -21,7 +21,13 @@ from sklearn.utils.validation import (
 )
 
 from ._categorical import CategoricalEncoding
-from ._data import check_sparse_structure, index_dtype, training_matrix, without_spare_capacity
+from ._data import (
+    check_sparse_structure,
+    index_dtype,
+    non_finite_error,
+    training_matrix,
+    without_spare_capacity,
+)
 from ._parameters import (
     estimator_form,
     ffm_decision,
@@ -428,6 +434,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # validate_data records the contract on the estimator it checks:
         # a copy, as self keeps its own until training has succeeded.
         checked = copy.copy(self)
+        if encoding is not None:
+            X = encoding.frame(X)
         X_checked, y = validate_data(
             checked,
             X if encoding is None else encoding.numeric_view(X),
@@ -760,6 +768,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         contract; call it on a :meth:`_fitted_copy`."""
         check_sparse_structure(X)
         encoding = self._categorical_encoding()
+        if encoding is not None:
+            X = encoding.frame(X)
         X_checked = validate_data(
             self,
             X if encoding is None else encoding.numeric_view(X),
@@ -775,9 +785,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             else:
                 output = ffm_decision(X, self.intercept_, self.coef_, self.factors_, fields)
         if not np.isfinite(output).all():
+            largest = abs(X).max()
+            if not np.isfinite(largest):
+                raise non_finite_error("X", largest)
             raise ValueError(
                 "The model's output overflows for some rows of X, whose values reach "
-                f"{abs(X).max():.3g} in magnitude. Scale X as the training data was scaled."
+                f"{largest:.3g} in magnitude. Scale X as the training data was scaled."
             )
         return output
 

@@ -26,7 +26,11 @@ class CategoricalEncoding(NamedTuple):
     def learn(cls, X, categorical_features):
         """The encoding of the ``category`` columns of the DataFrame ``X``
         under ``categorical_features``; None if there are none to encode."""
-        if categorical_features != "from_dtype" or not isinstance(X, pd.DataFrame):
+        if categorical_features != "from_dtype":
+            return None
+        if _is_foreign_frame(X) and _has_categorical_columns(X):
+            X = _as_pandas(X)
+        if not isinstance(X, pd.DataFrame):
             return None
         is_categorical = np.array([isinstance(dtype, pd.CategoricalDtype) for dtype in X.dtypes])
         if not is_categorical.any():
@@ -45,16 +49,28 @@ class CategoricalEncoding(NamedTuple):
         widths[self.is_categorical] = [len(categories) for categories in self.categories]
         return np.repeat(np.arange(len(self.is_categorical)), widths)
 
-    def numeric_view(self, X):
-        """``X`` with every categorical column replaced by zeros: what the
-        estimators validate (names, column count, the numeric columns)."""
+    @staticmethod
+    def frame(X):
+        """``X`` as the pandas DataFrame that :meth:`numeric_view` and
+        :meth:`encode` read: itself; a polars DataFrame or pyarrow Table
+        converted, with its column names and category columns; or a dense
+        array's columns by position."""
         if sp.issparse(X):
             raise ValueError(
                 "This model one-hot encodes categorical columns of its input: X must be "
-                "a pandas DataFrame (or a dense array) with the columns fit saw, not a "
-                "sparse matrix."
+                "a DataFrame (pandas, polars or pyarrow) or a dense array with the "
+                "columns fit saw, not a sparse matrix."
             )
-        X = _as_frame(X)
+        if isinstance(X, pd.DataFrame):
+            return X
+        if _is_foreign_frame(X):
+            return _as_pandas(X)
+        return pd.DataFrame(np.asarray(X, dtype=object))
+
+    def numeric_view(self, X):
+        """The :meth:`frame` ``X`` with every categorical column replaced by
+        zeros: what the estimators validate (names, column count, the numeric
+        columns)."""
         if X.shape[1] != len(self.is_categorical):  # for validation to name the problem
             return pd.DataFrame(np.zeros(X.shape), columns=X.columns)
         view = X.copy(deep=False)
@@ -63,9 +79,8 @@ class CategoricalEncoding(NamedTuple):
         return view
 
     def encode(self, X, numeric):
-        """The encoded CSR matrix of ``X``, given ``numeric``, the validated
-        ``numeric_view`` of ``X`` as an array."""
-        X = _as_frame(X)
+        """The encoded CSR matrix of the :meth:`frame` ``X``, given
+        ``numeric``, the validated ``numeric_view`` of ``X`` as an array."""
         blocks = []
         categorical = iter(self.categories)
         position = 0
@@ -95,9 +110,32 @@ class CategoricalEncoding(NamedTuple):
         return np.asarray(names, dtype=object)
 
 
-def _as_frame(X):
-    """``X`` as a DataFrame: itself, or a dense array's columns by position."""
-    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
+# Data frames of other libraries, by module and class, which the encoding
+# reads through pandas (neither library is imported to recognise them).
+_FOREIGN_FRAMES = {("polars", "DataFrame"), ("pyarrow", "Table"), ("pyarrow", "RecordBatch")}
+
+
+def _is_foreign_frame(X):
+    return (type(X).__module__.partition(".")[0], type(X).__name__) in _FOREIGN_FRAMES
+
+
+def _has_categorical_columns(X):
+    """Whether the polars or pyarrow frame ``X`` has a column of a categorical
+    type (polars' Categorical or Enum, pyarrow's dictionary), which pandas
+    reads as ``category``."""
+    dtypes = X.schema.types if hasattr(X.schema, "types") else X.schema.values()
+    return any(type(dtype).__name__ in ("Categorical", "Enum", "DictionaryType") for dtype in dtypes)
+
+
+def _as_pandas(X):
+    """The polars or pyarrow frame ``X`` as a pandas DataFrame."""
+    try:
+        return X.to_pandas()
+    except ImportError as error:  # polars converts through pyarrow
+        raise ImportError(
+            f"The category columns of a {type(X).__name__} are encoded through pandas, "
+            f"and converting it failed: {error}"
+        ) from error
 
 
 def _one_hot(column, categories):

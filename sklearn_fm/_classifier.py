@@ -125,7 +125,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
-        ``X`` are one-hot encoded inside the estimator, as in
+        ``X`` (and the Categorical and Enum columns of a polars DataFrame, the
+        dictionary columns of a pyarrow Table) are one-hot encoded inside the estimator, as in
         :class:`FMRegressor`; None treats every column as numeric.
 
     warm_start : bool, default=False

@@ -16,6 +16,8 @@ def check_trainable_range(values, name, advice=None):
     """
     # max and min instead of abs: no temporary copy of a large dense X.
     largest = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
+    if not np.isfinite(largest):
+        raise non_finite_error(name, largest)
     if not largest <= _LARGEST_VALUE:
         if advice is None:
             advice = f"Scale {name} first (for example with StandardScaler or MaxAbsScaler)."
@@ -24,6 +26,17 @@ def check_trainable_range(values, name, advice=None):
             f"computes in float32, whose squares overflow beyond {_LARGEST_VALUE:.3g}. "
             + advice
         )
+
+
+def non_finite_error(name, largest):
+    """The ValueError for input ``name`` whose largest magnitude ``largest``
+    is NaN or infinity, which only ``assume_finite=True`` lets past
+    ``validate_data``: worded as scikit-learn's check words it."""
+    kind = "NaN" if np.isnan(largest) else "infinity"
+    return ValueError(
+        f"Input {name} contains {kind}. (scikit-learn's assume_finite=True skipped the "
+        "check that refuses it; training and predicting cannot use it.)"
+    )
 
 
 def check_sparse_structure(X):
@@ -35,8 +48,10 @@ def check_sparse_structure(X):
     NumPy raises IndexError at predict, and a decreasing ``indptr`` crashes
     in C++. O(nnz), without changing ``X``.
     """
-    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo"):
-        return  # the other formats hold no index arrays to damage, or rarely
+    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo") or X.ndim != 2:
+        # Other formats hold no index arrays to damage, or rarely; validation
+        # refuses sparse arrays of other than 2 dimensions.
+        return
     problem = _structure_problem(X)
     if problem is not None:
         raise ValueError(

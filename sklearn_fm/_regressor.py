@@ -143,7 +143,8 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
-        ``X`` are one-hot encoded inside the estimator, one column per
+        ``X`` (and the Categorical and Enum columns of a polars DataFrame, the
+        dictionary columns of a pyarrow Table) are one-hot encoded inside the estimator, one column per
         category seen in the first ``fit`` (or ``partial_fit``), so that a
         frame of categorical columns needs no ``OneHotEncoder``; a missing
         value or a category not seen then encodes as no column, and the other

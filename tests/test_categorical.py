@@ -183,7 +183,7 @@ def test_arrays_at_predict_and_sparse_matrices_refused():
         warnings.filterwarnings("ignore", "X does not have valid feature names")
         from_array = model.predict_proba(frame.to_numpy(dtype=object))
     assert_allclose(from_array, model.predict_proba(frame))
-    with pytest.raises(ValueError, match="X must be a pandas DataFrame .* not a sparse matrix"):
+    with pytest.raises(ValueError, match="X must be a DataFrame .* not a sparse matrix"):
         model.predict(sp.csr_matrix(np.ones((2, 4))))
     with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
         model.predict(frame.iloc[:, :3])
@@ -193,6 +193,34 @@ def test_arrays_at_predict_and_sparse_matrices_refused():
             model.predict(frame.iloc[:, :3].to_numpy(dtype=object))
     with pytest.raises(ValueError, match="could not convert string to float: 'cheap'"):
         model.predict(frame.assign(price="cheap"))
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow"])
+def test_polars_and_pyarrow_frames_are_read_by_column_name_with_their_categories(library):
+    # Their category columns were read as strings and refused, and a model
+    # fitted on pandas read them by position: with their columns in another
+    # order it predicted silently wrong.
+    pytest.importorskip("pyarrow")  # both convert to pandas through it
+    module = pytest.importorskip(library)
+
+    def foreign(df):
+        if library == "polars":
+            return module.from_pandas(df)
+        return module.Table.from_pandas(df, preserve_index=False)
+
+    frame, y = clicks()
+    frame = frame.drop(columns="ad")  # polars has no category columns of numbers
+    model = FMClassifier(**FAST).fit(frame, y)
+    assert_array_equal(model.predict_proba(foreign(frame)), model.predict_proba(frame))
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        model.predict(foreign(frame[frame.columns[::-1]]))
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        model.partial_fit(foreign(frame[frame.columns[::-1]]), y)
+    fitted = FMClassifier(**FAST).fit(foreign(frame), y)
+    assert_array_equal(fitted.is_categorical_, [True, False, True])
+    assert fitted.feature_names_in_.tolist() == list(frame.columns)
+    assert [set(c) for c in fitted.categories_] == [set(c) for c in model.categories_]
+    assert_array_equal(fitted.predict_proba(foreign(frame)), fitted.predict_proba(frame))
 
 
 @pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 
@@ -113,6 +114,7 @@ FIT_CASES = [
     # Shape of X
     ("1-D X", (y, y), {}, ValueError, "Expected 2D array, got 1D array"),
     ("3-D X", (X[:, :, None], y), {}, ValueError, "Found array with dim 3"),
+    ("1-D sparse array X", (sp.coo_array(y), y), {}, ValueError, r"Expected 2D input, got input with shape \(20,\)"),
     ("scalar X", (3.0, y), {}, ValueError, "Expected 2D array, got scalar array"),
     ("None as X", (None, y), {}, ValueError, "Expected 2D array, got scalar array"),
     ("a string as X", ("abc", y), {}, ValueError, "could not convert string to float: 'abc'"),
@@ -271,6 +273,7 @@ def predict_cases(model):
         ("complex", X + 1j, ValueError, "Complex data not supported"),
         ("1-D X", X[0], ValueError, "Expected 2D array, got 1D array"),
         ("3-D X", X[:, :, None], ValueError, "Found array with dim 3"),
+        ("1-D sparse array X", sp.csr_array(X[0]), ValueError, r"Expected 2D input, got input with shape \(3,\)"),
         ("an output that overflows", with_value(X, 1e200), ValueError, r"output overflows.*reach 1e\+200"),
     ]
 
@@ -340,6 +343,21 @@ def test_bad_predict_input_raises_a_clear_error(fitted, index):
             warnings.simplefilter("error")
             with pytest.raises(error, match=message):
                 method(X_bad)
+
+
+def test_nan_and_infinity_are_named_when_scikit_learn_assumes_finite_input():
+    # assume_finite=True skips validate_data's check. The range checks still
+    # refused them, but blamed their magnitude and advised scaling.
+    model = FMRegressor(**FAST).fit(X, y)
+    with sklearn.config_context(assume_finite=True):
+        for value, kind in ((np.nan, "NaN"), (np.inf, "infinity")):
+            for bad in (with_value(X, value), sparse_with_value(value)):
+                with pytest.raises(ValueError, match=f"Input X contains {kind}"):
+                    FMRegressor(**FAST).fit(bad, y[: bad.shape[0]])
+                with pytest.raises(ValueError, match=f"Input X contains {kind}"):
+                    model.predict(bad)
+        with pytest.raises(ValueError, match="Input y, .* contains NaN"):
+            FMRegressor(**FAST).fit(X, y_with(np.nan))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
