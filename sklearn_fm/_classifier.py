@@ -117,17 +117,17 @@ class FMClassifier(ClassifierMixin, BaseFM):
         factors that start at 0 stay there (a saddle point of the FM), which
         would train a linear model.
 
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, ``{label: weight}``, multiplying the sample
-        weights; classes not in the dict weigh 1. 'balanced' uses
-        ``n_samples / (n_classes * np.bincount(y))``; ``partial_fit``, which
-        sees only part of the data, needs a dict instead.
-
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
         ``X`` (and the Categorical and Enum columns of a polars DataFrame, the
         dictionary columns of a pyarrow Table) are one-hot encoded inside the estimator, as in
         :class:`FMRegressor`; None treats every column as numeric.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying the sample
+        weights; classes not in the dict weigh 1. 'balanced' uses
+        ``n_samples / (n_classes * np.bincount(y))``; ``partial_fit``, which
+        sees only part of the data, needs a dict instead.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit

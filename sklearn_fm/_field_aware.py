@@ -6,6 +6,8 @@ feature; the training loop, the validation and the persistence are theirs
 :class:`sklearn_fm.keras.FieldAwareFactorizationMachine`.
 """
 
+import re
+
 import numpy as np
 
 from ._base import check_factors_budget
@@ -94,6 +96,15 @@ _FIELDS_DOC = """
         Dimension of each factor vector (one per feature and field).
 """
 
+def _other_parameters_doc(estimator):
+    """The numpydoc entries of the parameters of ``estimator`` (an FM class)
+    that its field-aware subclass shares, as written in its docstring."""
+    section = estimator.__doc__.split("    Parameters\n    ----------\n", 1)[1]
+    section = section.split("\n    Attributes\n", 1)[0].rstrip()
+    entries = re.split(r"\n(?=    \w+ : )", section)
+    return "\n".join(entry for entry in entries if not entry.startswith("    n_factors : "))
+
+
 _FIELD_ATTRIBUTES_DOC = """
     fields_ : ndarray of shape (n_features,)
         The field of each feature, numbered from 0 in the sorted order of
@@ -116,12 +127,12 @@ class FFMRegressor(_FieldAwareMixin, FMRegressor):
 
     so that a feature can interact differently with each field. With one
     field this is :class:`FMRegressor`, whose parameters, training,
-    validation, persistence and methods it shares; only those below differ.
+    validation, persistence and methods it shares; it adds ``fields``, and
+    ``n_factors`` defaults to 8 (the dimension of each of a feature's vectors).
 
     Parameters
     ----------{_FIELDS_DOC}
-    **kwargs
-        The other parameters of :class:`FMRegressor`, with the same defaults.
+{_other_parameters_doc(FMRegressor)}
 
     Attributes
     ----------
@@ -221,12 +232,12 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
     which lets a feature interact differently with each field, as in
     click-through-rate data of several categorical fields. With one field
     this is :class:`FMClassifier`, whose parameters, training, validation,
-    persistence and methods it shares; only those below differ.
+    persistence and methods it shares; it adds ``fields``, and ``n_factors``
+    defaults to 8 (the dimension of each of a feature's vectors).
 
     Parameters
     ----------{_FIELDS_DOC}
-    **kwargs
-        The other parameters of :class:`FMClassifier`, with the same defaults.
+{_other_parameters_doc(FMClassifier)}
 
     Attributes
     ----------

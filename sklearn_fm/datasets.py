@@ -48,10 +48,17 @@ ARCHIVES = {
 class MovieLens(NamedTuple):
     """The three tables of a MovieLens release.
 
-    ``ratings`` has columns ``user_id, item_id, rating`` and, where the files
-    have it, ``timestamp``; ``users`` has ``user_id, gender, age, occupation,
-    zip_code``; ``items`` has ``item_id, title, genres`` (genre names joined
-    by ``"|"``).
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        Columns ``user_id, item_id, rating`` and, where the files have it,
+        ``timestamp``.
+
+    users : pandas.DataFrame
+        Columns ``user_id, gender, age, occupation, zip_code``.
+
+    items : pandas.DataFrame
+        Columns ``item_id, title, genres`` (genre names joined by ``"|"``).
     """
 
     ratings: pd.DataFrame
