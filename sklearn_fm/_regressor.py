@@ -197,8 +197,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         of training samples.
 
     early_stopping_ : bool
-        Whether the last call to ``fit`` held out a validation set and
-        stopped early, as ``early_stopping`` asked or chose with 'auto'.
+        Whether the last call to ``fit`` held out a validation set to stop
+        on, as ``early_stopping`` asked or chose with 'auto' (whether it
+        stopped before ``max_iter`` is ``n_iter_ < max_iter``).
 
     loss_curve_ : list of float
         The mean training objective (half squared error of the standardised

@@ -338,7 +338,6 @@ class EpochBatches(NamedTuple):
     order: tf.Tensor  # int32 or int64 (n_samples,), the matrix's rows in the epoch's order
     batch_size: tf.Tensor  # int64 ()
     batch_rows: tf.Tensor  # int64 (), the rows a step is built for
-    nnz: tf.Tensor  # int32 (n_batches,)
     capacity: tf.Tensor  # int64 (n_batches,), the non-zeros each batch reads
     n_rows: tf.Tensor  # float32 (n_batches,), each batch's real rows
 
@@ -385,7 +384,6 @@ def _epoch_batches(matrix, order, batch_size, batch_rows):
         order=order,
         batch_size=batch_size,
         batch_rows=tf.cast(batch_rows, tf.int64),
-        nnz=batch_nnz,
         capacity=_batch_capacities(tf.cast(batch_nnz, tf.int64), capacity),
         n_rows=tf.cast(
             tf.minimum(batch_size, n_samples - tf.range(n_batches) * batch_size), tf.float32
@@ -565,7 +563,7 @@ class _FMTerms:
         """The outputs (n_rows, n_outputs), and what the gradient reuses."""
         return fm_outputs(bias, w, V, values, rows, n_rows)
 
-    def factor_gradient(self, d_x, V, values, rows, cols, xv):
+    def factor_gradient(self, d_x, V, values, rows, xv):
         """d output / d V per non-zero, times ``d_x`` (nnz, n_outputs):
         ``x_j (xv - v_j x_j)``."""
         return d_x[..., None] * (tf.gather(xv, rows) - V * values[:, None, None])
@@ -599,7 +597,7 @@ class _FieldAwareFMTerms(_FMTerms):
         raw, field_sums = ffm_outputs(bias, w, V, values, rows, fields, n_rows, self.n_fields)
         return raw, (field_sums, fields)
 
-    def factor_gradient(self, d_x, V, values, rows, cols, cache):
+    def factor_gradient(self, d_x, V, values, rows, cache):
         # d output / d v_jg = x_j (S[g, f(j)] - [g == f(j)] x_j v_jf(j)), with
         # S[g, f] the row's sum of x_i v_if over its features i of field g.
         field_sums, fields = cache
@@ -779,7 +777,7 @@ class _Model:
         d_x = tf.gather(d_raw, rows) * values[:, None]
         shrink = weight / n_rows
         d_w = d_x + shrink[:, None] * alpha_linear * w
-        d_V = self.terms.factor_gradient(d_x, V, values, rows, cols, reused)
+        d_V = self.terms.factor_gradient(d_x, V, values, rows, reused)
         d_V += tf.reshape(shrink, [-1] + [1] * (len(V.shape) - 1)) * alpha_factors * V
         gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
         if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
