@@ -48,9 +48,9 @@ def check_sparse_structure(X):
     NumPy raises IndexError at predict, and a decreasing ``indptr`` crashes
     in C++. O(nnz), without changing ``X``.
     """
-    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo") or X.ndim != 2:
-        # Other formats hold no index arrays to damage, or rarely; validation
-        # refuses sparse arrays of other than 2 dimensions.
+    if not sp.issparse(X) or X.format not in ("csr", "csc", "coo", "bsr") or X.ndim != 2:
+        # DIA, LIL and DOK hold no index arrays that scipy trusts unchecked;
+        # validation refuses sparse arrays of other than 2 dimensions.
         return
     problem = _structure_problem(X)
     if problem is not None:
@@ -62,15 +62,19 @@ def check_sparse_structure(X):
 
 
 def _structure_problem(X):
-    """What is wrong with the index arrays of a CSR, CSC or COO ``X``, or None."""
+    """What is wrong with the index arrays of a CSR, CSC, COO or BSR ``X``, or None."""
     n_rows, n_columns = X.shape
     if X.format == "coo":
         if not len(X.row) == len(X.col) == len(X.data):
             return "its row, col and data arrays differ in length"
         return _index_problem(X.row, n_rows, "row") or _index_problem(X.col, n_columns, "column")
-    n_major, n_minor, minor = (
-        (n_rows, n_columns, "column") if X.format == "csr" else (n_columns, n_rows, "row")
-    )
+    if X.format == "bsr":  # indptr and indices of its blocks
+        block_rows, block_columns = X.blocksize
+        n_major, n_minor, minor = n_rows // block_rows, n_columns // block_columns, "block column"
+    elif X.format == "csr":
+        n_major, n_minor, minor = n_rows, n_columns, "column"
+    else:
+        n_major, n_minor, minor = n_columns, n_rows, "row"
     indptr, n_stored = X.indptr, min(len(X.indices), len(X.data))
     if len(indptr) != n_major + 1:
         return f"indptr holds {len(indptr)} entries, not {n_major + 1}"

@@ -61,6 +61,12 @@ def malformed_sparse(how):
     elif how == "csc row 20":
         matrix = matrix.tocsc()
         matrix.indices[4] = 20
+    elif how.startswith("bsr"):  # blocks of 2 x 1: 10 block rows, 3 block columns
+        matrix = matrix.tobsr(blocksize=(2, 1))
+        if how == "bsr block column 3":
+            matrix.indices[4] = 3
+        else:
+            matrix.indptr[-1] += 5
     return matrix
 
 
@@ -71,6 +77,10 @@ MALFORMED = {
     "indptr beyond the indices": "indptr ends at 35, beyond its 30 indices",
     "coo column 3": "column indices from 0 to 2, but one is 3",
     "csc row 20": "row indices from 0 to 19, but one is 20",
+    # Training once clamped the column silently, and predicting read memory
+    # beyond the blocks.
+    "bsr block column 3": "block column indices from 0 to 2, but one is 3",
+    "bsr indptr beyond the blocks": "indptr ends at",
 }
 
 
