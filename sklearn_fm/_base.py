@@ -810,7 +810,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         one column, which never occur together, are left out.
 
         Every pair is scored, at a cost of O(n_features**2 * n_factors) time
-        and O(n_features + n) memory: about a second for 10,000 features.
+        and O(n_features + n) memory.
 
         Parameters
         ----------

@@ -212,13 +212,11 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
     column per item, non-zero for the items its user rated, scaled by
     ``1 / sqrt(|N(u)|)`` with the default ``norm="l2"``. An FM on user ids,
     item ids and this block models a user also through the items they chose
-    to rate, as SVD++ does. With this package's FM on MovieLens 1M it has not
-    yet lowered the test RMSE (``benchmarks/README.md``). Only the user column
-    is read by ``transform``; users not seen in ``fit`` encode as empty rows.
+    to rate, as SVD++ does. Only the user column is read by ``transform``;
+    users not seen in ``fit`` encode as empty rows.
 
     Each row has as many non-zeros as its user has rated items, so the block
-    dominates the size of the design matrix and the cost of training: on
-    MovieLens 1M, 900,000 training rows hold 316 million non-zeros.
+    dominates the size of the design matrix and the cost of training.
     ``max_items`` keeps a random subset of each user's items to bound it.
 
     Parameters
