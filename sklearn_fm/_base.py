@@ -117,6 +117,30 @@ _TO_SAVE = (
 _WORSE_THAN_CONSTANT = 10
 
 
+def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
+    """``(X, y)`` validated by scikit-learn's ``validate_data`` on
+    ``estimator``, which records (``reset``) or checks the input contract:
+    X as an array or a CSR matrix holding only its entries, with its
+    categorical columns one-hot encoded by ``encoding`` (None: none), and y
+    (None unless ``y_and_options`` gives it, with ``y_numeric``). The one
+    path of X into a model."""
+    check_sparse_structure(X)
+    if encoding is not None:
+        X = encoding.frame(X)
+    checked = validate_data(
+        estimator,
+        X if encoding is None else encoding.numeric_view(X),
+        accept_sparse="csr",
+        dtype=[np.float64, np.float32],
+        reset=reset,
+        **y_and_options,
+    )
+    X_checked, y = checked if "y" in y_and_options else (checked, None)
+    if encoding is None:
+        return without_spare_capacity(X_checked), y
+    return encoding.encode(X, X_checked), y
+
+
 class _ValidatedData(NamedTuple):
     """The training data as validated, and the input contract the model will hold."""
 
@@ -415,7 +439,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         large they are); and the input contract (``n_features_in_``,
         ``feature_names_in_`` if X has names, the categorical encoding) that
         the model will hold, as a :class:`_ValidatedData`."""
-        check_sparse_structure(X)
         encoding = (
             CategoricalEncoding.learn(X, self.categorical_features)
             if first_call
@@ -434,16 +457,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # validate_data records the contract on the estimator it checks:
         # a copy, as self keeps its own until training has succeeded.
         checked = copy.copy(self)
-        if encoding is not None:
-            X = encoding.frame(X)
-        X_checked, y = validate_data(
-            checked,
-            X if encoding is None else encoding.numeric_view(X),
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=first_call,
-            y_numeric=not is_classifier(self),
+        X_checked, y = _validated_input(
+            checked, X, encoding, reset=first_call, y=y, y_numeric=not is_classifier(self)
         )
         # Without weights every row weighs 1: a read-only view of one number,
         # where the array of ones _check_sample_weight makes would take 8
@@ -471,7 +486,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             contract.update(
                 is_categorical_=encoding.is_categorical, categories_=encoding.categories
             )
-            X_checked, input_columns = encoding.encode(X, X_checked), encoding.input_columns
+            input_columns = encoding.input_columns
             if X_checked.shape[1] == 0:  # as validate_data refuses X of 0 columns
                 raise ValueError(
                     "X has no feature to train on: its category columns have no value "
@@ -766,18 +781,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
     def _scores(self, X):
         """The FM outputs of ``X``, checked against this estimator's input
         contract; call it on a :meth:`_fitted_copy`."""
-        check_sparse_structure(X)
-        encoding = self._categorical_encoding()
-        if encoding is not None:
-            X = encoding.frame(X)
-        X_checked = validate_data(
-            self,
-            X if encoding is None else encoding.numeric_view(X),
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
-        X = without_spare_capacity(X_checked) if encoding is None else encoding.encode(X, X_checked)
+        X, _ = _validated_input(self, X, self._categorical_encoding(), reset=False)
         fields = self._fitted_fields()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
             if fields is None:
