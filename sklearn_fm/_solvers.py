@@ -185,7 +185,8 @@ class SolverSpec(NamedTuple):
                 f"{keras.__version__} has no optimizers.{self.class_name}."
             )
         try:
-            return optimizer_class(**dict(self.config))
+            # Named: Keras numbers unnamed optimizers with a global counter.
+            return optimizer_class(name=f"sklearn_fm_{self.class_name.lower()}", **dict(self.config))
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"Keras refused the solver's config for {self.class_name}: {error}"

@@ -548,6 +548,13 @@ def _build_optimizer(solver, row_sparse):
     return optimizer
 
 
+# Training computes in float32 whatever the user's Keras dtype policy or
+# floatx (a layer without a dtype would also make Keras fix its global
+# policy), under a name of its own (Keras numbers unnamed layers with a
+# global counter, which the user's layer names would then skip).
+_OWN_KERAS_NAMING = {"dtype": "float32", "name": "sklearn_fm"}
+
+
 class _FMTerms:
     """The FM's outputs and its factors' gradient, on parameters gathered by
     non-zero: the part of a training step that differs between the FM and
@@ -556,7 +563,7 @@ class _FMTerms:
     def layer(self, n_factors, n_outputs):
         """A :class:`FactorizationMachine` built at zero (see ``_Model``)."""
         return FactorizationMachine(
-            n_factors=n_factors, units=n_outputs, factors_initializer="zeros"
+            n_factors=n_factors, units=n_outputs, factors_initializer="zeros", **_OWN_KERAS_NAMING
         )
 
     def outputs(self, bias, w, V, values, rows, cols, n_rows):
@@ -590,6 +597,7 @@ class _FieldAwareFMTerms(_FMTerms):
             n_factors=n_factors,
             units=n_outputs,
             factors_initializer="zeros",
+            **_OWN_KERAS_NAMING,
         )
 
     def outputs(self, bias, w, V, values, rows, cols, n_rows):

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
@@ -133,6 +134,56 @@ def test_identical_model_in_every_process_and_tf_global_seed_untouched():
     assert_array_equal(np.array(first["predictions"]), here)
     # TensorFlow's global-seeded random stream continues as if no fit happened.
     assert first["after"] == without_fit["after"]
+
+
+KERAS_USER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import keras
+    import numpy as np
+    from sklearn_fm import FMClassifier, FMRegressor
+    from tests.conftest import make_interaction_data
+
+    def fit():
+        X, y = make_interaction_data(n_samples=300)
+        model = FMRegressor(random_state=7, max_iter=10).fit(X, y)
+        classifier = FMClassifier(random_state=7, max_iter=10).fit(X, np.digitize(y, [-1, 1]))
+        return model.predict(X).tolist() + classifier.predict_proba(X).ravel().tolist()
+
+    if sys.argv[1] == "float64 policy, then fit":
+        keras.config.set_dtype_policy("float64")
+        keras.config.set_floatx("float64")
+        predictions = fit()
+    else:  # fit, then the user's float64
+        predictions = fit()
+        keras.config.set_floatx("float64")
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    print(json.dumps({
+        "predictions": predictions,
+        "policy": keras.config.dtype_policy().name,
+        "kernel": str(layer.kernel.dtype),
+        "names": [layer.name, keras.optimizers.Adam().name],
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("order", ["float64 policy, then fit", "fit, then float64"])
+def test_the_users_keras_settings_neither_change_the_model_nor_are_changed(order):
+    # A float64 dtype policy made every fit raise a TensorFlow TypeError; the
+    # first fit fixed Keras' global dtype policy, so that a later set_floatx
+    # no longer reached the user's layers; and fits used up the numbers of
+    # Keras' automatic names ("dense_1" for the user's first Dense layer).
+    result = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", KERAS_USER_SCRIPT, order],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )
+    assert result["predictions"] == run("fit")["predictions"]
+    assert (result["policy"], result["kernel"]) == ("float64", "float64")
+    assert result["names"] == ["dense", "adam"]
 
 
 def test_fits_of_other_parameter_shapes_train_models_of_their_own():
