@@ -22,13 +22,16 @@ from sklearn.utils.validation import (
 
 from ._categorical import CategoricalEncoding
 from ._data import (
+    LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
     index_dtype,
     non_finite_error,
+    scaled_to_at_most_1,
     training_matrix,
     without_spare_capacity,
 )
 from ._parameters import (
+    check_factors_budget,
     estimator_form,
     ffm_decision,
     fm_decision,
@@ -46,39 +49,12 @@ _TRAINING_LOCK = threading.Lock()
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
-# The factors a model may hold: 2**28 values, 1 GiB in float32 on the
-# device (Adam's two slots triple that in training), 2 GiB as the float64
-# ``factors_``.
-MAX_FACTORS = 1 << 28
-
-
-def check_factors_budget(shape):
-    """Refuse, before allocating them, factors of ``shape`` beyond ``MAX_FACTORS``."""
-    size = int(np.prod(shape, dtype=np.float64))
-    if size > MAX_FACTORS:
-        raise ValueError(
-            f"The model would hold {size:,} factors (shape {shape}), more than the "
-            f"{MAX_FACTORS:,} (1 GiB in float32) sklearn_fm allows. Lower n_factors, "
-            "or hash or group rare features; a field-aware FM holds one factor vector "
-            "per field for every feature, so fewer fields shrink it too."
-        )
-
-
-def scaled_to_at_most_1(weights):
-    """Non-negative ``weights`` divided by their largest (all zeros stay
-    zeros; weights whose largest is 1 are returned as they are): training is
-    invariant to their scale, and their products and sums then stay finite
-    however large they are."""
-    largest = weights.max(initial=0.0)
-    return weights if largest == 1.0 else weights / max(largest, np.finfo(np.float64).tiny)
-
-
 def _check_representable_products(factors, init_std):
     """Refuse starting factors whose pairwise products overflow float32, the
     precision training runs in: such a start diverges in its first epoch and
     leaves a model that no input can be predicted with."""
     largest = np.abs(factors).max(initial=0.0)
-    if largest >= np.sqrt(np.finfo(np.float32).max):
+    if largest >= LARGEST_TRAINABLE_VALUE:
         raise ValueError(
             f"init_std={init_std!r} draws initial factors up to {largest:.3g}, whose "
             "products overflow the float32 precision training runs in. init_std is "
@@ -728,9 +704,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
     def _stream_counts(self):
         """``n_samples_seen_`` and the epochs the learning-rate schedule has
         counted, as ``partial_fit`` continues them."""
-        # Models unpickled from versions before these counts, or loaded from
-        # model files of format 5 or older, have not counted: None, and the
-        # schedule in whole epochs.
+        # Models unpickled from versions before these counts have not
+        # counted: None, and the schedule in whole epochs (as load reads
+        # model files of format 5 or older).
         return {
             "n_samples_seen_": getattr(self, "n_samples_seen_", None),
             "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),

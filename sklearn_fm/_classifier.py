@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
-from ._base import BaseFM, Targets, scaled_to_at_most_1
+from ._base import BaseFM, Targets
+from ._data import scaled_to_at_most_1
 from ._parameters import n_outputs_of
 
 

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 
 
 # Training computes in float32, which cannot square values beyond this.
-_LARGEST_VALUE = float(np.sqrt(np.finfo(np.float32).max))
+LARGEST_TRAINABLE_VALUE = float(np.sqrt(np.finfo(np.float32).max))
 
 
 def check_trainable_range(values, name, advice=None):
@@ -18,14 +18,23 @@ def check_trainable_range(values, name, advice=None):
     largest = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
     if not np.isfinite(largest):
         raise non_finite_error(name, largest)
-    if not largest <= _LARGEST_VALUE:
+    if not largest <= LARGEST_TRAINABLE_VALUE:
         if advice is None:
             advice = f"Scale {name} first (for example with StandardScaler or MaxAbsScaler)."
         raise ValueError(
             f"{name} holds values up to {largest:.3g} in magnitude, but training "
-            f"computes in float32, whose squares overflow beyond {_LARGEST_VALUE:.3g}. "
+            f"computes in float32, whose squares overflow beyond {LARGEST_TRAINABLE_VALUE:.3g}. "
             + advice
         )
+
+
+def scaled_to_at_most_1(weights):
+    """Non-negative ``weights`` divided by their largest (all zeros stay
+    zeros; weights whose largest is 1 are returned as they are): training is
+    invariant to their scale, and their products and sums then stay finite
+    however large they are."""
+    largest = weights.max(initial=0.0)
+    return weights if largest == 1.0 else weights / max(largest, np.finfo(np.float64).tiny)
 
 
 def non_finite_error(name, largest):

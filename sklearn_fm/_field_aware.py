@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 
-from ._base import check_factors_budget
 from ._classifier import FMClassifier
+from ._parameters import check_factors_budget
 from ._regressor import FMRegressor
 
 

@@ -18,6 +18,24 @@ import numpy as np
 import scipy.sparse as sp
 
 
+# The factors a model may hold: 2**28 values, 1 GiB in float32 on the
+# device (Adam's two slots triple that in training), 2 GiB as the float64
+# ``factors_``.
+MAX_FACTORS = 1 << 28
+
+
+def check_factors_budget(shape):
+    """Refuse, before allocating them, factors of ``shape`` beyond ``MAX_FACTORS``."""
+    size = int(np.prod(shape, dtype=np.float64))
+    if size > MAX_FACTORS:
+        raise ValueError(
+            f"The model would hold {size:,} factors (shape {shape}), more than the "
+            f"{MAX_FACTORS:,} (1 GiB in float32) sklearn_fm allows. Lower n_factors, "
+            "or hash or group rare features; a field-aware FM holds one factor vector "
+            "per field for every feature, so fewer fields shrink it too."
+        )
+
+
 def n_outputs_of(n_classes):
     """The FM outputs of a model of ``n_classes`` classes (1 for a
     regressor): one, the log-odds of the second class, for two classes; one
