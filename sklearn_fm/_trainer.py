@@ -391,10 +391,21 @@ def _epoch_batches(matrix, order, batch_size, batch_rows):
     )
 
 
+class Batch(NamedTuple):
+    """A batch as the training step reads it (see ``_batch_contents``)."""
+
+    cols: tf.Tensor  # int32 (slots,), the column of each non-zero
+    values: tf.Tensor  # float32 (slots,)
+    rows: tf.Tensor  # int32 (slots,), counted from the batch's first row
+    nnz: tf.Tensor  # int32 (), the real non-zeros, the first slots
+    y: tf.Tensor  # float32 (rows, n_outputs) or (rows,), zero for padding
+    sample_weight: tf.Tensor  # float32 (rows,), zero for padding
+    n_rows: tf.Tensor  # float32 (), the real rows, which the step's mean divides by
+
+
 def _batch_contents(matrix, rows, slots):
-    """What the training step reads of the rows ``rows`` of ``matrix`` (-1 for
-    padding): the non-zeros in coordinate form, one per slot (``cols``,
-    ``values`` and ``rows``, counted from the batch's first row; the slots
+    """The :class:`Batch` of the rows ``rows`` of ``matrix`` (-1 for
+    padding): its non-zeros in coordinate form, one per slot (the slots
     beyond the non-zeros repeat the matrix's first one, which the step
     masks), their number, the rows' targets and weights (zero for padding)
     and the number of real rows.
@@ -415,14 +426,14 @@ def _batch_contents(matrix, rows, slots):
     row = tf.where(real, tf.cumsum(row_ends[:-1]), 0)
     position = tf.gather(starts, row) + slots - tf.gather(ends - lengths, row)
     position = tf.where(real, position, 0)
-    return (
-        tf.gather(matrix.indices, position),
-        tf.gather(matrix.data, position),
-        tf.cast(row, tf.int32),
-        tf.cast(nnz, tf.int32),
-        tf.where(real_rows, tf.gather(matrix.y, matrix_rows), 0.0),
-        tf.where(real_rows, tf.gather(matrix.sample_weight, matrix_rows), 0.0),
-        tf.reduce_sum(tf.cast(real_rows, tf.float32)),
+    return Batch(
+        cols=tf.gather(matrix.indices, position),
+        values=tf.gather(matrix.data, position),
+        rows=tf.cast(row, tf.int32),
+        nnz=tf.cast(nnz, tf.int32),
+        y=tf.where(real_rows, tf.gather(matrix.y, matrix_rows), 0.0),
+        sample_weight=tf.where(real_rows, tf.gather(matrix.sample_weight, matrix_rows), 0.0),
+        n_rows=tf.reduce_sum(tf.cast(real_rows, tf.float32)),
     )
 
 
@@ -751,10 +762,10 @@ class _Model:
     def _batch_step(self, matrix, rows, slots, settings):
         """``_step_function`` on the rows ``rows`` of ``matrix``, read into
         ``slots`` (see ``_batch_contents``)."""
-        return self._step_function(*_batch_contents(matrix, rows, slots), settings)
+        return self._step_function(_batch_contents(matrix, rows, slots), settings)
 
-    def _step_function(self, cols, values, rows, nnz, y, sample_weight, n_rows, settings):
-        """One optimizer step on a padded batch; returns the batch's summed
+    def _step_function(self, batch, settings):
+        """One optimizer step on a padded :class:`Batch`; returns its summed
         loss and penalty, as one vector.
 
         The batch holds ``n_rows`` real rows and ``nnz`` real non-zeros; the
@@ -763,9 +774,10 @@ class _Model:
         The gradient of the FM is written out rather than taped: it is short,
         and the tape's version is slower.
         """
-        real = tf.range(tf.shape(cols)[0]) < nnz
-        cols, rows = tf.where(real, cols, 0), tf.where(real, rows, 0)
-        values = tf.where(real, values, 0.0)
+        real = tf.range(tf.shape(batch.cols)[0]) < batch.nnz
+        cols, rows = tf.where(real, batch.cols, 0), tf.where(real, batch.rows, 0)
+        values = tf.where(real, batch.values, 0.0)
+        y, sample_weight, n_rows = batch.y, batch.sample_weight, batch.n_rows
         alpha_linear, alpha_factors, alpha_uniform, score_scale, *_ = settings
         bias, kernel, factors = (v.value for v in self.variables)
         w, V = tf.gather(kernel, cols), tf.gather(factors, cols)  # (nnz, c), (nnz, c, [F,] k)
@@ -846,11 +858,11 @@ class _Model:
     def _replica_step(self, matrix, rows, slots, settings):
         context = tf.distribute.get_replica_context()
         share = _replica_share(
-            *_batch_contents(matrix, rows, slots),
+            _batch_contents(matrix, rows, slots),
             context.replica_id_in_sync_group,
             context.num_replicas_in_sync,
         )
-        return self._step_function(*share, settings)
+        return self._step_function(share, settings)
 
     def _table_gradients(self, d_w, d_V, cols):
         """The gradients of ``kernel`` and ``factors`` from the per-non-zero
@@ -928,25 +940,24 @@ class _Model:
         return outputs.concat()
 
 
-def _replica_share(cols, values, rows, nnz, y, sample_weight, n_rows, replica, n_replicas):
-    """The part of a batch (as ``_batch_contents`` gives it) that replica
-    ``replica`` of ``n_replicas`` trains on: its share of the batch's real
-    rows, as even as can be, with their non-zeros. ``n_rows`` stays the
-    whole batch's, which the step's mean divides by."""
-    n_real = tf.cast(n_rows, tf.int32)
+def _replica_share(batch, replica, n_replicas):
+    """The part of a :class:`Batch` that replica ``replica`` of
+    ``n_replicas`` trains on: its share of the batch's real rows, as even as
+    can be, with their non-zeros. ``n_rows`` stays the whole batch's, which
+    the step's mean divides by."""
+    n_real = tf.cast(batch.n_rows, tf.int32)
     first = replica * n_real // n_replicas
     end = (replica + 1) * n_real // n_replicas
     # A batch's non-zeros follow its rows in order.
-    window = tf.searchsorted(rows[:nnz], tf.stack([first, end]))
+    window = tf.searchsorted(batch.rows[: batch.nnz], tf.stack([first, end]))
     lo, hi = window[0], window[1]
-    return (
-        cols[lo:hi],
-        values[lo:hi],
-        rows[lo:hi] - first,
-        hi - lo,
-        y[first:end],
-        sample_weight[first:end],
-        n_rows,
+    return batch._replace(
+        cols=batch.cols[lo:hi],
+        values=batch.values[lo:hi],
+        rows=batch.rows[lo:hi] - first,
+        nnz=hi - lo,
+        y=batch.y[first:end],
+        sample_weight=batch.sample_weight[first:end],
     )
 
 

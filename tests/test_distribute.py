@@ -214,33 +214,33 @@ def test_the_replicas_shares_of_a_batch_partition_its_rows_and_non_zeros(n_rows,
     X = sp.csr_matrix(dense.astype(np.float32))
     capacity = X.nnz + 5  # padding beyond the batch's non-zeros
     rows = np.repeat(np.arange(n_rows), np.diff(X.indptr)).astype(np.int32)
-    batch = (
-        tf.constant(np.pad(X.indices, (0, 5)), tf.int32),
-        tf.constant(np.pad(X.data, (0, 5)), tf.float32),
-        tf.constant(np.pad(rows, (0, 5)), tf.int32),
-        tf.constant(X.nnz, tf.int32),
-        tf.constant(np.pad(np.arange(n_rows), (0, 8)), tf.float32),  # padded targets
-        tf.ones(n_rows + 8),
-        tf.constant(float(n_rows)),
+    batch = _trainer.Batch(
+        cols=tf.constant(np.pad(X.indices, (0, 5)), tf.int32),
+        values=tf.constant(np.pad(X.data, (0, 5)), tf.float32),
+        rows=tf.constant(np.pad(rows, (0, 5)), tf.int32),
+        nnz=tf.constant(X.nnz, tf.int32),
+        y=tf.constant(np.pad(np.arange(n_rows), (0, 8)), tf.float32),  # padded targets
+        sample_weight=tf.ones(n_rows + 8),
+        n_rows=tf.constant(float(n_rows)),
     )
     shares = [
-        _trainer._replica_share(*batch, tf.constant(replica), n_replicas)
+        _trainer._replica_share(batch, tf.constant(replica), n_replicas)
         for replica in range(n_replicas)
     ]
     assert capacity > X.nnz
-    targets = np.concatenate([share[4].numpy() for share in shares])
+    targets = np.concatenate([share.y.numpy() for share in shares])
     np.testing.assert_array_equal(targets, np.arange(n_rows))  # every real row once
-    sizes = [len(share[4]) for share in shares]
+    sizes = [len(share.y) for share in shares]
     assert max(sizes) - min(sizes) <= 1  # as even as can be
     rebuilt = sp.vstack([
         sp.csr_matrix(
-            (share[1].numpy(), (share[2].numpy(), share[0].numpy())), (len(share[4]), 20)
+            (share.values.numpy(), (share.rows.numpy(), share.cols.numpy())), (len(share.y), 20)
         )
         for share in shares
     ])
     assert (rebuilt != X).nnz == 0
-    assert [int(share[3]) for share in shares] == [len(share[0]) for share in shares]
-    assert all(float(share[6]) == n_rows for share in shares)  # the mean's divisor
+    assert [int(share.nnz) for share in shares] == [len(share.cols) for share in shares]
+    assert all(float(share.n_rows) == n_rows for share in shares)  # the mean's divisor
 
 
 def test_a_parameter_server_strategy_is_refused_with_a_clear_error(monkeypatch):
