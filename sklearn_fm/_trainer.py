@@ -629,6 +629,19 @@ class _FieldAwareFMTerms(_FMTerms):
         return d_x[..., None, None] * (sums - own * values[:, None, None, None])
 
 
+class ModelKey(NamedTuple):
+    """What a built :class:`_Model` serves: fits of this key share one."""
+
+    n_features: int  # the layer's width (see _rounded_width)
+    n_outputs: int
+    n_factors: int
+    n_fields: int  # None for an FM
+    solver: SolverSpec
+    loss: str
+    uniform: bool  # whether alpha_uniform > 0
+    compiled: bool  # whether XLA compiles the step
+
+
 class _Model:
     """A built layer, its optimizer and their compiled epoch, for one
     parameter shape, solver and loss.
@@ -638,38 +651,29 @@ class _Model:
     kept in a pool and re-initialised by assignment for each fit.
     """
 
-    def __init__(
-        self,
-        n_features,
-        n_outputs,
-        n_factors,
-        n_fields,
-        solver,
-        loss,
-        uniform,
-        compiled,
-        strategy=None,
-    ):
+    def __init__(self, key, strategy=None):
         self.terms = (
-            _FMTerms() if n_fields is None else _FieldAwareFMTerms(n_features, n_fields)
+            _FMTerms()
+            if key.n_fields is None
+            else _FieldAwareFMTerms(key.n_features, key.n_fields)
         )
         # Built at zero (each fit assigns its values): the optimizer's initial
         # state is then that of a zero model, which the rows that round the
         # width up keep (see reset); a random initializer would also draw
         # from Keras' global seed generator.
-        self.layer = self.terms.layer(n_factors, n_outputs)
-        self.layer.build((None, n_features))
+        self.layer = self.terms.layer(key.n_factors, key.n_outputs)
+        self.layer.build((None, key.n_features))
         self.variables = [self.layer.bias, self.layer.kernel, self.layer.factors]
         # The parameters of the best (or last finite) epoch, kept on the device.
         self.kept = [tf.Variable(v.value, trainable=False) for v in self.variables]
         # SGD, Adagrad and FTRL update only the rows of the batch's features
         # in their row-sparse forms. The uniform penalty has a gradient on
         # every row, so with it they update densely.
-        self.row_sparse = solver.row_sparse and not uniform
-        self.optimizer = _build_optimizer(solver, self.row_sparse)
+        self.row_sparse = key.solver.row_sparse and not key.uniform
+        self.optimizer = _build_optimizer(key.solver, self.row_sparse)
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
-        self.loss, self.uniform = loss, uniform
+        self.loss, self.uniform = key.loss, key.uniform
         # Row-sparse Adagrad and FTRL read each row's whole gradient: merged
         # per step, or for a distributed model after the all-reduce.
         reads_whole_rows = self.row_sparse and not getattr(self.optimizer, "adds_rows", False)
@@ -686,7 +690,7 @@ class _Model:
         # of the Python source would take about 2 s of every process's first fit.
         self._strategy = strategy
         if strategy is None:
-            self._step = tf.function(self._batch_step, jit_compile=compiled, autograph=False)
+            self._step = tf.function(self._batch_step, jit_compile=key.compiled, autograph=False)
         else:
             # Each replica steps on its share of every batch; Keras' optimizer
             # sums their gradients (an all-reduce) and updates every copy.
@@ -1035,7 +1039,7 @@ class _Pool:
             idle = self._idle.pop((key, device), [])
             model = idle.pop() if idle else None
             self._idle[key, device] = idle  # most recently used last
-        return _Model(*key) if model is None else model
+        return _Model(key) if model is None else model
 
     def give_back(self, key, device, model):
         with self._lock:
@@ -1167,11 +1171,11 @@ class Trainer:
         X, y, sample_weight = rows
         training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
         compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
-        key = (width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
+        key = ModelKey(width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
         if distributed:
             # Built in the scope of the strategy, as a Keras model would be.
             # Not pooled: its variables belong to this strategy.
-            self._model = _Model(*key, strategy=_synchronous_strategy())
+            self._model = _Model(key, strategy=_synchronous_strategy())
         else:
             # The device a new tensor goes to: tf.device's scope, if any,
             # else TensorFlow's choice (a GPU when it sees one).
