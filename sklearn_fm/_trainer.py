@@ -629,6 +629,16 @@ class _FieldAwareFMTerms(_FMTerms):
         return d_x[..., None, None] * (sums - own * values[:, None, None, None])
 
 
+def _graph(function, **options):
+    """``function`` as a ``tf.function``, without AutoGraph, that traces once
+    per built model without a warning: TensorFlow counts the traces of every
+    model's function together (by its code) and would warn of retracing when
+    fits of new shapes build new models, as a grid search does."""
+    graph = tf.function(function, autograph=False, **options)
+    graph._omit_frequent_tracing_warning = True  # TensorFlow's own switch for this
+    return graph
+
+
 class ModelKey(NamedTuple):
     """What a built :class:`_Model` serves: fits of this key share one."""
 
@@ -690,18 +700,16 @@ class _Model:
         # of the Python source would take about 2 s of every process's first fit.
         self._strategy = strategy
         if strategy is None:
-            self._step = tf.function(self._batch_step, jit_compile=key.compiled, autograph=False)
+            self._step = _graph(self._batch_step, jit_compile=key.compiled)
         else:
             # Each replica steps on its share of every batch; Keras' optimizer
             # sums their gradients (an all-reduce) and updates every copy.
             self._step = self._distributed_step
-            self._replica_sum = tf.function(self._replica_sum_function, autograph=False)
+            self._replica_sum = _graph(self._replica_sum_function)
         # One graph call runs a whole epoch: per-batch Python dispatch would
         # cost more than the FM arithmetic on small batches.
-        self.epoch = tf.function(self._epoch_function, reduce_retracing=True, autograph=False)
-        self.outputs = tf.function(
-            self._outputs_function, reduce_retracing=True, autograph=False
-        )
+        self.epoch = _graph(self._epoch_function, reduce_retracing=True)
+        self.outputs = _graph(self._outputs_function, reduce_retracing=True)
 
     def reset(self, bias, kernel, factors, optimizer_state, fields=None):
         """Start training from these parameters and optimizer state (the

@@ -493,3 +493,25 @@ def test_epoch_orders_draw_what_rng_permutation_draws(positions):
     permutation = permuted.permutation(60)
     assert_array_equal(order, permutation if positions is None else positions[permutation])
     assert shuffled.randint(2**30) == permuted.randint(2**30)
+
+
+def test_fits_of_many_shapes_log_no_tensorflow_warning():
+    # Each new shape builds a model whose graphs trace once; TensorFlow
+    # counted the traces of all models together and logged "triggered
+    # tf.function retracing" warnings during a plain loop over n_factors.
+    import logging
+
+    import tensorflow as tf
+
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = tf.get_logger()
+    logger.addHandler(handler)
+    try:
+        X, y = make_interaction_data(n_samples=120)
+        for n_factors in (1, 2, 3, 5, 6, 7, 9, 11):
+            FMRegressor(n_factors=n_factors, max_iter=2, tol=None, random_state=0).fit(X, y)
+    finally:
+        logger.removeHandler(handler)
+    assert [record.getMessage() for record in records] == []
