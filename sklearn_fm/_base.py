@@ -147,6 +147,10 @@ class _Fitted(NamedTuple):
     diverged: bool
 
 
+class _NoValidationSplit(ValueError):
+    """Early stopping cannot hold out a validation set from this data."""
+
+
 def _training_data(targets, train, validation, constant_loss):
     """The :class:`_TrainingData` of ``targets``, whose rows ``train``
     train and ``validation`` (None or indices) validate; ``constant_loss``
@@ -155,7 +159,7 @@ def _training_data(targets, train, validation, constant_loss):
     if not weight_train.sum() > 0:
         # scikit-learn >= 1.9 rejects all-zero weights itself; this also
         # covers older versions and a validation split that took them all.
-        raise ValueError(
+        raise (ValueError if validation is None else _NoValidationSplit)(
             "Sample weights must contain at least one non-zero number among "
             "the training samples (those not held out for early stopping)."
         )
@@ -164,7 +168,7 @@ def _training_data(targets, train, validation, constant_loss):
         return _TrainingData(train, weight_train.shape[0], None, loss)
     if not targets.sample_weight[validation].sum() > 0:
         # As SGDRegressor does: the validation score would be undefined.
-        raise ValueError(
+        raise _NoValidationSplit(
             f"early_stopping holds out {validation.shape[0]} samples for validation, "
             "but all of them have sample_weight 0, so they cannot score the model. "
             "Set another random_state or validation_fraction, or early_stopping=False."
@@ -337,14 +341,22 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             if self.early_stopping == "auto"
             else self.early_stopping
         )
-        train, validation = self._split(targets.y, rng, early_stopping)
-        data = _training_data(targets, train, validation, self._constant_loss)
+        try:
+            data = _training_data(
+                targets, *self._split(targets.y, rng, early_stopping), self._constant_loss
+            )
+        except _NoValidationSplit:
+            if self.early_stopping != "auto":
+                raise
+            # 'auto' holds out a validation set only where the data allow one.
+            early_stopping = False
+            data = _training_data(targets, *self._split(targets.y, rng, False), self._constant_loss)
         params, state = self._start_state(
             first_call,
             incremental,
             X.shape[1],
-            targets.y[train],
-            targets.sample_weight[train],
+            targets.y[data.train],
+            targets.sample_weight[data.train],
             targets,
             rng,
             fields,
@@ -727,15 +739,22 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         )
         try:
             train, validation = next(splitter.split(np.empty((n_samples, 1)), y))
-        except ValueError as error:  # a stratified split too small for the classes
-            raise ValueError(
+        except ValueError as error:
+            # A stratified split too small for the classes (scikit-learn names
+            # them by the codes of y here), or an empty training part.
+            cause = (
+                "validation samples of every class: each class needs at least 2 "
+                "samples, and the validation set at least one sample per class"
+                if is_classifier(self)
+                else f"a validation set and keep training samples ({error})"
+            )
+            raise _NoValidationSplit(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
-                f"cannot hold out validation samples of every class from these "
-                f"{n_samples} samples ({error}). Add samples, change "
-                "validation_fraction or set early_stopping=False."
+                f"cannot hold out {cause}, from these {n_samples} samples. Add "
+                "samples, change validation_fraction or set early_stopping=False."
             ) from None
         if validation.shape[0] < 2:
-            raise ValueError(
+            raise _NoValidationSplit(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
                 f"leaves {validation.shape[0]} of the {n_samples} samples for "
                 "validation; at least 2 are needed. Increase validation_fraction or "

@@ -98,8 +98,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         Whether to set aside ``validation_fraction`` of the training data,
         stratified by class, stop when the log-loss on it stops improving, and
         keep the parameters of the best epoch. 'auto' does so in ``fit`` when
-        the training data have more than 2,000 samples, and never in
-        ``partial_fit``. Whether it ran is ``early_stopping_``.
+        the training data have more than 2,000 samples and every class enough
+        of them for a stratified validation set (and weight in it), and never
+        in ``partial_fit``. Whether it ran is ``early_stopping_``.
 
     validation_fraction : float, default=0.1
         Fraction of the training data set aside for early stopping. Only used
@@ -178,8 +179,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     early_stopping_ : bool
         Whether the last call to ``fit`` held out a validation set to stop
-        on, as ``early_stopping`` asked or chose with 'auto' (whether it
-        stopped before ``max_iter`` is ``n_iter_ < max_iter``).
+        on, as ``early_stopping`` asked or chose with 'auto'.
 
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch.

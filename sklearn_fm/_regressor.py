@@ -122,8 +122,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         Whether to set aside ``validation_fraction`` of the training data,
         stop when the R² score on it stops improving, and keep the parameters
         of the best epoch. 'auto' does so in ``fit`` when the training data
-        have more than 2,000 samples, and never in ``partial_fit``. Whether it
-        ran is ``early_stopping_``. With early stopping, the validation error
+        have more than 2,000 samples and a validation set of them has weight
+        (some non-zero ``sample_weight``), and never in ``partial_fit``.
+        Whether it ran is ``early_stopping_``. With early stopping, the validation error
         also scales the penalties (see Notes).
 
     validation_fraction : float, default=0.1
@@ -198,8 +199,7 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     early_stopping_ : bool
         Whether the last call to ``fit`` held out a validation set to stop
-        on, as ``early_stopping`` asked or chose with 'auto' (whether it
-        stopped before ``max_iter`` is ``n_iter_ < max_iter``).
+        on, as ``early_stopping`` asked or chose with 'auto'.
 
     loss_curve_ : list of float
         The mean training objective (half squared error of the standardised

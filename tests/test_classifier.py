@@ -345,6 +345,24 @@ def test_a_stratified_split_too_small_names_early_stopping(n_samples, fraction):
         fm.fit(X, np.arange(n_samples) % 2)
 
 
+def test_auto_early_stopping_trains_on_every_row_where_no_stratified_split_exists():
+    # Above 2,000 samples 'auto' held out a stratified validation set and
+    # refused data that allow none, which the user had not asked for.
+    X = np.random.RandomState(0).normal(size=(2100, 3))
+    one_positive = (np.arange(2100) == 7).astype(int)
+    targets = {
+        "a class of one sample": np.where(np.arange(2100) == 7, "rare", np.arange(2100) % 2).astype(str),
+        "more classes than validation rows": np.arange(2100) % 250,
+        "one positive": one_positive,
+    }
+    for name, y in targets.items():
+        model = FMClassifier(n_factors=2, max_iter=2, tol=None, random_state=0).fit(X, y)
+        assert model.early_stopping_ is False and model.validation_scores_ is None, name
+        assert_array_equal(model.classes_, np.unique(y))
+    with pytest.raises(ValueError, match="validation samples of every class"):
+        FMClassifier(early_stopping=True, max_iter=2).fit(X, one_positive)
+
+
 def test_early_stopping_scores_log_loss_on_a_stratified_split():
     X, y = multiclass_data()
     fm = FMClassifier(

@@ -90,10 +90,25 @@ def test_early_stopping_stops_when_validation_score_stalls(interaction_data):
     assert fm.best_validation_score_ > 0.95
 
 
-def test_early_stopping_needs_two_validation_samples():
+def test_early_stopping_needs_two_validation_samples_and_some_training_ones():
     X, y = make_interaction_data(n_samples=10)
     with pytest.raises(ValueError, match="at least 2 are needed"):
         FMRegressor(early_stopping=True, validation_fraction=0.1).fit(X, y)
+    # The regressor's message once spoke of "every class".
+    with pytest.raises(ValueError, match="cannot hold out a validation set and keep training samples"):
+        FMRegressor(early_stopping=True, validation_fraction=0.1).fit(X[:1], y[:1])
+
+
+def test_auto_early_stopping_trains_on_every_row_where_validation_would_weigh_nothing():
+    # Only 5 of 2,100 rows weigh anything: 'auto' held out 210 rows of zero
+    # weight and refused the data, which the user had not asked for.
+    X, y = make_interaction_data(n_samples=2100)
+    weights = np.zeros(2100)
+    weights[:5] = 1.0
+    model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0)
+    assert model.fit(X, y, sample_weight=weights).early_stopping_ is False
+    with pytest.raises(ValueError, match="all of them have sample_weight 0"):
+        model.set_params(early_stopping=True).fit(X, y, sample_weight=weights)
 
 
 def test_warm_start_continues_from_the_previous_fit(interaction_data):
