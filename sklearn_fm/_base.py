@@ -336,21 +336,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
-        early_stopping = (
-            X.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental
-            if self.early_stopping == "auto"
-            else self.early_stopping
-        )
-        try:
-            data = _training_data(
-                targets, *self._split(targets.y, rng, early_stopping), self._constant_loss
-            )
-        except _NoValidationSplit:
-            if self.early_stopping != "auto":
-                raise
-            # 'auto' holds out a validation set only where the data allow one.
-            early_stopping = False
-            data = _training_data(targets, *self._split(targets.y, rng, False), self._constant_loss)
+        data = self._training_and_validation(targets, rng, incremental)
         params, state = self._start_state(
             first_call,
             incremental,
@@ -372,11 +358,47 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             _auto_batch_size(n_data) if self.batch_size == "auto" else self.batch_size
         )
-        state.update(batch_size_=min(batch_size, data.n_train), early_stopping_=early_stopping)
+        state.update(
+            batch_size_=min(batch_size, data.n_train),
+            early_stopping_=data.validation is not None,
+        )
+        trainer = self._trainer(X, params, state, targets, data, solver, fields, n_data)
+        # The trainer has copied the rows to the device: the host's copies
+        # (X made canonical, the targets) need not live through the epochs.
+        del X, y, sample_weight
+        targets = targets._replace(y=None, sample_weight=None)
+        fitted = self._fit_stochastic(
+            trainer, data, state, targets, rng, incremental, epoch_share=data.n_train / n_data
+        )
+        if not fitted.diverged:  # otherwise keep the state training started from
+            state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
+        return self._keep(params, state, fitted, targets, first_call)
 
+    def _training_and_validation(self, targets, rng, incremental):
+        """The :class:`_TrainingData` of ``targets``: with early stopping,
+        which ``'auto'`` switches on in ``fit`` for more than 2,000 samples
+        where the data allow a validation set, the rows it holds out."""
+        if self.early_stopping != "auto":
+            return _training_data(
+                targets, *self._split(targets.y, rng, self.early_stopping), self._constant_loss
+            )
+        n_samples = targets.y.shape[0]
+        if n_samples > _AUTO_EARLY_STOPPING_SAMPLES and not incremental:
+            try:
+                return _training_data(
+                    targets, *self._split(targets.y, rng, True), self._constant_loss
+                )
+            except _NoValidationSplit:
+                pass  # 'auto' holds out a validation set only where the data allow one
+        return _training_data(targets, *self._split(targets.y, rng, False), self._constant_loss)
+
+    def _trainer(self, X, params, state, targets, data, solver, fields, n_data):
+        """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
+        parameters ``params`` on the canonical training matrix ``X``, whose
+        training data set counts ``n_data`` rows."""
         from ._trainer import Trainer  # TensorFlow is imported here, not before
 
-        trainer = Trainer(
+        return Trainer(
             *params,
             rows=(X, targets.y, targets.sample_weight),
             batch_size=state["batch_size_"],
@@ -394,15 +416,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             ),
             fields=fields,
         )
-        # The trainer has copied the rows to the device: the host's copies
-        # (X made canonical, the targets) need not live through the epochs.
-        del X, y, sample_weight
-        targets = targets._replace(y=None, sample_weight=None)
-        fitted = self._fit_stochastic(
-            trainer, data, state, targets, rng, incremental, epoch_share=data.n_train / n_data
-        )
-        if not fitted.diverged:  # otherwise keep the state training started from
-            state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
+
+    def _keep(self, params, state, fitted, targets, first_call):
+        """Assign the fitted model: the parameters training kept (in the
+        units of ``targets``) or, if none, those it started from, and the
+        fitted ``state``."""
         if fitted.params is None and not first_call:
             # No epoch gave parameters to keep: the model stays exactly as it
             # was, without a round trip through the training units.
