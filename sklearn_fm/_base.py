@@ -147,6 +147,14 @@ class _Fitted(NamedTuple):
     diverged: bool
 
 
+class _EpochRecord(NamedTuple):
+    """What an epoch means for the stopping rule and the parameters kept."""
+
+    improved: bool  # by more than tol, on the score the stopping rule reads
+    best: bool  # the best validation score yet: its parameters are kept
+    penalty_scale: float  # for the next epoch (see _validation)
+
+
 class _NoValidationSplit(ValueError):
     """Early stopping cannot hold out a validation set from this data."""
 
@@ -544,27 +552,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 )
                 diverged = True
                 break
-            state["n_iter_"] += 1
             state["_schedule_epochs"] += epoch_share
-            if data.validation is None:
+            record = self._record_epoch(result, state, data, targets, penalty_scale)
+            penalty_scale = record.penalty_scale
+            if record.best:
+                trainer.keep()
+                kept = True
+            if record.best or data.validation is None:
                 data_loss = result.data_loss
-            state["loss_curve_"].append(result.loss)
-            state["penalty_scales_"].append(penalty_scale)
-            if self.verbose:
-                print(f"Iteration {state['n_iter_']}, loss = {result.loss:.8f}")
-            if data.validation is None:
-                improved = result.loss < state["best_loss_"] - (self.tol or 0.0)
-                state["best_loss_"] = min(result.loss, state["best_loss_"])
-            else:
-                score, penalty_scale = self._validation(result.validation_outputs, data, targets)
-                state["validation_scores_"].append(score)
-                improved = score > state["best_validation_score_"] + (self.tol or 0.0)
-                if score > state["best_validation_score_"]:
-                    state["best_validation_score_"] = score
-                    trainer.keep()
-                    kept = True
-                    data_loss = result.data_loss
-            no_improvement = 0 if improved else no_improvement + 1
+            no_improvement = 0 if record.improved else no_improvement + 1
             if self.tol is not None and no_improvement > self.n_iter_no_change:
                 if self.verbose:
                     what = "Training loss" if data.validation is None else "Validation score"
@@ -583,6 +579,27 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         if not diverged and data_loss is not None:  # divergence has warned already
             self._check_better_than_constant(data_loss, data.constant_loss)
         return self._fitted(trainer, data, state, kept, diverged)
+
+    def _record_epoch(self, result, state, data, targets, penalty_scale):
+        """Count the epoch whose :class:`~sklearn_fm._trainer.EpochResult` is
+        ``result``, trained with ``penalty_scale``: append it to the curves of
+        ``state`` and update its bests; as an :class:`_EpochRecord`."""
+        state["n_iter_"] += 1
+        state["loss_curve_"].append(result.loss)
+        state["penalty_scales_"].append(penalty_scale)
+        if self.verbose:
+            print(f"Iteration {state['n_iter_']}, loss = {result.loss:.8f}")
+        if data.validation is None:
+            improved = result.loss < state["best_loss_"] - (self.tol or 0.0)
+            state["best_loss_"] = min(result.loss, state["best_loss_"])
+            return _EpochRecord(improved, best=False, penalty_scale=penalty_scale)
+        score, penalty_scale = self._validation(result.validation_outputs, data, targets)
+        state["validation_scores_"].append(score)
+        improved = score > state["best_validation_score_"] + (self.tol or 0.0)
+        best = score > state["best_validation_score_"]
+        if best:
+            state["best_validation_score_"] = score
+        return _EpochRecord(improved, best, penalty_scale)
 
     def _check_better_than_constant(self, data_loss, constant_loss):
         """Warn if the mean loss of the data in the epoch of the parameters
