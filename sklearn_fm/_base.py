@@ -386,19 +386,19 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The :class:`_TrainingData` of ``targets``: with early stopping,
         which ``'auto'`` switches on in ``fit`` for more than 2,000 samples
         where the data allow a validation set, the rows it holds out."""
+
+        def split(early_stopping):
+            rows = self._split(targets.y, rng, early_stopping)
+            return _training_data(targets, *rows, self._constant_loss)
+
         if self.early_stopping != "auto":
-            return _training_data(
-                targets, *self._split(targets.y, rng, self.early_stopping), self._constant_loss
-            )
-        n_samples = targets.y.shape[0]
-        if n_samples > _AUTO_EARLY_STOPPING_SAMPLES and not incremental:
+            return split(self.early_stopping)
+        if targets.y.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental:
             try:
-                return _training_data(
-                    targets, *self._split(targets.y, rng, True), self._constant_loss
-                )
+                return split(True)
             except _NoValidationSplit:
                 pass  # 'auto' holds out a validation set only where the data allow one
-        return _training_data(targets, *self._split(targets.y, rng, False), self._constant_loss)
+        return split(False)
 
     def _trainer(self, X, params, state, targets, data, solver, fields, n_data):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
