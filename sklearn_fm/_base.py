@@ -387,18 +387,24 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         which ``'auto'`` switches on in ``fit`` for more than 2,000 samples
         where the data allow a validation set, the rows it holds out."""
 
-        def split(early_stopping):
+        def split(early_stopping, rng):
             rows = self._split(targets.y, rng, early_stopping)
             return _training_data(targets, *rows, self._constant_loss)
 
         if self.early_stopping != "auto":
-            return split(self.early_stopping)
+            return split(self.early_stopping, rng)
         if targets.y.shape[0] > _AUTO_EARLY_STOPPING_SAMPLES and not incremental:
+            # Tried on a copy: where 'auto' holds nothing out, the fit draws
+            # what early_stopping=False draws, and trains the same model.
+            trial = copy.deepcopy(rng)
             try:
-                return split(True)
+                data = split(True, trial)
             except _NoValidationSplit:
                 pass  # 'auto' holds out a validation set only where the data allow one
-        return split(False)
+            else:
+                rng.set_state(trial.get_state())
+                return data
+        return split(False, rng)
 
     def _trainer(self, X, params, state, targets, data, solver, fields, n_data):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the

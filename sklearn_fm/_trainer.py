@@ -762,7 +762,7 @@ class _Model:
         themselves, and keeps untouched rows where they are.
         """
         opt = self.optimizer
-        lr = opt.learning_rate.value
+        lr = tf.cast(opt.learning_rate.value, tf.float32)  # Keras keeps it in floatx
         l1, l2 = opt.l1_regularization_strength, opt.l2_regularization_strength
         for variable, accumulator, linear in self._ftrl_slots:
             weight = variable.value

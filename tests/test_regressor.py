@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -107,6 +108,9 @@ def test_auto_early_stopping_trains_on_every_row_where_validation_would_weigh_no
     weights[:5] = 1.0
     model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0)
     assert model.fit(X, y, sample_weight=weights).early_stopping_ is False
+    # The model early_stopping=False trains: the split that failed drew nothing.
+    without = clone(model).set_params(early_stopping=False).fit(X, y, sample_weight=weights)
+    assert_array_equal(model.factors_, without.factors_)
     with pytest.raises(ValueError, match="all of them have sample_weight 0"):
         model.set_params(early_stopping=True).fit(X, y, sample_weight=weights)
 

@@ -150,12 +150,16 @@ KERAS_USER_SCRIPT = textwrap.dedent(
         classifier = FMClassifier(random_state=7, max_iter=10).fit(X, np.digitize(y, [-1, 1]))
         return model.predict(X).tolist() + classifier.predict_proba(X).ravel().tolist()
 
+    def fit_ftrl():  # whose update reads Keras' learning rate, kept in floatx
+        X, y = make_interaction_data(n_samples=300)
+        return FMRegressor(solver="ftrl", random_state=7, max_iter=3).fit(X, y).predict(X).tolist()
+
     if sys.argv[1] == "float64 policy, then fit":
         keras.config.set_dtype_policy("float64")
         keras.config.set_floatx("float64")
-        predictions = fit()
+        predictions = fit() + fit_ftrl()
     else:  # fit, then the user's float64
-        predictions = fit()
+        predictions = fit() + fit_ftrl()
         keras.config.set_floatx("float64")
     layer = keras.layers.Dense(2)
     layer.build((None, 3))
@@ -171,7 +175,8 @@ KERAS_USER_SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["float64 policy, then fit", "fit, then float64"])
 def test_the_users_keras_settings_neither_change_the_model_nor_are_changed(order):
-    # A float64 dtype policy made every fit raise a TensorFlow TypeError; the
+    # A float64 dtype policy made every fit raise a TensorFlow TypeError (and
+    # a float64 floatx every FTRL fit, whose learning rate Keras keeps in it); the
     # first fit fixed Keras' global dtype policy, so that a later set_floatx
     # no longer reached the user's layers; and fits used up the numbers of
     # Keras' automatic names ("dense_1" for the user's first Dense layer).
@@ -181,7 +186,8 @@ def test_the_users_keras_settings_neither_change_the_model_nor_are_changed(order
             capture_output=True, text=True, check=True,
         ).stdout
     )
-    assert result["predictions"] == run("fit")["predictions"]
+    ftrl = FMRegressor(solver="ftrl", random_state=7, max_iter=3).fit(X, y).predict(X)
+    assert result["predictions"] == run("fit")["predictions"] + ftrl.tolist()
     assert (result["policy"], result["kernel"]) == ("float64", "float64")
     assert result["names"] == ["dense", "adam"]
 
