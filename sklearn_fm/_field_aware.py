@@ -99,6 +99,8 @@ _FIELDS_DOC = """
 def _other_parameters_doc(estimator):
     """The numpydoc entries of the parameters of ``estimator`` (an FM class)
     that its field-aware subclass shares, as written in its docstring."""
+    if estimator.__doc__ is None:  # python -OO strips docstrings
+        return ""
     section = estimator.__doc__.split("    Parameters\n    ----------\n", 1)[1]
     section = section.split("\n    Attributes\n", 1)[0].rstrip()
     entries = re.split(r"\n(?=    \w+ : )", section)

@@ -44,3 +44,21 @@ def test_another_keras_backend_gets_a_clear_error_when_training():
     )
     assert "Keras is configured for 'numpy'" in result.stdout
     assert "KERAS_BACKEND=tensorflow" in result.stdout
+
+
+def test_the_package_works_without_docstrings():
+    # python -OO strips docstrings: building the field-aware estimators'
+    # docstrings from the FM ones' once made the import itself fail.
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import sklearn_fm
+        X = np.random.RandomState(0).normal(size=(40, 3))
+        model = sklearn_fm.FFMRegressor(max_iter=2, tol=None, random_state=0).fit(X, X[:, 0])
+        print(model.predict(X[:2]).shape)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-OO", "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "(2,)"
