@@ -153,7 +153,7 @@ def _check_convertible(model):
     prediction the ONNX graph cannot compute."""
     if getattr(model, "is_categorical_", None) is not None:
         raise ValueError(
-            f"This {type(model).__name__} was fitted on pandas 'category' columns, which "
+            f"This {type(model).__name__} was fitted on categorical columns, which "
             "it one-hot encodes itself; that encoding cannot be exported to ONNX. Put a "
             "sklearn.preprocessing.OneHotEncoder(handle_unknown='ignore') before the "
             "model in a pipeline instead (or fit it with categorical_features=None on "
