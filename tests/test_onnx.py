@@ -256,7 +256,7 @@ def test_model_fitted_on_category_columns_is_refused():
     model = FMRegressor(**FAST).fit(frame, np.arange(30.0))
     assert model.is_categorical_ is not None
     initial_types = [("X", FloatTensorType([None, 2]))]
-    with pytest.raises(ValueError, match="'category' columns.*Put a .*OneHotEncoder"):
+    with pytest.raises(ValueError, match="fitted on categorical columns.*Put a .*OneHotEncoder"):
         skl2onnx.convert_sklearn(model, initial_types=initial_types)
 
 
