@@ -8,6 +8,7 @@ it is read. This module writes and reads the members; ``_persistence`` turns
 them back into a checked estimator.
 """
 
+import contextlib
 import errno
 import io
 import json
@@ -264,11 +265,13 @@ def _replace_atomically(path, write_to):
     # 255 bytes a file name may have.
     stem = os.fsdecode(os.fsencode(name)[:64])
     temporary = os.path.join(directory, f".{stem}.{secrets.token_hex(8)}.tmp")
+    # One try around the creation and the rename too: a KeyboardInterrupt
+    # lands between any two steps, also just after either.
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except (FileNotFoundError, NotADirectoryError) as error:  # named after the directory
-        raise type(error)(error.errno, error.strerror, directory) from None
-    try:
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except (FileNotFoundError, NotADirectoryError) as error:  # named after the directory
+            raise type(error)(error.errno, error.strerror, directory) from None
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):
                 os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
@@ -278,7 +281,8 @@ def _replace_atomically(path, write_to):
             os.fsync(opened.fileno())
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        with contextlib.suppress(FileNotFoundError):  # not made yet, or renamed already
+            os.unlink(temporary)
         raise
 
 

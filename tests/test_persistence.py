@@ -652,6 +652,31 @@ def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     assert_same_fit(sklearn_fm.load(path), new)
 
 
+@pytest.mark.parametrize("step", ["open", "replace"])
+def test_an_interrupt_just_after_a_step_of_save_leaves_one_whole_file(tmp_path, monkeypatch, step):
+    # A KeyboardInterrupt lands just after os.open or os.replace returns: the
+    # first left the temporary file behind, the second became a
+    # FileNotFoundError for the temporary file, already renamed.
+    path = tmp_path / "model.fm"
+    old = FMRegressor(**PARAMS).fit(X, y)
+    old.save(path)
+    new = FMRegressor(**dict(PARAMS, random_state=1)).fit(X, y)
+    real, opened = getattr(os, step), []
+
+    def interrupted(*args, **kwargs):
+        opened.append(real(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        new.save(path)
+    monkeypatch.undo()
+    if step == "open":
+        os.close(opened[0])
+    assert_same_fit(sklearn_fm.load(path), new if step == "replace" else old)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.fm"]  # no temporary file left
+
+
 def test_a_save_whose_flush_to_disk_fails_raises_and_leaves_the_previous_file(
     tmp_path, monkeypatch
 ):
