@@ -93,6 +93,33 @@ _TO_SAVE = (
 _WORSE_THAN_CONSTANT = 10
 
 
+# Whether a KeyboardInterrupt has cut off the import of the trainer (and of
+# TensorFlow with it) in this process.
+_IMPORT_INTERRUPTED = []
+
+
+def _trainer_class():
+    """The :class:`~sklearn_fm._trainer.Trainer` class, imported (with
+    TensorFlow) by the first fit, not before."""
+    try:
+        from ._trainer import Trainer
+    except KeyboardInterrupt:
+        _IMPORT_INTERRUPTED.append(True)
+        raise
+    except Exception as error:
+        if not _IMPORT_INTERRUPTED:
+            raise
+        # Cut off at some points, TensorFlow's import cannot be repeated: it
+        # fails on what the first attempt registered, in its own words.
+        raise RuntimeError(
+            "TensorFlow cannot be imported in this process: an earlier fit was "
+            "interrupted (KeyboardInterrupt) while it imported TensorFlow, which "
+            "cannot import again once cut off part way. Restart the Python process "
+            "to train; fitted models still predict."
+        ) from error
+    return Trainer
+
+
 def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
     """``(X, y)`` validated by scikit-learn's ``validate_data`` on
     ``estimator``, which records (``reset``) or checks the input contract:
@@ -410,9 +437,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
         parameters ``params`` on the canonical training matrix ``X``, whose
         training data set counts ``n_data`` rows."""
-        from ._trainer import Trainer  # TensorFlow is imported here, not before
-
-        return Trainer(
+        return _trainer_class()(
             *params,
             rows=(X, targets.y, targets.sample_weight),
             batch_size=state["batch_size_"],

@@ -2,7 +2,9 @@
 
 import _thread
 import signal
+import subprocess
 import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -161,3 +163,45 @@ def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay, monkeypa
         signal.signal(signal.SIGINT, handler)
     assert_unchanged(model, before, X)
     assert_array_equal(model.predict(X), expected)
+
+
+IMPORT_INTERRUPTED = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    import numpy as np
+    from sklearn_fm import FMRegressor
+
+    class Interrupt(importlib.abc.MetaPathFinder):
+        fired = False
+
+        def find_spec(self, name, path, target=None):
+            if name == "tensorflow.python.ops.ragged.ragged_ops" and not Interrupt.fired:
+                Interrupt.fired = True
+                raise KeyboardInterrupt  # as Ctrl-C would, 1.5 s into the first fit
+            return None
+
+    sys.meta_path.insert(0, Interrupt())
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    model = FMRegressor(max_iter=2, tol=None)
+    try:
+        model.fit(X, X[:, 0])
+    except KeyboardInterrupt:
+        print("interrupted; unfitted:", not hasattr(model, "coef_"))
+    try:
+        model.fit(X, X[:, 0])
+    except RuntimeError as error:
+        print(error)
+    """
+)
+
+
+def test_a_fit_after_an_interrupted_import_of_tensorflow_says_to_restart():
+    # Cut off at some points, TensorFlow's import cannot be repeated: every
+    # later fit of the process failed with TensorFlow's ValueError "Name
+    # tf.RaggedTensorSpec has already been registered", which reads like bad input.
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_INTERRUPTED], capture_output=True, text=True, check=True
+    )
+    interrupted, message = result.stdout.strip().split("\n")
+    assert interrupted == "interrupted; unfitted: True"
+    assert "Restart the Python process to train" in message
