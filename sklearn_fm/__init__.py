@@ -6,6 +6,7 @@ import them only when they train. The Keras layer lives in
 extra ``[onnx]``: :func:`register_onnx_converters` imports them when called.
 """
 
+from . import _forking  # noqa: F401  (notes forks from processes that ran TensorFlow)
 from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._field_aware import FFMClassifier, FFMRegressor

@@ -87,6 +87,7 @@ from .keras import (  # noqa: E402
     fm_outputs,
 )
 from ._data import index_dtype  # noqa: E402
+from ._forking import check_not_forked  # noqa: E402
 from ._key_sums import key_sums  # noqa: E402
 from ._parameters import estimator_form, estimator_outputs, layer_form  # noqa: E402
 from ._random import shuffle_rows  # noqa: E402
@@ -1062,27 +1063,6 @@ class _Pool:
 _POOL = _Pool()
 
 
-# The process that trained first. TensorFlow's thread pools do not survive
-# fork: a forked child's first training step would wait forever on threads
-# that exist only in its parent. NumPy prediction is unaffected.
-_TRAINING_PROCESS = []
-
-
-def _check_not_forked():
-    """Raise a RuntimeError in a process forked from one that has trained."""
-    if not _TRAINING_PROCESS:
-        _TRAINING_PROCESS.append(os.getpid())
-    elif _TRAINING_PROCESS[0] != os.getpid():
-        raise RuntimeError(
-            "This process was forked from one that had trained with TensorFlow, "
-            "which cannot train again after fork: it would hang. Start worker "
-            "processes with the 'spawn' or 'forkserver' method instead, for "
-            "example multiprocessing.get_context('spawn') or "
-            "concurrent.futures.ProcessPoolExecutor(mp_context=...); joblib's "
-            "default (loky) already does. Predicting works in forked processes."
-        )
-
-
 def _synchronous_strategy():
     """The ``tf.distribute`` strategy in scope, which must step its replicas
     in sync (as ``strategy.run`` does)."""
@@ -1163,7 +1143,7 @@ class Trainer:
         optimizer_state=None,
         fields=None,
     ):
-        _check_not_forked()
+        check_not_forked()
         solver = SolverSpec.of(solver)
         bias, kernel, factors = layer_form(intercept, coef, factors)
         n_features, n_outputs, *_, n_factors = factors.shape
