@@ -533,12 +533,11 @@ def _whole_rows(optimizer, gradient):
     A single replica's gradients arrive so (``_summed_per_column``). The
     all-reduce of several replicas' concatenates them, so that a row may
     arrive once per replica with a part of its gradient: the optimizers of a
-    distributed model (``sums_rows``) sum them first, each row then once.
+    distributed model (``sums_rows``) sum them first, as one replica's are.
     """
     if not optimizer.sums_rows:
         return gradient.indices, gradient.values
-    rows, occurrence = tf.unique(gradient.indices)
-    return rows, tf.math.unsorted_segment_sum(gradient.values, occurrence, tf.shape(rows)[0])
+    return gradient.indices, _summed_per_column(gradient.values, gradient.indices)
 
 
 def _assign_rows(optimizer, variable, rows, values):
