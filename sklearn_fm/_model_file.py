@@ -100,6 +100,24 @@ def write(estimator, file):
     """Write the fitted ``estimator`` to ``file`` (a path or a binary file);
     its ``save`` has checked that it is fitted and that its parameters
     describe it."""
+    params = _stored_params(estimator)
+    arrays = _stored_arrays(estimator)
+    metadata = _metadata(estimator, params, arrays)
+    if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
+        _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
+    elif isinstance(file, io.TextIOBase) or not callable(getattr(file, "write", None)):
+        raise TypeError(
+            "save writes to a path or to a file object open for writing bytes (mode "
+            f"'wb'); got {type(file).__name__}."
+        )
+    else:
+        _write_archive(file, metadata, arrays)
+        _end_where_written(file)
+
+
+def _stored_params(estimator):
+    """The estimator's parameters as JSON values, or a ValueError naming the
+    one the safe format cannot store."""
     params = {}
     for name, value in estimator.get_params().items():
         if name == "random_state" and isinstance(value, np.random.RandomState):
@@ -122,6 +140,11 @@ def write(estimator, file):
         else:
             value = _json_scalar(value, f"The parameter {name}")
         params[name] = value
+    return params
+
+
+def _stored_arrays(estimator):
+    """The fitted estimator's arrays, by member name."""
     arrays = {
         "intercept_": np.asarray(estimator.intercept_, dtype=np.float64),
         "coef_": estimator.coef_,
@@ -133,11 +156,24 @@ def write(estimator, file):
         arrays["fields_"] = np.asarray(estimator.fields_, dtype=np.int64)
     if estimator.validation_scores_ is not None:
         arrays["validation_scores_"] = np.asarray(estimator.validation_scores_, dtype=np.float64)
+    if estimator._optimizer_state is not None:
+        for i, value in enumerate(estimator._optimizer_state.variables):
+            arrays[f"optimizer_state_{i}"] = np.asarray(value)
+    return arrays
+
+
+def _optional_float(value):
+    """A float attribute for JSON, which has no inf (best_loss_ is infinite
+    when training diverged in its first epoch): its repr, or None."""
+    return None if value is None else repr(float(value))
+
+
+def _metadata(estimator, params, arrays):
+    """``metadata.json``'s content: the format, the estimator's class,
+    ``params``, its scalar attributes and labels, and the description of
+    ``arrays``."""
     optimizer_state = estimator._optimizer_state
     counts = estimator._stream_counts()
-    if optimizer_state is not None:
-        for i, value in enumerate(optimizer_state.variables):
-            arrays[f"optimizer_state_{i}"] = np.asarray(value)
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -152,13 +188,8 @@ def write(estimator, file):
         "schedule_epochs": repr(float(counts["_schedule_epochs"])),
         "batch_size_": int(estimator.batch_size_),
         "early_stopping_": bool(estimator.early_stopping_),
-        # Infinite when training diverged in its first epoch; JSON has no inf.
-        "best_loss_": None if estimator.best_loss_ is None else repr(float(estimator.best_loss_)),
-        "best_validation_score_": (
-            None
-            if estimator.best_validation_score_ is None
-            else repr(float(estimator.best_validation_score_))
-        ),
+        "best_loss_": _optional_float(estimator.best_loss_),
+        "best_validation_score_": _optional_float(estimator.best_validation_score_),
         "optimizer_state": (
             None
             if optimizer_state is None
@@ -181,16 +212,7 @@ def write(estimator, file):
     if hasattr(estimator, "_y_train_std"):
         metadata["y_train_mean"] = float(estimator._y_train_mean)
         metadata["y_train_std"] = float(estimator._y_train_std)
-    if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
-        _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
-    elif isinstance(file, io.TextIOBase) or not callable(getattr(file, "write", None)):
-        raise TypeError(
-            "save writes to a path or to a file object open for writing bytes (mode "
-            f"'wb'); got {type(file).__name__}."
-        )
-    else:
-        _write_archive(file, metadata, arrays)
-        _end_where_written(file)
+    return metadata
 
 
 def _end_where_written(file):

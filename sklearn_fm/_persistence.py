@@ -102,6 +102,33 @@ def _rebuilt(metadata, arrays, name):
 
 def _estimator(metadata, arrays):
     """The estimator ``metadata`` and ``arrays`` describe, checked for consistency."""
+    estimator = _estimator_class(metadata, arrays)
+    model = _unfitted(estimator, metadata)
+    params = model.get_params()
+    _check_arrays(metadata, arrays)
+    attributes = _fitted_parameters(metadata, arrays, params, estimator)
+    attributes.update(
+        n_features_in_=metadata["n_features_in_"],
+        n_iter_=metadata["n_iter_"],
+        loss_curve_=arrays["loss_curve_"].tolist(),
+        best_loss_=_float(metadata["best_loss_"]),
+        validation_scores_=(
+            arrays["validation_scores_"].tolist() if "validation_scores_" in arrays else None
+        ),
+        best_validation_score_=_float(metadata["best_validation_score_"]),
+    )
+    attributes.update(_training_choices(metadata, arrays, params, estimator))
+    attributes.update(_stream_counts(metadata))
+    for curve in ("loss_curve_", "penalty_scales_"):
+        if len(attributes[curve]) != attributes["n_iter_"]:
+            raise ValueError(f"{curve} does not have n_iter_ entries")
+    attributes.update(_labels(metadata))
+    vars(model).update(attributes)
+    return model
+
+
+def _estimator_class(metadata, arrays):
+    """The class the file names, once its counts are plausible for it."""
     estimator = _ESTIMATORS[metadata["estimator"]]
     for count, least in (("n_features_in_", 1), ("n_iter_", 0)):
         if not (type(metadata[count]) is int and metadata[count] >= least):
@@ -112,6 +139,11 @@ def _estimator(metadata, arrays):
     if ("classes_" in metadata) != issubclass(estimator, FMClassifier):
         having = "with" if "classes_" in metadata else "without"
         raise ValueError(f"an {estimator.__name__} {having} classes_")
+    return estimator
+
+
+def _unfitted(estimator, metadata):
+    """An ``estimator`` with the stored parameters, validated."""
     params = dict(metadata["params"])
     if metadata["format_version"] < 5:
         # Those models read category columns as numbers.
@@ -122,11 +154,21 @@ def _estimator(metadata, arrays):
         params["class_weight"] = {key: weight for key, weight in params["class_weight"]}
     model = estimator(**params)
     model._validate_params()
+    return model
+
+
+def _check_arrays(metadata, arrays):
+    """Refuse arrays unlike their description or not finite."""
     for name, spec in metadata["arrays"].items():
         if arrays[name].dtype.str != spec["dtype"] or list(arrays[name].shape) != spec["shape"]:
             raise ValueError(f"the array {name} does not match its description")
         if not np.isfinite(arrays[name]).all():
             raise ValueError(f"the array {name} is not finite")
+
+
+def _fitted_parameters(metadata, arrays, params, estimator):
+    """The model's parameters, fields, categorical encoding and optimizer
+    state, as attributes, once their shapes fit together."""
     n_features = metadata["n_features_in_"]
     n_classes = len(metadata["classes_"]["values"]) if "classes_" in metadata else 1
     n_outputs = n_outputs_of(n_classes)
@@ -149,40 +191,30 @@ def _estimator(metadata, arrays):
         "intercept_": float(intercept) if n_outputs == 1 else intercept,
         "coef_": coef,
         "factors_": factors,
-        "n_features_in_": n_features,
-        "n_iter_": metadata["n_iter_"],
-        "loss_curve_": arrays["loss_curve_"].tolist(),
-        "best_loss_": _float(metadata["best_loss_"]),
-        "validation_scores_": (
-            arrays["validation_scores_"].tolist() if "validation_scores_" in arrays else None
-        ),
-        "best_validation_score_": _float(metadata["best_validation_score_"]),
         "_optimizer_state": _optimizer_state(
             metadata, arrays, params, layer_factors_shape(shapes[2], n_outputs)
         ),
+        "is_categorical_": None if encoding is None else encoding.is_categorical,
+        "categories_": [] if encoding is None else encoding.categories,
     }
     if fields is not None:
         attributes.update(fields_=fields, n_fields_=n_fields)
-    attributes.update(
-        is_categorical_=None if encoding is None else encoding.is_categorical,
-        categories_=[] if encoding is None else encoding.categories,
-    )
-    attributes.update(_training_choices(metadata, arrays, params, estimator))
-    attributes.update(_stream_counts(metadata))
-    for curve in ("loss_curve_", "penalty_scales_"):
-        if len(attributes[curve]) != attributes["n_iter_"]:
-            raise ValueError(f"{curve} does not have n_iter_ entries")
+    return attributes
+
+
+def _labels(metadata):
+    """``feature_names_in_`` and ``classes_``, those the file holds, checked."""
+    labels = {}
     if "feature_names_in_" in metadata:
-        attributes["feature_names_in_"] = from_labels(metadata["feature_names_in_"])
-        if attributes["feature_names_in_"].shape != (n_features,):
+        labels["feature_names_in_"] = from_labels(metadata["feature_names_in_"])
+        if labels["feature_names_in_"].shape != (metadata["n_features_in_"],):
             raise ValueError("feature_names_in_ does not have n_features_in_ names")
     if "classes_" in metadata:
-        classes = attributes["classes_"] = from_labels(metadata["classes_"])
+        classes = labels["classes_"] = from_labels(metadata["classes_"])
         # What fit and partial_fit give: at least 2 labels, sorted, each once.
         if len(classes) < 2 or not np.array_equal(classes, np.unique(classes)):
             raise ValueError("classes_ are not at least 2 sorted, distinct labels")
-    vars(model).update(attributes)
-    return model
+    return labels
 
 
 def _optimizer_state(metadata, arrays, params, factors_shape):
