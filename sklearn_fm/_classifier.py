@@ -444,6 +444,25 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     def _training_targets(self, y, sample_weight, first_call, incremental, classes):
         check_classification_targets(y)
+        known = self._known_classes(y, first_call, incremental, classes)
+        encoded = np.searchsorted(known, y)
+        if self.class_weight is not None:
+            # Scaled like the sample weights, so that their products stay finite.
+            weights = self._class_weights(known, y, encoded)
+            sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
+        return Targets(
+            encoded.astype(np.float64),
+            sample_weight,
+            n_outputs_of(known.shape[0]),
+            shift=0.0,
+            scale=_LOGISTIC_STD,
+            score_scale=_LOGISTIC_STD,
+            fitted={"classes_": known},
+        )
+
+    def _known_classes(self, y, first_call, incremental, classes):
+        """The sorted classes the model knows after this call, once ``y``
+        and ``classes`` agree with them."""
         if classes is not None:  # refused as scikit-learn refuses such labels
             classes = unique_labels(classes)
         if first_call:
@@ -475,7 +494,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
                 f"the previous call to fit: previously {known.tolist()}, y has "
                 f"{np.unique(y).tolist()}."
             )
-        encoded = np.searchsorted(known, y)
+        return known
+
+    def _class_weights(self, known, y, encoded):
+        """The weight of each of the ``known`` classes by ``class_weight``."""
         if isinstance(self.class_weight, dict):
             values = np.asarray(list(self.class_weight.values()), dtype=np.float64)
             if not (np.isfinite(values).all() and (values >= 0).all()):
@@ -485,25 +507,12 @@ class FMClassifier(ClassifierMixin, BaseFM):
                 )
             # Over every class, as SGDClassifier: a partial_fit chunk may lack
             # some (scikit-learn refuses a dict of classes not given).
-            weights = compute_class_weight(self.class_weight, classes=known, y=y)
-        elif self.class_weight is not None:  # "balanced", from the classes present
-            present = np.unique(encoded)
-            weights = np.ones(known.shape[0])
-            weights[present] = compute_class_weight(
-                self.class_weight, classes=known[present], y=y
-            )
-        if self.class_weight is not None:
-            # Scaled like the sample weights, so that their products stay finite.
-            sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
-        return Targets(
-            encoded.astype(np.float64),
-            sample_weight,
-            n_outputs_of(known.shape[0]),
-            shift=0.0,
-            scale=_LOGISTIC_STD,
-            score_scale=_LOGISTIC_STD,
-            fitted={"classes_": known},
-        )
+            return compute_class_weight(self.class_weight, classes=known, y=y)
+        # "balanced", from the classes present
+        present = np.unique(encoded)
+        weights = np.ones(known.shape[0])
+        weights[present] = compute_class_weight(self.class_weight, classes=known[present], y=y)
+        return weights
 
     def _initial_intercept(self, y, sample_weight, n_outputs):
         n_classes = max(2, n_outputs)
