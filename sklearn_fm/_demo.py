@@ -93,7 +93,15 @@ def run_demo(n_jobs=2):
         "Part 1, regression: FMRegressor on ratings\n"
     )
     stages = _Stages(7)
+    results = _regression_part(stages, n_jobs)
+    print("Part 2, classification: FMClassifier on ad clicks\n")
+    results.update(_classification_part(stages, n_jobs))
+    return results
 
+
+def _regression_part(stages, n_jobs):
+    """Tune FMRegressor on generated ratings, compare it with linear models
+    and print the table; the cross-validation results by model."""
     stages.start("Generating 20,000 ratings of 250 items by 400 users (+ age and price)")
     X, y = make_ratings()
     stages.end(f"Columns: {', '.join(X.columns)}; target mean {y.mean():.2f}, std {y.std():.2f}.")
@@ -126,8 +134,12 @@ def run_demo(n_jobs=2):
         "\n  The linear models see users, items, age and price but not which user"
         "\n  likes which item; the FM learns that interaction from the one-hot ids.\n"
     )
+    return results
 
-    print("Part 2, classification: FMClassifier on ad clicks\n")
+
+def _classification_part(stages, n_jobs):
+    """Tune FMClassifier on generated clicks, compare it with logistic
+    regression and print the table; the cross-validation results by model."""
     stages.start("Generating 20,000 ad impressions (user, ad, hour, device) and their clicks")
     X, y = make_clicks(n_samples=20_000)
     stages.end(f"Click rate {y.mean():.1%}.")
@@ -152,11 +164,11 @@ def run_demo(n_jobs=2):
     }
     scoring = {"ROC AUC": "roc_auc", "log-loss": "neg_log_loss"}
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    results.update(_cross_validate(models, X, y, cv, scoring, n_jobs))
+    results = _cross_validate(models, X, y, cv, scoring, n_jobs)
     stages.end(_best(search, "CV log-loss", -search.best_score_))
 
     stages.start("Results (5-fold CV on the same folds; ROC AUC: higher is better)")
-    _print_table({name: results[name] for name in models}, scoring)
+    _print_table(results, scoring)
     print(
         "\n  Logistic regression sees each field's effect but not which user clicks"
         "\n  on which ad; the FM learns that interaction from the one-hot fields."
