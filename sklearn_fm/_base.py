@@ -49,6 +49,14 @@ _TRAINING_LOCK = threading.Lock()
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
+# The 'invscaling' schedule counts an epoch of fewer batches than this as its
+# share of this many. On small data (a few batches of 16 per epoch) a rate
+# divided by every epoch left the optimizer too few steps to reach even a
+# linear model (R² 0.78 against Ridge's 0.998 on 100 rows of make_regression).
+# 'auto' batches give at least 141 per epoch above about 2,300 samples.
+_SCHEDULE_EPOCH_BATCHES = 128
+
+
 def _check_representable_products(factors, init_std):
     """Refuse starting factors whose pairwise products overflow float32, the
     precision training runs in: such a start diverges in its first epoch and
@@ -65,7 +73,7 @@ def _check_representable_products(factors, init_std):
 
 def _auto_batch_size(n_samples):
     """The batch size of ``batch_size="auto"`` for ``n_samples`` training rows:
-    the power of 2 nearest to ``n_samples / 200``, from 16 to 4096.
+    2 to the power nearest to ``log2(n_samples / 200)``, from 16 to 4096.
 
     About 200 steps per epoch, fewer below 3,200 samples and more above
     800,000. Powers of 2 keep the number of distinct batch shapes, each of
@@ -73,6 +81,14 @@ def _auto_batch_size(n_samples):
     """
     exponent = np.round(np.log2(max(n_samples, 1) / 200))
     return int(np.clip(2**exponent, 16, 4096))
+
+
+def _schedule_share(n_train, n_data, batch_size):
+    """How far an epoch over ``n_train`` rows advances the learning-rate
+    schedule, which counts epochs over the ``n_data`` rows it refers to,
+    each in batches of ``batch_size`` (see ``_SCHEDULE_EPOCH_BATCHES``)."""
+    n_batches = -(-n_data // batch_size)
+    return n_train / n_data * min(1.0, n_batches / _SCHEDULE_EPOCH_BATCHES)
 
 
 # How the uses of a fitted model that need its parameters to describe it end
@@ -402,9 +418,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # (X made canonical, the targets) need not live through the epochs.
         del X, y, sample_weight
         targets = targets._replace(y=None, sample_weight=None)
-        fitted = self._fit_stochastic(
-            trainer, data, state, targets, rng, incremental, epoch_share=data.n_train / n_data
-        )
+        epoch_share = _schedule_share(data.n_train, n_data, state["batch_size_"])
+        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental, epoch_share)
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
         return self._keep(params, state, fitted, targets, first_call)

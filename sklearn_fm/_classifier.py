@@ -70,8 +70,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
     learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the learning rate over the epochs: 'invscaling' uses
         ``learning_rate_init / (t + 1) ** power_t`` in epoch ``t``, counting
-        a call to ``partial_fit`` as the share of an epoch its samples are of
-        ``n_samples_seen_``.
+        an epoch of fewer than 128 batches as its share of 128 and a call to
+        ``partial_fit`` as the share of an epoch its samples are of
+        ``n_samples_seen_``, as in :class:`FMRegressor`.
 
     learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
@@ -81,9 +82,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
-        'auto' takes the power of 2 nearest to ``n_samples / 200``
-        (``n_samples_seen_``), from 16 to 4096, as in :class:`FMRegressor`. The size used is
-        ``batch_size_``.
+        'auto' takes the power of 2 nearest to ``n_samples / 200`` on a log
+        scale (``n_samples_seen_``), from 16 to 4096, as in
+        :class:`FMRegressor`. The size used is ``batch_size_``.
 
     max_iter : int, default=200
         Maximum number of epochs (passes over the training data).

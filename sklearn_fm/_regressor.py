@@ -92,8 +92,10 @@ class FMRegressor(RegressorMixin, BaseFM):
         from 0 over all calls to ``partial_fit`` and ``fit`` with
         ``warm_start``). Unlike MLPRegressor, whose ``t`` counts samples and
         which applies the schedule only to SGD, ``t`` counts epochs and every
-        solver follows it. A call to ``partial_fit`` counts as the share of
-        an epoch its samples are of ``n_samples_seen_``.
+        solver follows it. An epoch of fewer than 128 batches (small data)
+        counts as its share of 128, so that a few hundred rows still get
+        enough steps, and a call to ``partial_fit`` as the share of an epoch
+        its samples are of ``n_samples_seen_``.
 
     learning_rate_init : float, default=0.015
         The optimizer's learning rate in the first epoch.
@@ -104,8 +106,8 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     batch_size : int or 'auto', default='auto'
         Number of samples per minibatch (fewer in an epoch's last batch).
-        'auto' takes the power of 2 nearest to ``n_samples / 200``
-        (``n_samples_seen_``), from 16 to 4096: about 200 steps per epoch,
+        'auto' takes the power of 2 nearest to ``n_samples / 200`` on a log
+        scale (``n_samples_seen_``), from 16 to 4096: about 200 steps per epoch,
         more steps on small data, where steps are cheap, and at most 4096
         rows per step on large data. The size used is ``batch_size_``.
 

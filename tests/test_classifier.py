@@ -184,7 +184,7 @@ def test_training_starts_from_the_class_priors():
         fm = FMClassifier(learning_rate_init=1e-9, max_iter=1, tol=None, random_state=0)
         assert_allclose(fm.fit(X, labels).predict_proba(X[:1])[0], priors, rtol=1e-6)
     # Trained, the priors are also the optimum; weighted samples count as often.
-    fm = FMClassifier(max_iter=50, tol=None, random_state=0)
+    fm = FMClassifier(max_iter=300, tol=None, random_state=0)
     fm.fit(X, y, sample_weight=np.repeat([1.0, 1.0, 0.2], [20, 30, 50]))
     assert_allclose(fm.predict_proba(X[:1])[0], [1 / 3, 1 / 2, 1 / 6], atol=0.01)
 
