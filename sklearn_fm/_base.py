@@ -91,6 +91,34 @@ def _schedule_share(n_train, n_data, batch_size):
     return n_train / n_data * min(1.0, n_batches / _SCHEDULE_EPOCH_BATCHES)
 
 
+# partial_fit refuses weights more than this many times the mean weight of
+# its first call's samples: every other sample would weigh nothing beside them.
+_LARGEST_WEIGHT_RATIO = 1e9
+
+
+def _weight_unit(training_weights, weight_scale, continued_unit):
+    """What the ``training_weights`` (the weights given divided by
+    ``weight_scale``) are divided by in training.
+
+    Their mean, so that the scale of the weights changes nothing, in ``fit``
+    and in the first call to ``partial_fit`` (``continued_unit`` None).
+    Later calls divide by that first mean, ``continued_unit`` in the units of
+    the weights given, so that weights keep their meaning across calls, as
+    in SGDRegressor: a chunk of small weights changes the model little, and
+    a chunk of one class weighs as its ``class_weight`` says.
+    """
+    if continued_unit is None:
+        return float(training_weights.mean())
+    if weight_scale > _LARGEST_WEIGHT_RATIO * continued_unit:
+        raise ValueError(
+            f"sample_weight is up to {weight_scale / continued_unit:.3g} times the mean "
+            "weight of the samples of the first call to partial_fit, which the weights "
+            f"of every call are relative to; at most {_LARGEST_WEIGHT_RATIO:.0e} is "
+            "supported. Weigh the first call's samples on the same scale."
+        )
+    return continued_unit / weight_scale if weight_scale > 0 else 1.0
+
+
 # How the uses of a fitted model that need its parameters to describe it end
 # the message when set_params has changed one since (see
 # _check_parameters_fit_the_model).
@@ -165,7 +193,8 @@ class _ValidatedData(NamedTuple):
 
     X: object  # ndarray or sparse matrix (n_samples, n_model_features)
     y: np.ndarray
-    sample_weight: np.ndarray
+    sample_weight: np.ndarray  # scaled to at most 1
+    weight_scale: float  # what the weights given were divided by
     contract: dict  # n_features_in_, feature_names_in_, is_categorical_, categories_
     input_columns: np.ndarray  # the input column of each column of X; None: its own
 
@@ -374,10 +403,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "partial_fit does not support early_stopping=True: it trains one "
                 "epoch per call, so there is nothing to stop. Use fit instead."
             )
+        if incremental and hasattr(self, "coef_"):
+            # scikit-learn's _fit_context validates the parameters of partial_fit
+            # only before the first call; set_params may have changed them since.
+            self._validate_params()
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
         solver = SolverSpec.of(self.solver)
-        X, y, sample_weight, contract, input_columns = self._validate_training_data(
-            X, y, sample_weight, first_call
+        X, y, sample_weight, weight_scale, contract, input_columns = (
+            self._validate_training_data(X, y, sample_weight, first_call)
         )
         targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
         fields = self._training_fields(contract["n_features_in_"], input_columns, targets.n_outputs)
@@ -404,6 +437,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # chunk taken as new data, so that chunk sizes do not change them.
         n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
+        continued_unit = state["_sample_weight_unit"] if incremental else None
+        weight_unit = _weight_unit(targets.sample_weight[data.train], weight_scale, continued_unit)
+        if continued_unit is None:  # in the units of the weights given
+            state["_sample_weight_unit"] = weight_unit * weight_scale
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
         batch_size = (
@@ -413,7 +450,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             batch_size_=min(batch_size, data.n_train),
             early_stopping_=data.validation is not None,
         )
-        trainer = self._trainer(X, params, state, targets, data, solver, fields, n_data)
+        trainer = self._trainer(
+            X, params, state, targets, data, solver, fields, n_data, weight_unit
+        )
         # The trainer has copied the rows to the device: the host's copies
         # (X made canonical, the targets) need not live through the epochs.
         del X, y, sample_weight
@@ -448,13 +487,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 return data
         return split(False, rng)
 
-    def _trainer(self, X, params, state, targets, data, solver, fields, n_data):
+    def _trainer(self, X, params, state, targets, data, solver, fields, n_data, weight_unit):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
         parameters ``params`` on the canonical training matrix ``X``, whose
-        training data set counts ``n_data`` rows."""
+        training data set counts ``n_data`` rows and whose sample weights
+        are divided by ``weight_unit``."""
         return _trainer_class()(
             *params,
             rows=(X, targets.y, targets.sample_weight),
+            weight_unit=weight_unit,
             batch_size=state["batch_size_"],
             training_rows=None if data.validation is None else data.train,
             validation_rows=None if data.validation is None else data.validation[0],
@@ -494,9 +535,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _validate_training_data(self, X, y, sample_weight, first_call):
         """``X`` (its categorical columns encoded), ``y`` and the sample
-        weights, validated; the weights scaled to at most 1 (training is
-        invariant to their scale, and their sums then stay finite however
-        large they are); and the input contract (``n_features_in_``,
+        weights, validated; the weights scaled to at most 1, and the factor
+        they were divided by (their sums then stay finite however large they
+        are); and the input contract (``n_features_in_``,
         ``feature_names_in_`` if X has names, the categorical encoding) that
         the model will hold, as a :class:`_ValidatedData`."""
         encoding = (
@@ -553,8 +594,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "in the data of the first fit (each is missing) and it has no other "
                     "column."
                 )
+        # What scaled_to_at_most_1 divides by.
+        weight_scale = max(float(sample_weight.max(initial=0.0)), np.finfo(np.float64).tiny)
         return _ValidatedData(
-            X_checked, y, scaled_to_at_most_1(sample_weight), contract, input_columns
+            X_checked,
+            y,
+            scaled_to_at_most_1(sample_weight),
+            weight_scale,
+            contract,
+            input_columns,
         )
 
     def _categorical_encoding(self):
@@ -758,6 +806,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "n_iter_": 0,
                 "n_samples_seen_": 0,
                 "_schedule_epochs": 0.0,
+                "_sample_weight_unit": None,
                 "loss_curve_": [],
                 "penalty_scales_": [],
                 "best_loss_": np.inf,
@@ -795,14 +844,17 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         }
 
     def _stream_counts(self):
-        """``n_samples_seen_`` and the epochs the learning-rate schedule has
-        counted, as ``partial_fit`` continues them."""
+        """``n_samples_seen_``, the epochs the learning-rate schedule has
+        counted and the unit of the sample weights, as ``partial_fit``
+        continues them."""
         # Models unpickled from versions before these counts have not
         # counted: None, and the schedule in whole epochs (as load reads
-        # model files of format 5 or older).
+        # model files of format 5 or older); without a unit, the next call's
+        # weights set it.
         return {
             "n_samples_seen_": getattr(self, "n_samples_seen_", None),
             "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),
+            "_sample_weight_unit": getattr(self, "_sample_weight_unit", None),
         }
 
     def _split(self, y, rng, early_stopping):

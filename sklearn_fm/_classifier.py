@@ -360,7 +360,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
             equal to ``classes_``.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples.
+            Weights of the samples, relative to the mean weight (with
+            ``class_weight``) of the first call's samples, so that weights
+            and a ``class_weight`` dict keep their meaning across calls, also
+            in calls of one class (as in SGDClassifier).
 
         Returns
         -------

@@ -35,10 +35,11 @@ FORMAT = "sklearn_fm"
 # n_features) and (n_classes, n_features, k); version 5 adds the parameter
 # categorical_features with the categorical encoding, and the field-aware
 # estimators with their fields_; version 6 adds n_samples_seen_ and the
-# learning-rate schedule's count of epochs, which partial_fit continues.
-# Files of versions 1 (sklearn_fm 0.1.0) to 5 still load.
-FORMAT_VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+# learning-rate schedule's count of epochs, which partial_fit continues;
+# version 7 the unit of the sample weights, which partial_fit keeps.
+# Files of versions 1 (sklearn_fm 0.1.0) to 6 still load.
+FORMAT_VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 def _json_scalar(value, what):
@@ -186,6 +187,7 @@ def _metadata(estimator, params, arrays):
             None if counts["n_samples_seen_"] is None else int(counts["n_samples_seen_"])
         ),
         "schedule_epochs": repr(float(counts["_schedule_epochs"])),
+        "sample_weight_unit": _optional_float(counts["_sample_weight_unit"]),
         "batch_size_": int(estimator.batch_size_),
         "early_stopping_": bool(estimator.early_stopping_),
         "best_loss_": _optional_float(estimator.best_loss_),

@@ -270,19 +270,35 @@ def _legacy_optimizer_state(variables, solver, factors_shape):
 
 
 def _stream_counts(metadata):
-    """``n_samples_seen_`` and the epochs the learning-rate schedule has
-    counted, which ``partial_fit`` continues."""
+    """``n_samples_seen_``, the epochs the learning-rate schedule has
+    counted and the unit of the sample weights, which ``partial_fit``
+    continues."""
     if metadata["format_version"] < 6:
         # Not counted then: the schedule counted whole epochs.
-        return {"n_samples_seen_": None, "_schedule_epochs": float(metadata["n_iter_"])}
+        return {
+            "n_samples_seen_": None,
+            "_schedule_epochs": float(metadata["n_iter_"]),
+            "_sample_weight_unit": None,
+        }
     n_samples_seen = metadata["n_samples_seen_"]
     schedule_epochs = float(metadata["schedule_epochs"])
+    # Before version 7 there was none: the next call's weights set it.
+    weight_unit = (
+        _float(metadata["sample_weight_unit"]) if metadata["format_version"] >= 7 else None
+    )
     if not (
         (n_samples_seen is None or (type(n_samples_seen) is int and n_samples_seen >= 1))
         and 0 <= schedule_epochs <= metadata["n_iter_"]
+        and (weight_unit is None or 0 < weight_unit < np.inf)
     ):
-        raise ValueError("n_samples_seen_ or the schedule's epochs are not valid")
-    return {"n_samples_seen_": n_samples_seen, "_schedule_epochs": schedule_epochs}
+        raise ValueError(
+            "n_samples_seen_, the schedule's epochs or the unit of the weights are not valid"
+        )
+    return {
+        "n_samples_seen_": n_samples_seen,
+        "_schedule_epochs": schedule_epochs,
+        "_sample_weight_unit": weight_unit,
+    }
 
 
 def _training_choices(metadata, arrays, params, estimator):

@@ -380,6 +380,9 @@ class FMRegressor(RegressorMixin, BaseFM):
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples. None weighs them equally.
+            Weights are relative to the mean weight of the first call's
+            samples, so that they keep their meaning across calls (as in
+            SGDRegressor): a call of small weights changes the model little.
 
         Returns
         -------

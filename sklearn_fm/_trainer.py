@@ -139,10 +139,10 @@ class DeviceRows(NamedTuple):
     lengths: tf.Tensor  # int32 (rows,), each row's non-zeros
 
     @classmethod
-    def upload(cls, X, y, sample_weight, mean_weight):
+    def upload(cls, X, y, sample_weight, weight_unit):
         """Copy a canonical float32 CSR matrix (``_data.training_matrix``),
-        its targets and its weights (divided by ``mean_weight``, the training
-        rows' mean) to the device, in float32.
+        its targets and its weights (divided by ``weight_unit``) to the
+        device, in float32.
 
         The arrays are padded to a size of ``_bucket``, with rows and
         non-zeros that no epoch reads: the compiled step takes them whole,
@@ -156,7 +156,7 @@ class DeviceRows(NamedTuple):
         np.subtract(X.indptr[1:], X.indptr[:-1], out=lengths[:n_rows], casting="unsafe")
         lengths[n_rows:] = 0
         weights = _aligned_empty(rows, np.float32)
-        np.divide(sample_weight, mean_weight, out=weights[:n_rows], casting="unsafe")
+        np.divide(sample_weight, weight_unit, out=weights[:n_rows], casting="unsafe")
         weights[n_rows:] = 0
         return cls(
             _device_array(X.indptr, index_dtype(slots), rows + 1, nnz),
@@ -257,7 +257,8 @@ class ValidationRows(NamedTuple):
 
 class EpochResult(NamedTuple):
     """What an epoch reports to the host: its mean objective, the mean loss
-    of the data within it (the objective without the penalties), whether the
+    of the data within it (without the penalties, and with the weights of
+    the rows normalised to mean 1), whether the
     objective and every parameter stayed finite, and the FM outputs of the
     validation rows (None without them)."""
 
@@ -1088,7 +1089,7 @@ class Trainer:
     The objective is ``sum_i s_i [loss(y_i, c f(x_i)) + penalty(x_i)] / n
     + alpha_uniform / 2 (|w|**2 + |V|**2)``, with ``c`` the ``score_scale``
     (the loss reads the FM's outputs in units of ``1 / c``), sample weights ``s``
-    normalised to mean 1, where ``penalty(x_i)`` is
+    divided by ``weight_unit`` (by default normalised to mean 1), where ``penalty(x_i)`` is
     ``1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors |v_j|**2)``:
     each row regularises the features it uses, as in libFM's SGD. On dense
     data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
@@ -1112,11 +1113,14 @@ class Trainer:
     batch_size : int
         The number of rows per step.
     training_rows : ndarray of int or None
-        The positions in ``rows`` of the rows the epochs train on, whose
-        weights are normalised to mean 1; None for all.
+        The positions in ``rows`` of the rows the epochs train on; None for
+        all.
     validation_rows : ndarray of int or None
         The positions of the rows whose outputs each epoch reports (for
         early stopping), or None.
+    weight_unit : float or None
+        What the sample weights are divided by; None for the training rows'
+        mean.
     fields : ndarray of int or None
         The field of each feature, from 0, for a field-aware FM (a
         :class:`~sklearn_fm.keras.FieldAwareFactorizationMachine` layer,
@@ -1133,6 +1137,7 @@ class Trainer:
         batch_size,
         training_rows=None,
         validation_rows=None,
+        weight_unit=None,
         loss,
         solver,
         alpha_linear,
@@ -1182,7 +1187,11 @@ class Trainer:
         # The training and validation rows are positions in one uploaded
         # matrix: copies of their parts would add the matrix's size again.
         training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
-        self._rows = DeviceRows.upload(X, y, sample_weight, training_weights.mean())
+        if weight_unit is None:
+            weight_unit = training_weights.mean()
+        # The mean weight as trained, by which data_loss is divided back.
+        self._mean_weight = training_weights.mean() / weight_unit
+        self._rows = DeviceRows.upload(X, y, sample_weight, weight_unit)
         self._training_rows = training_rows
         self._n_train = X.shape[0] if training_rows is None else len(training_rows)
         self._index_dtype = index_dtype(X.shape[0])
@@ -1225,7 +1234,7 @@ class Trainer:
             outputs = self._model.outputs(self._rows, self._validation)
             outputs = outputs.numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
-        return EpochResult(float(loss), float(data_loss), bool(finite), outputs)
+        return EpochResult(float(loss), float(data_loss / self._mean_weight), bool(finite), outputs)
 
     def keep(self):
         """Keep a copy of the current parameters on the device (see ``kept_weights``)."""

@@ -211,7 +211,11 @@ def test_save_keeps_label_types_feature_names_class_weights_and_early_stopping(l
 def test_training_continues_identically_after_loading(problem, tmp_path):
     estimator, target = problem
     classes = {"classes": np.unique(target)} if estimator is FMClassifier else {}
-    model = estimator(**PARAMS, solver="adam").partial_fit(X, target, **classes)
+    # Later calls weigh their samples relative to the first call's weights,
+    # whose mean the file keeps.
+    weights = np.random.RandomState(0).uniform(1.0, 9.0, size=X.shape[0])
+    model = estimator(**PARAMS, solver="adam")
+    model.partial_fit(X, target, sample_weight=weights, **classes)
     model.save(tmp_path / "model.fm")
     loaded = sklearn_fm.load(tmp_path / "model.fm")
     model.partial_fit(X, target)

@@ -103,3 +103,72 @@ def test_dask_ml_parallel_post_fit_predicts_blockwise_as_predict_does():
     np.testing.assert_allclose(
         wrapped.predict_proba(X_blocks).compute(), model.predict_proba(X_test), rtol=1e-12
     )
+
+
+def _interaction_rows(n_rows, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 4))
+    return X, X[:, 0] + 2 * X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=n_rows)
+
+
+def test_sample_weights_keep_their_meaning_across_partial_fit_calls():
+    # Each call divided its weights by their own mean: a chunk weighing
+    # 1e-6 trained exactly as one weighing 1, unlike SGDRegressor.
+    X, y = _interaction_rows(400, seed=0)
+    X_next, y_next = _interaction_rows(200, seed=1)
+
+    def after_second_call(weight):
+        # Plain SGD, no uniform prior: the step is the weighted data's gradient.
+        model = FMRegressor(n_factors=4, solver="sgd", alpha_uniform=0.0, random_state=0)
+        model.partial_fit(X, y)
+        before = model.predict(X)
+        model.partial_fit(X_next, -y_next, sample_weight=np.full(200, weight))
+        return np.abs(model.predict(X) - before).max()
+
+    assert after_second_call(1e-6) < 1e-3 * after_second_call(1.0)
+    # The scale of every call's weights together still changes nothing.
+    models = []
+    for scale in (1.0, 1000.0):
+        model = FMRegressor(n_factors=4, random_state=0)
+        model.partial_fit(X, y, sample_weight=np.full(400, scale))
+        model.partial_fit(X_next, y_next, sample_weight=np.full(200, 3 * scale))
+        models.append(model)
+    np.testing.assert_allclose(models[0].factors_, models[1].factors_, rtol=1e-6, atol=1e-9)
+
+
+def test_class_weight_counts_in_partial_fit_calls_of_one_class():
+    # Chunks of one class each, as in a stream sorted by class: every call
+    # normalised its own weights, so class_weight changed nothing at all.
+    X, y = _interaction_rows(600, seed=0)
+    labels = (y > 0).astype(int)
+    order = np.argsort(labels, kind="stable")
+    chunks = np.array_split(order, 6)
+
+    def positive_share(class_weight):
+        model = FMClassifier(n_factors=4, class_weight=class_weight, random_state=0)
+        for _ in range(3):
+            for rows in chunks:
+                model.partial_fit(X[rows], labels[rows], classes=[0, 1])
+        return model.predict(X).mean()
+
+    assert positive_share({0: 1.0, 1: 10.0}) > positive_share({0: 10.0, 1: 1.0}) + 0.2
+
+
+def test_partial_fit_refuses_weights_beyond_the_first_calls_by_far():
+    X, y = _interaction_rows(100, seed=0)
+    model = FMRegressor(n_factors=2, random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="times the mean weight of the samples of the first"):
+        model.partial_fit(X, y, sample_weight=np.full(100, 1e12))
+
+
+def test_partial_fit_validates_parameters_changed_since_its_first_call():
+    # scikit-learn validates partial_fit's parameters before the first call
+    # only: batch_size=-4 then failed inside TensorFlow, and an unknown
+    # learning_rate trained as 'constant'.
+    X, y = _interaction_rows(100, seed=0)
+    model = FMRegressor(n_factors=2, random_state=0).partial_fit(X, y)
+    for params in ({"batch_size": -4}, {"learning_rate": "bogus"}, {"learning_rate_init": -1.0}):
+        with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter"):
+            clone_ = model.set_params(**params)
+            clone_.partial_fit(X, y)
+        model.set_params(batch_size="auto", learning_rate="invscaling", learning_rate_init=0.015)
