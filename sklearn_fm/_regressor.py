@@ -189,10 +189,12 @@ class FMRegressor(RegressorMixin, BaseFM):
         batch size and the 'invscaling' schedule take the data set to hold:
         those ``fit`` trained on (without the validation part), or all those
         given to ``partial_fit`` since its first call (after a ``fit``, added
-        to those of the fit). Each chunk counts as new data, so streaming a
-        data set in chunks trains the model one ``fit`` on it would, whatever
-        the chunk size. None for a model loaded from a file of an older
-        version.
+        to those of the fit). Each chunk counts as new data, so that the
+        prior and the batch size do not depend on the chunk size, and
+        several passes over a data set in chunks train about the model one
+        ``fit`` on it would (the 'invscaling' schedule advances faster in
+        the first pass over many chunks). None for a model loaded from a
+        file of an older version.
 
     batch_size_ : int
         The batch size of the last call to ``fit`` or ``partial_fit``: the
