@@ -25,6 +25,7 @@ from ._data import (
     LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
     index_dtype,
+    largest_weight,
     non_finite_error,
     scaled_to_at_most_1,
     training_matrix,
@@ -91,32 +92,34 @@ def _schedule_share(n_train, n_data, batch_size):
     return n_train / n_data * min(1.0, n_batches / _SCHEDULE_EPOCH_BATCHES)
 
 
-# partial_fit refuses weights more than this many times the mean weight of
-# its first call's samples: every other sample would weigh nothing beside them.
-_LARGEST_WEIGHT_RATIO = 1e9
-
-
-def _weight_unit(training_weights, weight_scale, continued_unit):
+def _weight_unit(training_weights, scale, continued_unit):
     """What the ``training_weights`` (the weights given divided by
-    ``weight_scale``) are divided by in training.
+    ``scale``) are divided by in training.
 
     Their mean, so that the scale of the weights changes nothing, in ``fit``
     and in the first call to ``partial_fit`` (``continued_unit`` None).
-    Later calls divide by that first mean, ``continued_unit`` in the units of
-    the weights given, so that weights keep their meaning across calls, as
-    in SGDRegressor: a chunk of small weights changes the model little, and
-    a chunk of one class weighs as its ``class_weight`` says.
+    Later calls divide by that mean, ``continued_unit`` in the units of the
+    weights given, so that weights keep their meaning across calls: a call
+    of small weights changes the model little, as in SGDRegressor, and a
+    call of one class weighs as its ``class_weight`` says.
     """
     if continued_unit is None:
         return float(training_weights.mean())
-    if weight_scale > _LARGEST_WEIGHT_RATIO * continued_unit:
+    return continued_unit / scale
+
+
+def _check_relative_weights(training_weights, weight_unit):
+    """Refuse weights that, divided by the ``weight_unit`` of an earlier
+    call, exceed what training in float32 can weigh losses by."""
+    largest = float(training_weights.max()) / weight_unit
+    if not largest <= LARGEST_TRAINABLE_VALUE:
         raise ValueError(
-            f"sample_weight is up to {weight_scale / continued_unit:.3g} times the mean "
-            "weight of the samples of the first call to partial_fit, which the weights "
-            f"of every call are relative to; at most {_LARGEST_WEIGHT_RATIO:.0e} is "
-            "supported. Weigh the first call's samples on the same scale."
+            f"The sample weights of this call (with class_weight) are up to {largest:.3g} "
+            "times the mean weight of the samples the model was first trained on, which "
+            "the weights of every later partial_fit call are relative to; training in "
+            f"float32 weighs at most {LARGEST_TRAINABLE_VALUE:.3g} times. Weigh the "
+            "samples of all calls on one scale."
         )
-    return continued_unit / weight_scale if weight_scale > 0 else 1.0
 
 
 # How the uses of a fitted model that need its parameters to describe it end
@@ -438,9 +441,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         continued_unit = state["_sample_weight_unit"] if incremental else None
-        weight_unit = _weight_unit(targets.sample_weight[data.train], weight_scale, continued_unit)
+        training_weights = targets.sample_weight[data.train]
+        weight_unit = _weight_unit(training_weights, weight_scale, continued_unit)
         if continued_unit is None:  # in the units of the weights given
             state["_sample_weight_unit"] = weight_unit * weight_scale
+        else:
+            _check_relative_weights(training_weights, weight_unit)
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
         batch_size = (
@@ -594,13 +600,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "in the data of the first fit (each is missing) and it has no other "
                     "column."
                 )
-        # What scaled_to_at_most_1 divides by.
-        weight_scale = max(float(sample_weight.max(initial=0.0)), np.finfo(np.float64).tiny)
         return _ValidatedData(
             X_checked,
             y,
             scaled_to_at_most_1(sample_weight),
-            weight_scale,
+            largest_weight(sample_weight),
             contract,
             input_columns,
         )

@@ -183,7 +183,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         on, as ``early_stopping`` asked or chose with 'auto'.
 
     loss_curve_ : list of float
-        The mean training objective (log-loss plus penalty) of each epoch.
+        The mean training objective (log-loss plus penalty) of each epoch;
+        for ``partial_fit``, with the call's weights relative to those the
+        model was first trained on.
 
     penalty_scales_ : list of float
         The factor the penalties were multiplied by in each epoch: always 1,
@@ -361,9 +363,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples, relative to the mean weight (with
-            ``class_weight``) of the first call's samples, so that weights
-            and a ``class_weight`` dict keep their meaning across calls, also
-            in calls of one class (as in SGDClassifier).
+            ``class_weight``) of the samples the model was first trained on
+            (by the first call, or by ``fit``), so that weights and a
+            ``class_weight`` dict keep their meaning across calls, also in
+            calls of one class, as in SGDClassifier.
 
         Returns
         -------

@@ -28,13 +28,19 @@ def check_trainable_range(values, name, advice=None):
         )
 
 
+def largest_weight(weights):
+    """The largest of non-negative ``weights``, at least the smallest normal
+    float64: what ``scaled_to_at_most_1`` divides them by."""
+    return max(float(weights.max(initial=0.0)), np.finfo(np.float64).tiny)
+
+
 def scaled_to_at_most_1(weights):
     """Non-negative ``weights`` divided by their largest (all zeros stay
     zeros; weights whose largest is 1 are returned as they are): training is
     invariant to their scale, and their products and sums then stay finite
     however large they are."""
-    largest = weights.max(initial=0.0)
-    return weights if largest == 1.0 else weights / max(largest, np.finfo(np.float64).tiny)
+    scale = largest_weight(weights)
+    return weights if scale == 1.0 else weights / scale
 
 
 def non_finite_error(name, largest):

@@ -207,7 +207,8 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     loss_curve_ : list of float
         The mean training objective (half squared error of the standardised
-        target plus penalty) of each epoch.
+        target plus penalty) of each epoch; for ``partial_fit``, with the
+        call's weights relative to those the model was first trained on.
 
     penalty_scales_ : list of float
         The factor all three penalties were multiplied by in each epoch, from
@@ -382,9 +383,10 @@ class FMRegressor(RegressorMixin, BaseFM):
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples. None weighs them equally.
-            Weights are relative to the mean weight of the first call's
-            samples, so that they keep their meaning across calls (as in
-            SGDRegressor): a call of small weights changes the model little.
+            Weights are relative to the mean weight of the samples the model
+            was first trained on (by the first call, or by ``fit``), so that
+            they keep their meaning across calls: as in SGDRegressor, a call
+            of small weights changes the model little.
 
         Returns
         -------

@@ -1187,10 +1187,11 @@ class Trainer:
         # The training and validation rows are positions in one uploaded
         # matrix: copies of their parts would add the matrix's size again.
         training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
+        mean_weight = training_weights.mean()
         if weight_unit is None:
-            weight_unit = training_weights.mean()
+            weight_unit = mean_weight
         # The mean weight as trained, by which data_loss is divided back.
-        self._mean_weight = training_weights.mean() / weight_unit
+        self._mean_weight = mean_weight / weight_unit
         self._rows = DeviceRows.upload(X, y, sample_weight, weight_unit)
         self._training_rows = training_rows
         self._n_train = X.shape[0] if training_rows is None else len(training_rows)
@@ -1201,7 +1202,7 @@ class Trainer:
         self._model.check_workers_agree(
             "training data, parameters or settings",
             bias, kernel, factors, X.indptr, X.indices, X.data, y, sample_weight,
-            np.asarray([batch_size, *self._penalties], np.float64),
+            np.asarray([batch_size, *self._penalties, weight_unit], np.float64),
             *(() if optimizer_state is None else optimizer_state),
             *(() if fields is None else (fields,)),
             *(() if validation_rows is None else (training_rows, validation_rows)),

@@ -157,8 +157,15 @@ def test_class_weight_counts_in_partial_fit_calls_of_one_class():
 def test_partial_fit_refuses_weights_beyond_the_first_calls_by_far():
     X, y = _interaction_rows(100, seed=0)
     model = FMRegressor(n_factors=2, random_state=0).partial_fit(X, y)
-    with pytest.raises(ValueError, match="times the mean weight of the samples of the first"):
-        model.partial_fit(X, y, sample_weight=np.full(100, 1e12))
+    with pytest.raises(ValueError, match="times the mean weight of the samples the model"):
+        model.partial_fit(X, y, sample_weight=np.full(100, 1e20))
+    # Class weights of any ratio still train, in chunks of one class too.
+    labels = (y > 0).astype(int)
+    model = FMClassifier(n_factors=2, class_weight={0: 1.0, 1: 2e9}, random_state=0)
+    for _ in range(2):
+        model.partial_fit(X[labels == 0], labels[labels == 0], classes=[0, 1])
+    model.partial_fit(X[labels == 1], labels[labels == 1])
+    assert np.isfinite(model.coef_).all()
 
 
 def test_partial_fit_validates_parameters_changed_since_its_first_call():
@@ -169,6 +176,5 @@ def test_partial_fit_validates_parameters_changed_since_its_first_call():
     model = FMRegressor(n_factors=2, random_state=0).partial_fit(X, y)
     for params in ({"batch_size": -4}, {"learning_rate": "bogus"}, {"learning_rate_init": -1.0}):
         with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter"):
-            clone_ = model.set_params(**params)
-            clone_.partial_fit(X, y)
+            model.set_params(**params).partial_fit(X, y)
         model.set_params(batch_size="auto", learning_rate="invscaling", learning_rate_init=0.015)
