@@ -92,20 +92,24 @@ def _schedule_share(n_train, n_data, batch_size):
     return n_train / n_data * min(1.0, n_batches / _SCHEDULE_EPOCH_BATCHES)
 
 
-def _weight_unit(training_weights, scale, continued_unit):
+def _weight_unit(training_weights, scale, state, incremental):
     """What the ``training_weights`` (the weights given divided by
-    ``scale``) are divided by in training.
+    ``scale``) are divided by in training, kept in ``state`` in the units
+    of the weights given.
 
     Their mean, so that the scale of the weights changes nothing, in ``fit``
-    and in the first call to ``partial_fit`` (``continued_unit`` None).
-    Later calls divide by that mean, ``continued_unit`` in the units of the
-    weights given, so that weights keep their meaning across calls: a call
-    of small weights changes the model little, as in SGDRegressor, and a
-    call of one class weighs as its ``class_weight`` says.
+    and in the first call to ``partial_fit``. Later calls divide by that
+    mean, so that weights keep their meaning across calls: a call of small
+    weights changes the model little, as in SGDRegressor, and a call of one
+    class weighs as its ``class_weight`` says.
     """
-    if continued_unit is None:
-        return float(training_weights.mean())
-    return continued_unit / scale
+    kept = state["_sample_weight_unit"] if incremental else None
+    if kept is None:
+        unit = float(training_weights.mean())
+        state["_sample_weight_unit"] = unit * scale
+        return unit
+    _check_relative_weights(training_weights, kept / scale)
+    return kept / scale
 
 
 def _check_relative_weights(training_weights, weight_unit):
@@ -440,13 +444,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # chunk taken as new data, so that chunk sizes do not change them.
         n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
-        continued_unit = state["_sample_weight_unit"] if incremental else None
-        training_weights = targets.sample_weight[data.train]
-        weight_unit = _weight_unit(training_weights, weight_scale, continued_unit)
-        if continued_unit is None:  # in the units of the weights given
-            state["_sample_weight_unit"] = weight_unit * weight_scale
-        else:
-            _check_relative_weights(training_weights, weight_unit)
+        weight_unit = _weight_unit(
+            targets.sample_weight[data.train], weight_scale, state, incremental
+        )
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)
         batch_size = (
