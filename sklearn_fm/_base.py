@@ -50,12 +50,15 @@ _TRAINING_LOCK = threading.Lock()
 # early_stopping="auto" holds out a validation set above this many samples.
 _AUTO_EARLY_STOPPING_SAMPLES = 2_000
 
-# The 'invscaling' schedule counts an epoch of fewer batches than this as its
-# share of this many. On small data (a few batches of 16 per epoch) a rate
-# divided by every epoch left the optimizer too few steps to reach even a
-# linear model (R² 0.78 against Ridge's 0.998 on 100 rows of make_regression).
-# 'auto' batches give at least 141 per epoch above about 2,300 samples.
-_SCHEDULE_EPOCH_BATCHES = 128
+# An epoch of fewer batches than this counts as its share of this many, for
+# the 'invscaling' schedule and for the improvement tol asks of an epoch. On
+# small data (a few batches of 16 per epoch) a rate divided by every epoch
+# left the optimizer too few steps to reach even a linear model (R² 0.78
+# against Ridge's 0.998 on 100 rows of make_regression), and a whole tol
+# asked of a few steps stopped training while the factors still fit noise
+# (0.966 against 0.989 on 500 rows of 50 columns). 'auto' batches give at
+# least 141 per epoch above about 2,300 samples.
+_FULL_EPOCH_BATCHES = 128
 
 
 def _check_representable_products(factors, init_std):
@@ -84,12 +87,24 @@ def _auto_batch_size(n_samples):
     return int(np.clip(2**exponent, 16, 4096))
 
 
-def _schedule_share(n_train, n_data, batch_size):
-    """How far an epoch over ``n_train`` rows advances the learning-rate
-    schedule, which counts epochs over the ``n_data`` rows it refers to,
-    each in batches of ``batch_size`` (see ``_SCHEDULE_EPOCH_BATCHES``)."""
+class _EpochMeasure(NamedTuple):
+    """How much an epoch of a fit counts: how far it advances the
+    learning-rate schedule (in epochs over the data set it refers to), and
+    the improvement of the loss or validation score that ``tol`` asks of it
+    (None: no stopping)."""
+
+    schedule_share: float
+    tol: float
+
+
+def _epoch_measure(n_train, n_data, batch_size, tol):
+    """The :class:`_EpochMeasure` of an epoch over ``n_train`` rows, for a
+    data set of ``n_data`` rows in batches of ``batch_size``: an epoch of
+    that data set of fewer than ``_FULL_EPOCH_BATCHES`` batches counts as
+    its share of them."""
     n_batches = -(-n_data // batch_size)
-    return n_train / n_data * min(1.0, n_batches / _SCHEDULE_EPOCH_BATCHES)
+    share = min(1.0, n_batches / _FULL_EPOCH_BATCHES)
+    return _EpochMeasure(n_train / n_data * share, None if tol is None else tol * share)
 
 
 def _weight_unit(training_weights, scale, state, incremental):
@@ -463,8 +478,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # (X made canonical, the targets) need not live through the epochs.
         del X, y, sample_weight
         targets = targets._replace(y=None, sample_weight=None)
-        epoch_share = _schedule_share(data.n_train, n_data, state["batch_size_"])
-        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental, epoch_share)
+        measure = _epoch_measure(data.n_train, n_data, state["batch_size_"], self.tol)
+        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental, measure)
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
         return self._keep(params, state, fitted, targets, first_call)
@@ -616,10 +631,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             return None
         return CategoricalEncoding(self.is_categorical_, self.categories_)
 
-    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental, epoch_share):
+    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental, measure):
         """Train epochs until the stopping rule, updating ``state``'s curves
         and bests; returns the parameters to keep, as a :class:`_Fitted`.
-        Each epoch advances the learning-rate schedule by ``epoch_share``.
+        Each epoch counts as the :class:`_EpochMeasure` ``measure`` says.
 
         Parameters stay on the device during training: the trainer keeps a
         copy of those of the best epoch (with validation) or of the last
@@ -650,8 +665,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 )
                 diverged = True
                 break
-            state["_schedule_epochs"] += epoch_share
-            record = self._record_epoch(result, state, data, targets, penalty_scale)
+            state["_schedule_epochs"] += measure.schedule_share
+            record = self._record_epoch(result, state, data, targets, penalty_scale, measure.tol)
             penalty_scale = record.penalty_scale
             if record.best:
                 trainer.keep()
@@ -678,22 +693,23 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             self._check_better_than_constant(data_loss, data.constant_loss)
         return self._fitted(trainer, data, state, kept, diverged)
 
-    def _record_epoch(self, result, state, data, targets, penalty_scale):
+    def _record_epoch(self, result, state, data, targets, penalty_scale, tol):
         """Count the epoch whose :class:`~sklearn_fm._trainer.EpochResult` is
         ``result``, trained with ``penalty_scale``: append it to the curves of
-        ``state`` and update its bests; as an :class:`_EpochRecord`."""
+        ``state`` and update its bests; as an :class:`_EpochRecord`, which
+        has improved if by more than ``tol`` (None: any)."""
         state["n_iter_"] += 1
         state["loss_curve_"].append(result.loss)
         state["penalty_scales_"].append(penalty_scale)
         if self.verbose:
             print(f"Iteration {state['n_iter_']}, loss = {result.loss:.8f}")
         if data.validation is None:
-            improved = result.loss < state["best_loss_"] - (self.tol or 0.0)
+            improved = result.loss < state["best_loss_"] - (tol or 0.0)
             state["best_loss_"] = min(result.loss, state["best_loss_"])
             return _EpochRecord(improved, best=False, penalty_scale=penalty_scale)
         score, penalty_scale = self._validation(result.validation_outputs, data, targets)
         state["validation_scores_"].append(score)
-        improved = score > state["best_validation_score_"] + (self.tol or 0.0)
+        improved = score > state["best_validation_score_"] + (tol or 0.0)
         best = score > state["best_validation_score_"]
         if best:
             state["best_validation_score_"] = score

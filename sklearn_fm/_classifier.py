@@ -92,8 +92,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
     tol : float or None, default=1e-3
         Training stops when the training loss (or, with ``early_stopping``,
         the validation score) has not improved by at least ``tol`` for more
-        than ``n_iter_no_change`` consecutive epochs. ``None`` always trains
-        ``max_iter`` epochs.
+        than ``n_iter_no_change`` consecutive epochs; an epoch of fewer than
+        128 batches is asked its share of ``tol``, as the 'invscaling'
+        schedule counts it. ``None`` always trains ``max_iter`` epochs.
 
     early_stopping : bool or 'auto', default='auto'
         Whether to set aside ``validation_fraction`` of the training data,

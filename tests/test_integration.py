@@ -126,15 +126,17 @@ def test_cross_validated_fm_ties_ridge_on_linear_data(cv):
 @pytest.mark.parametrize("n_samples, n_features", [(100, 10), (500, 50)])
 def test_defaults_near_ridge_on_small_linear_tables(n_samples, n_features):
     # A few batches an epoch: with the rate divided by every epoch, training
-    # stopped far from the linear model (R² 0.78 and 0.71 against 0.998 and
-    # 0.989), as the schedule ran out of steps.
+    # stopped far from the linear model (R² 0.78 against 0.998 on 100 x 10),
+    # as the schedule ran out of steps; with all of tol asked of each short
+    # epoch, it stopped while the factors still fit noise (0.976 against
+    # 0.997 on 500 x 50).
     X, y = make_regression(
         n_samples=n_samples, n_features=n_features, n_informative=10, noise=10, random_state=0
     )
     cv = KFold(5, shuffle=True, random_state=0)
     fm = cross_val_score(make_pipeline(StandardScaler(), FMRegressor(random_state=0)), X, y, cv=cv)
     ridge = cross_val_score(make_pipeline(StandardScaler(), Ridge()), X, y, cv=cv)
-    assert fm.mean() > ridge.mean() - 0.03
+    assert fm.mean() > ridge.mean() - 0.015
 
 
 def test_defaults_match_logistic_regression_on_iris():
