@@ -65,8 +65,9 @@ def encoded(blocks, train, test, y_train, y_test, name):
     return Task(name, X_train, y_train, X_test, y_test, fields)
 
 
-def movielens_clicks(data):
-    train, test = load_split("1m", data)
+def movielens_blocks():
+    """ColumnTransformer blocks of the six MovieLens fields, each named after
+    its field: user, item, gender, age, occupation (one-hot) and genres."""
     one_hot = OneHotEncoder(handle_unknown="ignore")
     blocks = [
         (field, one_hot, [column])
@@ -75,9 +76,13 @@ def movielens_clicks(data):
             ("age", "age"), ("occupation", "occupation"),
         ]
     ]
-    blocks.append(("genres", MultiHotEncoder(norm="l2"), ["genres"]))
+    return blocks + [("genres", MultiHotEncoder(norm="l2"), ["genres"])]
+
+
+def movielens_clicks(data):
+    train, test = load_split("1m", data)
     task = encoded(
-        blocks, train, test, (train["rating"] >= 4).to_numpy(int),
+        movielens_blocks(), train, test, (train["rating"] >= 4).to_numpy(int),
         (test["rating"] >= 4).to_numpy(int), "ML-1M clicks",
     )
     # Two fields, the user's side and the item's: the clicks hang on the

@@ -46,21 +46,11 @@ LAM_LIN = float(os.environ.get('LAM_LIN', '1e-2'))  # L2 on linear weights, the 
 def build_data(data):
     sys.path.insert(0, str(Path(__file__).parent))
     from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder
-    from sklearn_fm import MultiHotEncoder
+    from ffm import movielens_blocks
     from movielens import load_split, validation_split
     train, _ = load_split("1m", data)  # the test part is never used
     tr, va = validation_split(train)
-    one_hot = OneHotEncoder(handle_unknown="ignore")
-    blocks = [
-        (field, one_hot, [column])
-        for field, column in [
-            ("user", "user_id"), ("item", "item_id"), ("gender", "gender"),
-            ("age", "age"), ("occupation", "occupation"),
-        ]
-    ]
-    blocks.append(("genres", MultiHotEncoder(norm="l2"), ["genres"]))
-    ct = ColumnTransformer(blocks).fit(tr)
+    ct = ColumnTransformer(movielens_blocks()).fit(tr)
     fields = np.array([c.split("__")[0] for c in ct.get_feature_names_out()])
     Xtr, Xva = (sp.csr_matrix(ct.transform(f), dtype=np.float32) for f in (tr, va))
     ytr = (tr["rating"] >= 4).to_numpy(np.float32)
