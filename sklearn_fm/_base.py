@@ -24,6 +24,7 @@ from ._categorical import CategoricalEncoding
 from ._data import (
     LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
+    check_trainable_range,
     index_dtype,
     largest_weight,
     non_finite_error,
@@ -123,22 +124,14 @@ def _weight_unit(training_weights, scale, state, incremental):
         unit = float(training_weights.mean())
         state["_sample_weight_unit"] = unit * scale
         return unit
-    _check_relative_weights(training_weights, kept / scale)
-    return kept / scale
-
-
-def _check_relative_weights(training_weights, weight_unit):
-    """Refuse weights that, divided by the ``weight_unit`` of an earlier
-    call, exceed what training in float32 can weigh losses by."""
-    largest = float(training_weights.max()) / weight_unit
-    if not largest <= LARGEST_TRAINABLE_VALUE:
-        raise ValueError(
-            f"The sample weights of this call (with class_weight) are up to {largest:.3g} "
-            "times the mean weight of the samples the model was first trained on, which "
-            "the weights of every later partial_fit call are relative to; training in "
-            f"float32 weighs at most {LARGEST_TRAINABLE_VALUE:.3g} times. Weigh the "
-            "samples of all calls on one scale."
-        )
+    unit = kept / scale
+    check_trainable_range(
+        training_weights / unit,
+        "sample_weight of this partial_fit call (with class_weight), in times the "
+        "mean weight of the samples the model was first trained on,",
+        advice="Weigh the samples of all calls on one scale.",
+    )
+    return unit
 
 
 # How the uses of a fitted model that need its parameters to describe it end
