@@ -109,9 +109,9 @@ def _epoch_measure(n_train, n_data, batch_size, tol):
 
 
 def _weight_unit(training_weights, scale, state, incremental):
-    """What the ``training_weights`` (the weights given divided by
-    ``scale``) are divided by in training, kept in ``state`` in the units
-    of the weights given.
+    """What the ``training_weights`` (the weights given, sample weight times
+    class weight, divided by ``scale``) are divided by in training, kept in
+    ``state`` in the units of the weights given.
 
     Their mean, so that the scale of the weights changes nothing, in ``fit``
     and in the first call to ``partial_fit``. Later calls divide by that
@@ -122,7 +122,10 @@ def _weight_unit(training_weights, scale, state, incremental):
     kept = state["_sample_weight_unit"] if incremental else None
     if kept is None:
         unit = float(training_weights.mean())
-        state["_sample_weight_unit"] = unit * scale
+        # Beyond float64 (sample weights near its limit times large class
+        # weights), later calls take their own mean, as after a version-6 file.
+        kept = unit * scale
+        state["_sample_weight_unit"] = kept if np.isfinite(kept) else None
         return unit
     unit = kept / scale
     check_trainable_range(
@@ -293,6 +296,9 @@ class Targets(NamedTuple):
     scale: float
     score_scale: float
     fitted: dict  # attributes such as classes_, set once training succeeds
+    # What sample_weight was divided by beyond the weights given (the largest
+    # class weight), so that their unit is kept in the units given.
+    weight_scale: float = 1.0
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -453,7 +459,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         n_data = data.n_train + ((state["n_samples_seen_"] or 0) if incremental else 0)
         state["n_samples_seen_"] = n_data
         weight_unit = _weight_unit(
-            targets.sample_weight[data.train], weight_scale, state, incremental
+            targets.sample_weight[data.train],
+            weight_scale * targets.weight_scale,
+            state,
+            incremental,
         )
         if fields is not None:
             state.update(fields_=fields, n_fields_=int(fields.max()) + 1)

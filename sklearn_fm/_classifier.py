@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
 from ._base import BaseFM, Targets
-from ._data import scaled_to_at_most_1
+from ._data import largest_weight, scaled_to_at_most_1
 from ._parameters import n_outputs_of
 
 
@@ -454,9 +454,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
         check_classification_targets(y)
         known = self._known_classes(y, first_call, incremental, classes)
         encoded = np.searchsorted(known, y)
+        weight_scale = 1.0
         if self.class_weight is not None:
             # Scaled like the sample weights, so that their products stay finite.
-            weights = self._class_weights(known, y, encoded)
+            weights = self._class_weights(known, y)
+            weight_scale = largest_weight(weights)
             sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
         return Targets(
             encoded.astype(np.float64),
@@ -466,6 +468,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
             scale=_LOGISTIC_STD,
             score_scale=_LOGISTIC_STD,
             fitted={"classes_": known},
+            weight_scale=weight_scale,
         )
 
     def _known_classes(self, y, first_call, incremental, classes):
@@ -504,7 +507,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
             )
         return known
 
-    def _class_weights(self, known, y, encoded):
+    def _class_weights(self, known, y):
         """The weight of each of the ``known`` classes by ``class_weight``."""
         if isinstance(self.class_weight, dict):
             values = np.asarray(list(self.class_weight.values()), dtype=np.float64)
@@ -513,14 +516,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
                     "class_weight must map classes to finite, non-negative weights; "
                     f"got {self.class_weight!r}."
                 )
-            # Over every class, as SGDClassifier: a partial_fit chunk may lack
-            # some (scikit-learn refuses a dict of classes not given).
-            return compute_class_weight(self.class_weight, classes=known, y=y)
-        # "balanced", from the classes present
-        present = np.unique(encoded)
-        weights = np.ones(known.shape[0])
-        weights[present] = compute_class_weight(self.class_weight, classes=known[present], y=y)
-        return weights
+        # A dict weighs every class, as SGDClassifier: a partial_fit chunk may
+        # lack some (scikit-learn refuses a dict of classes not given).
+        # 'balanced' reaches here from fit only, where y has every class.
+        return compute_class_weight(self.class_weight, classes=known, y=y)
 
     def _initial_intercept(self, y, sample_weight, n_outputs):
         n_classes = max(2, n_outputs)

@@ -178,3 +178,31 @@ def test_partial_fit_validates_parameters_changed_since_its_first_call():
         with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter"):
             model.set_params(**params).partial_fit(X, y)
         model.set_params(batch_size="auto", learning_rate="invscaling", learning_rate_init=0.015)
+
+
+def test_class_weight_changed_between_partial_fit_calls_keeps_the_other_classes_weight():
+    # Class weights were divided by the largest of each call's class_weight,
+    # so raising the weight of class 1 also lowered that of class 0 against
+    # the first call's samples.
+    X, y = _interaction_rows(300, seed=0)
+    labels = (y > 0).astype(int)
+    first, second = np.arange(150), np.arange(150, 300)
+    by_dict = FMClassifier(n_factors=4, class_weight={0: 1.0, 1: 2.0}, random_state=0)
+    by_dict.partial_fit(X[first], labels[first], classes=[0, 1])
+    by_dict.set_params(class_weight={0: 1.0, 1: 4.0}).partial_fit(X[second], labels[second])
+    by_sample = FMClassifier(n_factors=4, random_state=0)
+    by_sample.partial_fit(X[first], labels[first], classes=[0, 1],
+                          sample_weight=np.where(labels[first] == 1, 2.0, 1.0))
+    by_sample.partial_fit(X[second], labels[second],
+                          sample_weight=np.where(labels[second] == 1, 4.0, 1.0))
+    np.testing.assert_allclose(by_dict.coef_, by_sample.coef_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(by_dict.factors_, by_sample.factors_, rtol=1e-6, atol=1e-7)
+
+
+def test_partial_fit_after_weights_beyond_float64_takes_its_own_unit():
+    X, y = _interaction_rows(100, seed=0)
+    labels = (y > 0).astype(int)
+    model = FMClassifier(n_factors=2, class_weight={0: 1.0, 1: 1e200}, random_state=0)
+    model.partial_fit(X, labels, sample_weight=np.full(100, 1e200), classes=[0, 1])
+    model.partial_fit(X, labels, sample_weight=np.full(100, 1e200))
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.factors_).all()
