@@ -679,8 +679,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             if self.tol is not None and no_improvement > self.n_iter_no_change:
                 if self.verbose:
                     what = "Training loss" if data.validation is None else "Validation score"
+                    asked = f"tol={self.tol}"
+                    if measure.tol != self.tol:
+                        asked = (
+                            f"{measure.tol:.3g} ({asked} scaled to epochs of fewer "
+                            f"than {_FULL_EPOCH_BATCHES} batches)"
+                        )
                     print(
-                        f"{what} did not improve more than tol={self.tol} for "
+                        f"{what} did not improve more than {asked} for "
                         f"{self.n_iter_no_change} consecutive epochs. Stopping."
                     )
                 break

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -442,9 +443,24 @@ def test_verbose_reports_every_epoch_and_why_training_stopped(interaction_data, 
     out = capsys.readouterr().out
     assert out.count("Iteration ") == fm.n_iter_
     assert out.count("Validation score: ") == fm.n_iter_
-    assert "Validation score did not improve more than tol=0.01 for 1 consecutive epochs" in out
+    assert "Validation score did not improve more than " in out
+    assert out.endswith("for 1 consecutive epochs. Stopping.\n")
     FMRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_reports_the_tol_a_short_epoch_was_asked(capsys):
+    # tol is scaled to an epoch's share of 128 batches; the message named
+    # the unscaled tol, which training had not applied.
+    X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    fm = FMRegressor(verbose=1, tol=1e-2, n_iter_no_change=1, random_state=0).fit(X, y)
+    n_batches = -(-200 // fm.batch_size_)
+    assert n_batches < 128
+    out = capsys.readouterr().out
+    assert (
+        f"did not improve more than {1e-2 * n_batches / 128:.3g} (tol=0.01 scaled to "
+        "epochs of fewer than 128 batches)" in out
+    )
 
 
 def test_defaults_do_not_overfit_noisy_ratings():
