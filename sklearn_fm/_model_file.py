@@ -296,6 +296,8 @@ def _replace_atomically(path, write_to):
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except (FileNotFoundError, NotADirectoryError) as error:  # named after the directory
             raise type(error)(error.errno, error.strerror, directory) from None
+        except OSError as error:  # named after the file asked for, not the hidden one
+            raise type(error)(error.errno, error.strerror, path) from None
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):
                 os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
@@ -305,7 +307,9 @@ def _replace_atomically(path, write_to):
             os.fsync(opened.fileno())
         os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):  # not made yet, or renamed already
+        # Not made yet (its directory may not even be one), or renamed already:
+        # the error to report is the one that brought us here.
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
 

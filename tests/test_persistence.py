@@ -2,6 +2,7 @@
 safe file format, which loads without executing code."""
 
 import copy
+import errno
 import io
 import json
 import os
@@ -436,6 +437,28 @@ def test_a_save_into_a_missing_directory_names_the_path_asked_for(fitted, tmp_pa
     with pytest.raises(FileNotFoundError, match=re.escape(str(missing))) as raised:
         fitted.save(missing / "model.fm")
     assert ".tmp" not in str(raised.value)
+
+
+def test_a_save_under_a_file_names_that_file_rather_than_a_hidden_one(fitted, tmp_path):
+    # Removing the temporary file that was never made raised its own error,
+    # which hid the real one and named a hidden path the user never gave.
+    afile = tmp_path / "afile"
+    afile.write_bytes(b"")
+    with pytest.raises(NotADirectoryError) as raised:
+        fitted.save(afile / "model.fm")
+    assert raised.value.filename == str(afile)
+
+
+def test_a_save_refused_by_the_system_names_the_path_asked_for(fitted, tmp_path, monkeypatch):
+    # As open(path, "wb") would (a read-only directory, for a user other than root).
+    def refused(name, *args):
+        raise PermissionError(errno.EACCES, "Permission denied", name)
+
+    monkeypatch.setattr(_model_file.os, "open", refused)
+    with pytest.raises(PermissionError) as raised:
+        fitted.save(tmp_path / "model.fm")
+    assert raised.value.filename == str(tmp_path / "model.fm")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_what_the_format_cannot_store_is_refused_at_save(tmp_path):
