@@ -19,6 +19,7 @@ scope and each replica steps on its share of every batch
 (``_Model._distributed_step``), as a Keras model's ``fit`` would.
 """
 
+import functools
 import hashlib
 import mmap
 import os
@@ -1063,6 +1064,26 @@ class _Pool:
 _POOL = _Pool()
 
 
+def _out_of_memory_as_memory_error(method):
+    """``method`` raising Python's MemoryError where TensorFlow runs out of
+    memory: its ResourceExhaustedError is no MemoryError, so that
+    ``except MemoryError`` missed it."""
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except tf.errors.ResourceExhaustedError as error:
+            raise MemoryError(
+                "Training ran out of memory: TensorFlow could not allocate a tensor "
+                f"({error.message.splitlines()[0][:300]}). Train on fewer rows at a "
+                "time (partial_fit over chunks), with a smaller batch_size or "
+                "n_factors, or with more memory free."
+            ) from error
+
+    return wrapped
+
+
 def _synchronous_strategy():
     """The ``tf.distribute`` strategy in scope, which must step its replicas
     in sync (as ``strategy.run`` does)."""
@@ -1127,6 +1148,7 @@ class Trainer:
         factors of shape (n_features, n_fields, k)); None for an FM.
     """
 
+    @_out_of_memory_as_memory_error
     def __init__(
         self,
         intercept,
@@ -1148,6 +1170,12 @@ class Trainer:
         fields=None,
     ):
         check_not_forked()
+        if not tf.executing_eagerly():
+            raise RuntimeError(
+                "fit and partial_fit cannot run inside a tf.function or another "
+                "graph context: training runs compiled functions of its own, "
+                "eagerly. Call them outside it."
+            )
         solver = SolverSpec.of(solver)
         bias, kernel, factors = layer_form(intercept, coef, factors)
         n_features, n_outputs, *_, n_factors = factors.shape
@@ -1208,6 +1236,7 @@ class Trainer:
             *(() if validation_rows is None else (training_rows, validation_rows)),
         )
 
+    @_out_of_memory_as_memory_error
     def run_epoch(self, rng, learning_rate, penalty_scale=1.0, keep=False):
         """Train one epoch on the training rows in an order drawn from the
         ``RandomState`` ``rng`` (that of ``rng.permutation``), with every
@@ -1237,6 +1266,7 @@ class Trainer:
             outputs = estimator_outputs(outputs)
         return EpochResult(float(loss), float(data_loss / self._mean_weight), bool(finite), outputs)
 
+    @_out_of_memory_as_memory_error
     def keep(self):
         """Keep a copy of the current parameters on the device (see ``kept_weights``)."""
         self._model.keep()

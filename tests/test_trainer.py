@@ -515,3 +515,41 @@ def test_fits_of_many_shapes_log_no_tensorflow_warning():
     finally:
         logger.removeHandler(handler)
     assert [record.getMessage() for record in records] == []
+
+
+@pytest.mark.parametrize("where", ["upload", "epoch"])
+def test_tensorflow_running_out_of_memory_is_a_memory_error(where, monkeypatch):
+    # TensorFlow's ResourceExhaustedError is no MemoryError, so that
+    # `except MemoryError` let it through as a TensorFlow stack trace.
+    import tensorflow as tf
+
+    def out_of_memory(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(
+            None, None, "OOM when allocating tensor with shape[4032,1,4000,8]"
+        )
+
+    if where == "upload":
+        monkeypatch.setattr(_trainer.DeviceRows, "upload", out_of_memory)
+    else:
+        monkeypatch.setattr(_trainer, "shuffle_rows", out_of_memory)
+    X, y = make_interaction_data(n_samples=100)
+    model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0)
+    with pytest.raises(MemoryError, match=r"Training ran out of memory.*shape\[4032,1,4000,8\]"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")
+
+
+def test_a_fit_inside_a_tf_function_is_refused_with_a_clear_error():
+    import tensorflow as tf
+
+    X, y = make_interaction_data(n_samples=100)
+    model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0)
+
+    @tf.function(autograph=False)
+    def fit_in_graph():
+        model.fit(X, y)
+        return tf.constant(0)
+
+    with pytest.raises(RuntimeError, match="cannot run inside a tf.function"):
+        fit_in_graph()
+    assert not hasattr(model, "coef_")
