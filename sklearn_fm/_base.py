@@ -168,6 +168,14 @@ def _trainer_class():
     except KeyboardInterrupt:
         _IMPORT_INTERRUPTED.append(True)
         raise
+    except ModuleNotFoundError as error:
+        if _IMPORT_INTERRUPTED or error.name not in ("tensorflow", "keras"):
+            raise
+        raise ImportError(
+            f"Training needs TensorFlow and Keras 3, but {error.name} cannot be "
+            f"imported ({error}). Install them with `pip install tensorflow`; "
+            "fitted models predict without them."
+        ) from error
     except Exception as error:
         if not _IMPORT_INTERRUPTED:
             raise

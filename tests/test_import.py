@@ -62,3 +62,35 @@ def test_the_package_works_without_docstrings():
         [sys.executable, "-OO", "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "(2,)"
+
+
+def test_training_without_tensorflow_says_what_to_install_and_predict_still_works():
+    script = textwrap.dedent(
+        """
+        import pickle, sys
+        import numpy as np
+        sys.modules["tensorflow"] = None  # as if it were not installed
+        from sklearn_fm import FMRegressor
+        model = pickle.loads(sys.stdin.buffer.read())
+        print(model.predict(np.eye(3)).shape)
+        try:
+            FMRegressor().fit(np.eye(3), np.ones(3))
+        except ImportError as error:
+            print(type(error).__name__, error)
+        """
+    )
+    import pickle
+
+    import numpy as np
+
+    from sklearn_fm import FMRegressor
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0).fit(X, X[:, 0])
+    result = subprocess.run(
+        [sys.executable, "-c", script], input=pickle.dumps(model), capture_output=True, check=True
+    )
+    shape, error = result.stdout.decode().splitlines()[:2]
+    assert shape == "(3,)"
+    assert error.startswith("ImportError Training needs TensorFlow and Keras 3, but tensorflow")
+    assert "pip install tensorflow" in error
