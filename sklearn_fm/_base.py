@@ -108,10 +108,10 @@ def _epoch_measure(n_train, n_data, batch_size, tol):
     return _EpochMeasure(n_train / n_data * share, None if tol is None else tol * share)
 
 
-def _weight_unit(training_weights, scale, state, incremental):
+def _weight_unit(training_weights, scales, state, incremental):
     """What the ``training_weights`` (the weights given, sample weight times
-    class weight, divided by ``scale``) are divided by in training, kept in
-    ``state`` in the units of the weights given.
+    class weight, divided by each of ``scales``) are divided by in training,
+    kept in ``state`` in the units of the weights given.
 
     Their mean, so that the scale of the weights changes nothing, in ``fit``
     and in the first call to ``partial_fit``. Later calls divide by that
@@ -122,12 +122,16 @@ def _weight_unit(training_weights, scale, state, incremental):
     kept = state["_sample_weight_unit"] if incremental else None
     if kept is None:
         unit = float(training_weights.mean())
-        # Beyond float64 (sample weights near its limit times large class
+        kept = unit
+        for scale in scales:  # one at a time: their product may overflow
+            kept *= scale
+        # Beyond float64 (sample weights near its limits times extreme class
         # weights), later calls take their own mean, as after a version-6 file.
-        kept = unit * scale
-        state["_sample_weight_unit"] = kept if np.isfinite(kept) else None
+        state["_sample_weight_unit"] = kept if 0 < kept < np.inf else None
         return unit
-    unit = kept / scale
+    unit = kept
+    for scale in scales:
+        unit /= scale
     check_trainable_range(
         training_weights / unit,
         "sample_weight of this partial_fit call (with class_weight), in times the "
@@ -168,25 +172,23 @@ def _trainer_class():
     except KeyboardInterrupt:
         _IMPORT_INTERRUPTED.append(True)
         raise
-    except ModuleNotFoundError as error:
-        if _IMPORT_INTERRUPTED or error.name not in ("tensorflow", "keras"):
-            raise
-        raise ImportError(
-            f"Training needs TensorFlow and Keras 3, but {error.name} cannot be "
-            f"imported ({error}). Install them with `pip install tensorflow`; "
-            "fitted models predict without them."
-        ) from error
     except Exception as error:
-        if not _IMPORT_INTERRUPTED:
-            raise
-        # Cut off at some points, TensorFlow's import cannot be repeated: it
-        # fails on what the first attempt registered, in its own words.
-        raise RuntimeError(
-            "TensorFlow cannot be imported in this process: an earlier fit was "
-            "interrupted (KeyboardInterrupt) while it imported TensorFlow, which "
-            "cannot import again once cut off part way. Restart the Python process "
-            "to train; fitted models still predict."
-        ) from error
+        if _IMPORT_INTERRUPTED:
+            # Cut off at some points, TensorFlow's import cannot be repeated:
+            # it fails on what the first attempt registered, in its own words.
+            raise RuntimeError(
+                "TensorFlow cannot be imported in this process: an earlier fit was "
+                "interrupted (KeyboardInterrupt) while it imported TensorFlow, which "
+                "cannot import again once cut off part way. Restart the Python "
+                "process to train; fitted models still predict."
+            ) from error
+        if isinstance(error, ModuleNotFoundError) and error.name in ("tensorflow", "keras"):
+            raise ImportError(
+                f"Training needs TensorFlow and Keras 3, but {error.name} cannot be "
+                f"imported ({error}). Install them with `pip install tensorflow "
+                '"keras>=3.14"`; fitted models predict without them.'
+            ) from error
+        raise
     return Trainer
 
 
@@ -306,7 +308,7 @@ class Targets(NamedTuple):
     fitted: dict  # attributes such as classes_, set once training succeeds
     # What sample_weight was divided by beyond the weights given (the largest
     # class weight), so that their unit is kept in the units given.
-    weight_scale: float = 1.0
+    class_weight_scale: float = 1.0
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -468,7 +470,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         state["n_samples_seen_"] = n_data
         weight_unit = _weight_unit(
             targets.sample_weight[data.train],
-            weight_scale * targets.weight_scale,
+            (weight_scale, targets.class_weight_scale),
             state,
             incremental,
         )

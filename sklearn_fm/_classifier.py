@@ -454,11 +454,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
         check_classification_targets(y)
         known = self._known_classes(y, first_call, incremental, classes)
         encoded = np.searchsorted(known, y)
-        weight_scale = 1.0
+        class_weight_scale = 1.0
         if self.class_weight is not None:
             # Scaled like the sample weights, so that their products stay finite.
             weights = self._class_weights(known, y)
-            weight_scale = largest_weight(weights)
+            class_weight_scale = largest_weight(weights)
             sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
         return Targets(
             encoded.astype(np.float64),
@@ -468,7 +468,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
             scale=_LOGISTIC_STD,
             score_scale=_LOGISTIC_STD,
             fitted={"classes_": known},
-            weight_scale=weight_scale,
+            class_weight_scale=class_weight_scale,
         )
 
     def _known_classes(self, y, first_call, incremental, classes):

@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import OneHotEncoder
 
+import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor
 
 from .conftest import make_ratings
@@ -199,10 +200,27 @@ def test_class_weight_changed_between_partial_fit_calls_keeps_the_other_classes_
     np.testing.assert_allclose(by_dict.factors_, by_sample.factors_, rtol=1e-6, atol=1e-7)
 
 
-def test_partial_fit_after_weights_beyond_float64_takes_its_own_unit():
+@pytest.mark.parametrize(
+    "first_weight, first_class_weight, later_class_weight",
+    [
+        (1e200, {0: 1.0, 1: 1e200}, {0: 1.0, 1: 1e200}),  # the unit overflows float64
+        (1e-200, {0: 1e-200, 1: 1e-200}, {0: 1e-200, 1: 1e-200}),  # it underflows to 0
+        (1e300, {0: 1.0, 1: 1.0}, {0: 1.0, 1: 1e10}),  # scales whose product overflows
+    ],
+)
+def test_partial_fit_continues_after_weights_at_float64s_limits(
+    first_weight, first_class_weight, later_class_weight, tmp_path
+):
+    # A unit that underflowed to 0 was stored, and then later calls divided
+    # by zero and the saved model could not be loaded; the product of two
+    # scales overflowed although the ratio of the weights was 1e10.
     X, y = _interaction_rows(100, seed=0)
     labels = (y > 0).astype(int)
-    model = FMClassifier(n_factors=2, class_weight={0: 1.0, 1: 1e200}, random_state=0)
-    model.partial_fit(X, labels, sample_weight=np.full(100, 1e200), classes=[0, 1])
-    model.partial_fit(X, labels, sample_weight=np.full(100, 1e200))
-    assert np.isfinite(model.coef_).all() and np.isfinite(model.factors_).all()
+    weights = np.full(100, first_weight)
+    model = FMClassifier(n_factors=2, class_weight=first_class_weight, random_state=0)
+    model.partial_fit(X, labels, sample_weight=weights, classes=[0, 1])
+    model.save(tmp_path / "model.fm")
+    for continued in (model, sklearn_fm.load(tmp_path / "model.fm")):
+        continued.set_params(class_weight=later_class_weight)
+        continued.partial_fit(X, labels, sample_weight=weights)
+        assert np.isfinite(continued.coef_).all() and np.isfinite(continued.factors_).all()
