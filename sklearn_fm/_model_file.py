@@ -305,7 +305,10 @@ def _replace_atomically(path, write_to):
                 write_to(writing)
             opened.flush()
             os.fsync(opened.fileno())
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as error:  # a name too long, say: named after the file asked for
+            raise type(error)(error.errno, error.strerror, path) from None
     except BaseException:
         # Not made yet (its directory may not even be one), or renamed already:
         # the error to report is the one that brought us here.

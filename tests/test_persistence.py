@@ -461,6 +461,17 @@ def test_a_save_refused_by_the_system_names_the_path_asked_for(fitted, tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_name_too_long_names_the_path_asked_for(fitted, tmp_path):
+    # The temporary file's name is cut short, so it is the rename that fails.
+    path = tmp_path / ("m" * 300)
+    with pytest.raises(OSError) as raised:
+        fitted.save(path)
+    assert raised.value.errno == errno.ENAMETOOLONG
+    assert raised.value.filename == os.path.realpath(path)
+    assert raised.value.filename2 is None
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_what_the_format_cannot_store_is_refused_at_save(tmp_path):
     model = FMRegressor(max_iter=2, tol=None, random_state=np.random.RandomState(0)).fit(X, y)
     with pytest.raises(ValueError, match="random_state is a RandomState instance"):
