@@ -1074,9 +1074,10 @@ def _out_of_memory_as_memory_error(method):
         try:
             return method(*args, **kwargs)
         except tf.errors.ResourceExhaustedError as error:
+            first_line = error.message.partition("\n")[0][:300]
             raise MemoryError(
                 "Training ran out of memory: TensorFlow could not allocate a tensor "
-                f"({error.message.splitlines()[0][:300]}). Train on fewer rows at a "
+                f"({first_line}). Train on fewer rows at a "
                 "time (partial_fit over chunks), with a smaller batch_size or "
                 "n_factors, or with more memory free."
             ) from error

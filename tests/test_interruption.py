@@ -14,7 +14,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import NotFittedError
 
 from sklearn_fm import FMClassifier, FMRegressor
-from sklearn_fm import _trainer
+from sklearn_fm import _base, _trainer
 from sklearn_fm._solvers import OptimizerState
 
 from .conftest import make_interaction_data
@@ -205,3 +205,15 @@ def test_a_fit_after_an_interrupted_import_of_tensorflow_says_to_restart():
     interrupted, message = result.stdout.strip().split("\n")
     assert interrupted == "interrupted; unfitted: True"
     assert "Restart the Python process to train" in message
+
+
+def test_after_an_interrupted_import_a_missing_module_still_says_to_restart(monkeypatch):
+    # The import, retried after an interruption, may fail on a module it
+    # finds half-registered; the advice to restart must win over the one to
+    # install TensorFlow.
+    monkeypatch.setattr(_base, "_IMPORT_INTERRUPTED", [True])
+    monkeypatch.setitem(sys.modules, "sklearn_fm._trainer", None)
+    model = FMRegressor(**PARAMS)
+    with pytest.raises(RuntimeError, match="Restart the Python process to train"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")
