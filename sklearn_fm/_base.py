@@ -26,7 +26,6 @@ from ._data import (
     check_sparse_structure,
     check_trainable_range,
     index_dtype,
-    largest_weight,
     non_finite_error,
     scaled_to_at_most_1,
     training_matrix,
@@ -627,14 +626,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "in the data of the first fit (each is missing) and it has no other "
                     "column."
                 )
-        return _ValidatedData(
-            X_checked,
-            y,
-            scaled_to_at_most_1(sample_weight),
-            largest_weight(sample_weight),
-            contract,
-            input_columns,
-        )
+        scaled = scaled_to_at_most_1(sample_weight)
+        return _ValidatedData(X_checked, y, scaled.weights, scaled.scale, contract, input_columns)
 
     def _categorical_encoding(self):
         """The fitted :class:`CategoricalEncoding`, None without categorical input."""

@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
 from ._base import BaseFM, Targets
-from ._data import largest_weight, scaled_to_at_most_1
+from ._data import scaled_to_at_most_1
 from ._parameters import n_outputs_of
 
 
@@ -457,9 +457,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         class_weight_scale = 1.0
         if self.class_weight is not None:
             # Scaled like the sample weights, so that their products stay finite.
-            weights = self._class_weights(known, y)
-            class_weight_scale = largest_weight(weights)
-            sample_weight = sample_weight * scaled_to_at_most_1(weights)[encoded]
+            scaled = scaled_to_at_most_1(self._class_weights(known, y))
+            class_weight_scale = scaled.scale
+            sample_weight = sample_weight * scaled.weights[encoded]
         return Targets(
             encoded.astype(np.float64),
             sample_weight,

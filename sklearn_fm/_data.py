@@ -1,5 +1,7 @@
 """Conversion of validated input into the arrays training and prediction read."""
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -28,19 +30,21 @@ def check_trainable_range(values, name, advice=None):
         )
 
 
-def largest_weight(weights):
-    """The largest of non-negative ``weights``, at least the smallest normal
-    float64: what ``scaled_to_at_most_1`` divides them by."""
-    return max(float(weights.max(initial=0.0)), np.finfo(np.float64).tiny)
+class ScaledWeights(NamedTuple):
+    """Non-negative weights divided by ``scale``, what they were divided by."""
+
+    weights: np.ndarray
+    scale: float
 
 
 def scaled_to_at_most_1(weights):
-    """Non-negative ``weights`` divided by their largest (all zeros stay
-    zeros; weights whose largest is 1 are returned as they are): training is
-    invariant to their scale, and their products and sums then stay finite
-    however large they are."""
-    scale = largest_weight(weights)
-    return weights if scale == 1.0 else weights / scale
+    """Non-negative ``weights`` divided by their largest (at least the
+    smallest normal float64, so that all zeros stay zeros; weights whose
+    largest is 1 are returned as they are), as :class:`ScaledWeights`:
+    training is invariant to their scale, and their products and sums then
+    stay finite however large they are."""
+    scale = max(float(weights.max(initial=0.0)), np.finfo(np.float64).tiny)
+    return ScaledWeights(weights if scale == 1.0 else weights / scale, scale)
 
 
 def non_finite_error(name, largest):
