@@ -295,9 +295,9 @@ def _replace_atomically(path, write_to):
         try:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except (FileNotFoundError, NotADirectoryError) as error:  # named after the directory
-            raise type(error)(error.errno, error.strerror, directory) from None
+            raise _renamed(error, directory) from None
         except OSError as error:  # named after the file asked for, not the hidden one
-            raise type(error)(error.errno, error.strerror, path) from None
+            raise _renamed(error, path) from None
         with os.fdopen(descriptor, "wb") as opened:
             if os.path.exists(path):
                 os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
@@ -308,13 +308,18 @@ def _replace_atomically(path, write_to):
         try:
             os.replace(temporary, path)
         except OSError as error:  # a name too long, say: named after the file asked for
-            raise type(error)(error.errno, error.strerror, path) from None
+            raise _renamed(error, path) from None
     except BaseException:
         # Not made yet (its directory may not even be one), or renamed already:
         # the error to report is the one that brought us here.
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _renamed(error, filename):
+    """The OSError ``error`` naming ``filename`` instead of the temporary file."""
+    return type(error)(error.errno, error.strerror, filename)
 
 
 class _WritingBehind:
