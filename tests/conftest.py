@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 # Quiet TensorFlow's C++ start-up logging in the test processes (and the
 # subprocesses they start); the package itself never sets this.
@@ -7,6 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # For tests/test_properties.py. Registered here, before pytest's options are
 # read, so that --hypothesis-profile=explore can select the second.
@@ -20,6 +26,21 @@ settings.register_profile(
 )
 settings.register_profile("explore", settings.get_profile("ci"), max_examples=500, derandomize=False)
 settings.load_profile("ci")
+# Hypothesis keeps a cache in the working directory, wherever pytest was
+# started; like pytest's own cache, it belongs in the repository's root. Set
+# before any test module is collected, which is when it is first written.
+set_hypothesis_home_dir(ROOT / ".hypothesis")
+
+
+def run_python(*args, text=True, **kwargs):
+    """Run ``python *args`` in a child process started in the repository's
+    root, so that its scripts import ``tests`` wherever pytest was started;
+    fail with the end of the child's stderr unless it exits with 0."""
+    result = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=text, **kwargs
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def make_interaction_data(n_samples=600, n_features=6, noise=0.1, seed=0):

@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import run_python
+
 
 def test_demo_tunes_and_compares_fms_with_linear_models():
-    result = subprocess.run(
-        [sys.executable, "-m", "sklearn_fm", "demo"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = run_python("-m", "sklearn_fm", "demo", timeout=300)
     out = result.stdout
     for stage in range(1, 8):
         assert f"[{stage}/7]" in out

@@ -10,8 +10,6 @@ specifies.
 
 import pickle
 import re
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -24,6 +22,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
+
+from .conftest import run_python
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(20, 3))
@@ -413,9 +413,7 @@ def test_errors_are_raised_before_tensorflow_is_imported(tmp_path):
         print("checked", checked, "unchanged", unchanged, "loaded", loaded)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", script)
     expected = sum(
         2 * len(fit_cases(e))
         + len(second_call_cases(e))
@@ -476,7 +474,7 @@ def messy_forms(X):
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
 def test_messy_sparse_matrices_train_the_canonical_model(estimator):
     X_sparse = sp.random(60, 8, density=0.3, random_state=1, format="csr")
-    target = rng.randint(2, size=60).astype(float)
+    target = np.random.RandomState(1).randint(2, size=60).astype(float)
     reference = estimator(**FAST).fit(X_sparse, target)
     for name, messy in messy_forms(X_sparse).items():
         model = estimator(**FAST).fit(messy, target)
@@ -510,7 +508,7 @@ def test_tiny_values_train_like_zeros_and_constant_columns_train_finitely():
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
 @pytest.mark.parametrize("scale", [1e300, 1e-300])
 def test_the_scale_of_sample_weights_does_not_matter(estimator, scale):
-    weights = rng.uniform(0.5, 2.0, size=20)
+    weights = np.random.RandomState(1).uniform(0.5, 2.0, size=20)
     reference = estimator(**FAST).fit(X, y, sample_weight=weights / weights.max())
     model = estimator(**FAST).fit(X, y, sample_weight=weights / weights.max() * scale)
     assert_allclose(model.factors_, reference.factors_, rtol=1e-6)

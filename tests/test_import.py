@@ -1,9 +1,9 @@
 """``import sklearn_fm`` stays cheap: no TensorFlow or Keras until training."""
 
 import os
-import subprocess
-import sys
 import textwrap
+
+from .conftest import run_python
 
 
 def test_import_and_unfitted_use_do_not_import_tensorflow():
@@ -20,7 +20,7 @@ def test_import_and_unfitted_use_do_not_import_tensorflow():
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = run_python("-c", script)
     version, loaded = result.stdout.split("\n")[:2]
     assert version.count(".") == 2
     assert loaded == "[]"
@@ -39,9 +39,7 @@ def test_another_keras_backend_gets_a_clear_error_when_training():
         """
     )
     env = {**os.environ, "KERAS_BACKEND": "numpy"}
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
-    )
+    result = run_python("-c", script, env=env)
     assert "Keras is configured for 'numpy'" in result.stdout
     assert "KERAS_BACKEND=tensorflow" in result.stdout
 
@@ -58,9 +56,7 @@ def test_the_package_works_without_docstrings():
         print(model.predict(X[:2]).shape)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-OO", "-c", script], capture_output=True, text=True, check=True
-    )
+    result = run_python("-OO", "-c", script)
     assert result.stdout.strip() == "(2,)"
 
 
@@ -87,9 +83,7 @@ def test_training_without_tensorflow_says_what_to_install_and_predict_still_work
 
     X = np.random.RandomState(0).normal(size=(40, 3))
     model = FMRegressor(n_factors=2, max_iter=2, tol=None, random_state=0).fit(X, X[:, 0])
-    result = subprocess.run(
-        [sys.executable, "-c", script], input=pickle.dumps(model), capture_output=True, check=True
-    )
+    result = run_python("-c", script, input=pickle.dumps(model), text=False)
     shape, error = result.stdout.decode().splitlines()[:2]
     assert shape == "(3,)"
     assert error.startswith("ImportError Training needs TensorFlow and Keras 3, but tensorflow")

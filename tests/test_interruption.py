@@ -2,7 +2,6 @@
 
 import _thread
 import signal
-import subprocess
 import sys
 import textwrap
 import threading
@@ -17,7 +16,7 @@ from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm import _base, _trainer
 from sklearn_fm._solvers import OptimizerState
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=200)
 TARGETS = {FMRegressor: y, FMClassifier: np.where(y > 0, "up", "down")}
@@ -199,9 +198,7 @@ def test_a_fit_after_an_interrupted_import_of_tensorflow_says_to_restart():
     # Cut off at some points, TensorFlow's import cannot be repeated: every
     # later fit of the process failed with TensorFlow's ValueError "Name
     # tf.RaggedTensorSpec has already been registered", which reads like bad input.
-    result = subprocess.run(
-        [sys.executable, "-c", IMPORT_INTERRUPTED], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", IMPORT_INTERRUPTED)
     interrupted, message = result.stdout.strip().split("\n")
     assert interrupted == "interrupted; unfitted: True"
     assert "Restart the Python process to train" in message

@@ -340,9 +340,9 @@ BACKEND_SCRIPT = textwrap.dedent(
         model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
         history = model.fit(data, np.hstack([y, y]), epochs=15, batch_size=16, verbose=0)
         assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
-        path = os.path.join(tempfile.mkdtemp(), "fm.keras")
-        model.save(path)
-        loaded = keras.models.load_model(path)
+        with tempfile.TemporaryDirectory() as folder:
+            model.save(os.path.join(folder, "fm.keras"))
+            loaded = keras.models.load_model(os.path.join(folder, "fm.keras"))
         assert type(loaded.get_layer("fm")) is type(layer)
         np.testing.assert_allclose(
             loaded.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-6

@@ -7,7 +7,6 @@ float32 (float64 for float64 input), and ``predict`` in float64: outputs of
 a few units, sums of a few dozen float32 terms, agree to ``FLOAT32_TOL``.
 """
 
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -33,6 +32,8 @@ pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType  # noqa: E402
+
+from .conftest import run_python
 
 # float32 resolves 6e-8 relative; the FM's sums of a few dozen terms of the
 # size of the outputs lose at most a few hundred times that.
@@ -276,9 +277,7 @@ def test_import_sklearn_fm_does_not_import_onnx_packages():
         print(sorted(m for m in sys.modules if m.split(".")[0] in packages))
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", script)
     assert result.stdout.strip() == "[]"
 
 

@@ -2,8 +2,7 @@
 and TensorFlow in a worker keeps to the threads the backend gave it."""
 
 import os
-import subprocess
-import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -16,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm._trainer import thread_limit
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=300)
 GRID = {"fmregressor__n_factors": [2, 4], "fmregressor__alpha_uniform": [1.0, 8.0]}
@@ -50,11 +49,14 @@ def test_a_search_on_two_workers_finds_what_the_serial_one_finds(backend, serial
         assert_same_search(search_results(), serial)
 
 
-def test_a_search_on_a_dask_cluster_finds_what_the_serial_one_finds(serial):
+def test_a_search_on_a_dask_cluster_finds_what_the_serial_one_finds(serial, tmp_path):
     distributed = pytest.importorskip("distributed")
+    import dask
+
     # Workers in threads: the worker processes of the benchmark's cluster
-    # would each spend seconds importing TensorFlow.
-    with distributed.LocalCluster(
+    # would each spend seconds importing TensorFlow. Their scratch space goes
+    # to the test's directory, not the system's.
+    with dask.config.set({"temporary-directory": str(tmp_path)}), distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster, distributed.Client(cluster):
         with parallel_config(backend="dask", n_jobs=2):
@@ -66,12 +68,15 @@ def test_a_search_on_ray_finds_what_the_serial_one_finds(serial):
     from ray.util.joblib import register_ray
 
     register_ray()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        with parallel_config(backend="ray", n_jobs=2):
-            assert_same_search(search_results(), serial)
-    finally:
-        ray.shutdown()
+    # Ray's sessions go to a short directory of their own (the paths of its
+    # sockets may not be longer than 107 characters), removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="ray") as sessions:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=sessions)
+        try:
+            with parallel_config(backend="ray", n_jobs=2):
+                assert_same_search(search_results(), serial)
+        finally:
+            ray.shutdown()
 
 
 def trained_thread_pools(environment, preload_tensorflow=False):
@@ -94,10 +99,7 @@ def trained_thread_pools(environment, preload_tensorflow=False):
         for name, value in os.environ.items()
         if name not in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True, text=True, check=True, env=dict(env, **environment),
-    )
+    result = run_python("-c", script, env=dict(env, **environment))
     return tuple(int(n) for n in result.stdout.split())
 
 
@@ -136,11 +138,12 @@ def thread_pools_in_worker():
 
 
 def test_loky_workers_train_with_the_threads_joblib_gives_them():
-    from joblib import Parallel, delayed
+    from joblib import Parallel, cpu_count, delayed
 
     # joblib gives each of 2 workers the OMP_NUM_THREADS of this process, if
-    # set, else cpu_count // 2 threads (at least 1).
-    expected = os.environ.get("OMP_NUM_THREADS", str(max(os.cpu_count() // 2, 1)))
+    # set, else cpu_count // 2 threads (at least 1), counting the CPUs this
+    # process may use (affinity, cgroup quotas), which os.cpu_count does not.
+    expected = os.environ.get("OMP_NUM_THREADS", str(max(cpu_count() // 2, 1)))
     with parallel_config(backend="loky", n_jobs=2):
         pools = Parallel()(delayed(thread_pools_in_worker)() for _ in range(2))
     assert pools == [(expected, int(expected.split(",")[0]))] * 2

@@ -9,8 +9,6 @@ import os
 import pickle
 import re
 import stat
-import subprocess
-import sys
 import textwrap
 import threading
 import tracemalloc
@@ -32,7 +30,7 @@ from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm import _model_file
 from sklearn_fm._model_file import FORMAT_VERSION
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=300)
 PARAMS = dict(n_factors=3, max_iter=20, tol=None, random_state=0)
@@ -121,7 +119,7 @@ def test_model_pickled_in_one_process_predicts_identically_in_a_fresh_one(fitted
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = run_python("-c", script)
     assert result.stdout.strip() == "[]", "predict in a fresh process imported TensorFlow"
     predict = getattr(model, "predict_proba", model.predict)
     assert_array_equal(np.load(tmp_path / "dense.npy"), predict(X))
@@ -264,7 +262,7 @@ def test_loading_in_a_fresh_process_imports_neither_tensorflow_nor_pickle_data(f
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = run_python("-c", script)
     assert result.stdout.strip() == "[]"
     assert_array_equal(np.load(tmp_path / "out.npy", allow_pickle=True), fitted.predict(X))
 

@@ -2,8 +2,6 @@
 
 import json
 import random
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -13,7 +11,7 @@ from numpy.testing import assert_array_equal
 
 from sklearn_fm import FMClassifier, FMRegressor
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=300)
 labels = np.digitize(y, [-1.0, 1.0])  # three classes
@@ -87,9 +85,7 @@ def test_the_fit_that_loads_tensorflow_leaves_numpys_global_random_state_alone()
         print(np.array_equal(np.random.random_sample(3), expected))
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", script)
     assert result.stdout.strip() == "True"
 
 
@@ -115,9 +111,7 @@ SCRIPT = textwrap.dedent(
 
 
 def run(mode):
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", SCRIPT, mode)
     return json.loads(result.stdout)
 
 
@@ -181,10 +175,7 @@ def test_the_users_keras_settings_neither_change_the_model_nor_are_changed(order
     # no longer reached the user's layers; and fits used up the numbers of
     # Keras' automatic names ("dense_1" for the user's first Dense layer).
     result = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", KERAS_USER_SCRIPT, order],
-            capture_output=True, text=True, check=True,
-        ).stdout
+        run_python("-c", KERAS_USER_SCRIPT, order).stdout
     )
     ftrl = FMRegressor(solver="ftrl", random_state=7, max_iter=3).fit(X, y).predict(X)
     assert result["predictions"] == run("fit")["predictions"] + ftrl.tolist()

@@ -1,11 +1,12 @@
 """Memory stays bounded by the parameters, never by n_rows x n_features."""
 
 import json
-import subprocess
 import sys
 import textwrap
 
 import pytest
+
+from .conftest import run_python
 
 # Prepended to each measuring script run in a subprocess.
 STATUS_MIB = textwrap.dedent(
@@ -69,10 +70,7 @@ def test_a_million_columns_train_in_memory_bounded_by_the_parameters(solver, bat
     # the optimizer's slots, the epoch's and the best epoch's parameters):
     # measured growth 341 MiB with sgd, 415 MiB with adam. The peak is reset
     # just before the fit, so TensorFlow's start-up does not count.
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, solver, str(batch_size)],
-        capture_output=True, text=True, check=True,
-    )
+    result = run_python("-c", SCRIPT, solver, str(batch_size))
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     budget = 8 * measured["parameters_mib"] + 200
     assert measured["growth_mib"] < budget, measured
@@ -102,9 +100,7 @@ REFIT_SCRIPT = STATUS_MIB + textwrap.dedent(
 def test_many_fits_of_one_shape_do_not_grow_memory():
     # Keras optimizers built for fresh variables retraced and kept about
     # 3.5 MB per fit; the trainer reuses one built model per shape instead.
-    result = subprocess.run(
-        [sys.executable, "-c", REFIT_SCRIPT], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", REFIT_SCRIPT)
     growth = json.loads(result.stdout.strip().splitlines()[-1])["growth_mib"]
     assert growth < 20, f"resident memory grew {growth:.1f} MiB over 200 fits"
 
@@ -140,9 +136,7 @@ SHAPES_SCRIPT = STATUS_MIB + textwrap.dedent(
 def test_fits_of_ever_new_shapes_keep_memory_bounded():
     # Every new width grew memory by about 8.6 MiB (a compiled step kept for
     # each shape), and every new number of rows below the batch size too.
-    result = subprocess.run(
-        [sys.executable, "-c", SHAPES_SCRIPT], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", SHAPES_SCRIPT)
     growth = json.loads(result.stdout.strip().splitlines()[-1])
     assert growth["first_mib"] < 120 and growth["second_mib"] < 20, growth
 
@@ -196,9 +190,6 @@ def test_one_long_row_does_not_grow_the_memory_of_every_batch(early_stopping):
     # What a fit adds once per process, the XLA programs of its batch shapes
     # (about 10 MiB each; the long row makes a few), is left out: each
     # matrix is fitted once before the fit that is measured.
-    result = subprocess.run(
-        [sys.executable, "-c", SKEWED_SCRIPT, "40000", early_stopping],
-        capture_output=True, text=True, check=True,
-    )
+    result = run_python("-c", SKEWED_SCRIPT, "40000", early_stopping)
     uniform, skewed = json.loads(result.stdout.strip().splitlines()[-1])
     assert skewed < uniform + 64, f"peak memory grew {skewed:.0f} MiB, {uniform:.0f} without the long row"

@@ -3,6 +3,7 @@
 
 import copy
 import importlib
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,12 @@ def mlflow(tmp_path, monkeypatch):
     # the file backend; a SQLite store costs seconds to create).
     monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    # Loading copies a model's files into a temporary directory that MLflow
+    # leaves behind: here, one under tmp_path.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("TMPDIR", str(scratch))
     return mlflow
 
 

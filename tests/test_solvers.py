@@ -2,8 +2,6 @@
 as plain data through scikit-learn's machinery, and refused clearly when wrong."""
 
 import pickle
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -16,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_fm import FMClassifier, FMRegressor, _solvers
 from sklearn_fm._solvers import KERAS_OPTIMIZERS
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=200)
 FAST = dict(n_factors=3, max_iter=5, tol=None, random_state=0)
@@ -88,7 +86,7 @@ def test_invalid_solver_dicts_are_refused_before_tensorflow_is_imported():
         print("tensorflow" in sys.modules)
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = run_python("-c", script)
     assert result.stdout.split() == ["ValueError", "ValueError", "ValueError", "False"]
 
 

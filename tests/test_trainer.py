@@ -3,8 +3,6 @@ pool of built models, row-sparse steps and the state hand-over."""
 
 import gc
 import io
-import subprocess
-import sys
 import textwrap
 import threading
 import warnings
@@ -21,9 +19,9 @@ from sklearn_fm import FMClassifier, FMRegressor, _trainer
 from sklearn_fm._data import training_matrix
 from sklearn_fm._random import shuffle_rows
 from sklearn_fm._solvers import SOLVER_NAMES, SolverSpec
-from sklearn_fm._trainer import _POOL, DeviceRows, Trainer, _batch_contents, _epoch_batches
+from sklearn_fm._trainer import DeviceRows, Trainer, _batch_contents, _epoch_batches
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 WRAPPERS = {"LossScaleOptimizer", "MultiOptimizer", "Optimizer", "OptimizerMap"}
 
@@ -336,12 +334,15 @@ def test_ftrl_keeps_and_trains_the_initial_factors():
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
-def pooled_model(*key):
-    (model,) = _POOL._idle[key, CPU]
-    return model
+@pytest.fixture
+def pool(monkeypatch):
+    """A pool of its own for the test, which other tests' fits leave alone."""
+    pool = _trainer._Pool()
+    monkeypatch.setattr(_trainer, "_POOL", pool)
+    return pool
 
 
-def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
+def test_fits_of_one_shape_reuse_one_built_model_without_retracing(pool):
     X, y = make_interaction_data(n_samples=300)
     # The second fit, with another number of batches of another size, makes
     # the epoch's graph shape-general.
@@ -350,12 +351,12 @@ def test_fits_of_one_shape_reuse_one_built_model_without_retracing():
     # The layer of 6 features has 64 rows (the smallest width it is rounded
     # to); so few non-zeros train without XLA.
     key = (64, 1, 3, None, SolverSpec.of("adam"), "squared_error", True, False)
-    model = pooled_model(*key)
+    (model,) = pool._idle[key, CPU]
     traces = model.epoch.experimental_get_tracing_count()
     steps = model._step.experimental_get_tracing_count()
     for n_samples in (120, 170, 300, 300):
         FMRegressor(n_factors=3, max_iter=2, random_state=1).fit(X[:n_samples], y[:n_samples])
-    assert pooled_model(*key) is model
+    assert pool._idle[key, CPU] == [model]
     assert model.epoch.experimental_get_tracing_count() == traces
     assert model._step.experimental_get_tracing_count() <= steps + 1  # batch sizes 16 and 32
     # Re-initialised by assignment, the reused model trains as a new one would.
@@ -385,14 +386,14 @@ def test_a_model_of_other_columns_trained_before_in_the_same_layer_changes_nothi
         assert_array_equal(getattr(again, name), getattr(first, name))
 
 
-def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_not():
+def test_fits_of_many_non_zeros_compile_their_step_with_xla_and_small_ones_do_not(pool):
     # XLA's compilation (per shape) costs more than it saves on a small fit.
     rng = np.random.RandomState(0)
     adam = SolverSpec.of("adam")
     for n_samples, compiled in ((100, False), (20_000, True)):  # 1,000 and 200,000 non-zeros
         X = rng.normal(size=(n_samples, 10))
         FMRegressor(n_factors=7, max_iter=1, early_stopping=False).fit(X, X[:, 0])
-        assert ((64, 1, 7, None, adam, "squared_error", True, compiled), CPU) in _POOL._idle
+        assert ((64, 1, 7, None, adam, "squared_error", True, compiled), CPU) in pool._idle
 
 
 def test_a_fit_trains_on_the_device_of_its_tf_device_scope():
@@ -423,9 +424,7 @@ def test_a_fit_trains_on_the_device_of_its_tf_device_scope():
         np.testing.assert_array_equal(models[0].factors_, models[1].factors_)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
+    result = run_python("-c", script)
     assert result.stdout.split() == ["CPU:0", "CPU:1", "CPU:0"]
 
 
