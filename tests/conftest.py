@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 # Quiet TensorFlow's C++ start-up logging in the test processes (and the
@@ -41,6 +42,17 @@ def run_python(*args, text=True, **kwargs):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def with_peak_memory(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` and the peak of the memory that Python
+    and NumPy allocated meanwhile, in bytes (tracemalloc's count, which
+    TensorFlow's own buffers are not in)."""
+    tracemalloc.start()
+    try:
+        return function(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def make_interaction_data(n_samples=600, n_features=6, noise=0.1, seed=0):

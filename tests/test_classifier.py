@@ -13,7 +13,7 @@ from sklearn.metrics import log_loss, recall_score
 
 from sklearn_fm import FMClassifier
 
-from .conftest import numerical_gradient
+from .conftest import numerical_gradient, with_peak_memory
 
 FAST = dict(n_factors=4, max_iter=30, tol=None, random_state=0)
 
@@ -444,6 +444,8 @@ def test_one_hot_ids_with_100k_columns_train_without_densifying():
         shape=(n_rows, 100_000),
     )
     fm = FMClassifier(n_factors=4, max_iter=2, tol=None, random_state=0)
-    fm.fit(X, rng.choice(["a", "b", "c"], size=n_rows))
+    labels = rng.choice(["a", "b", "c"], size=n_rows)
+    proba, peak = with_peak_memory(lambda: fm.fit(X, labels).predict_proba(X))
+    assert peak < 200 * 2**20
     assert fm.factors_.shape == (3, 100_000, 4)
-    assert_allclose(fm.predict_proba(X).sum(axis=1), 1.0)
+    assert_allclose(proba.sum(axis=1), 1.0)

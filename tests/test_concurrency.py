@@ -86,6 +86,7 @@ def test_refitting_in_one_thread_never_gives_a_mixed_model_to_predict_in_another
     try:
         seen = set()
         while len(refits) < 8:
+            assert thread.is_alive(), "the refitting thread stopped"
             prediction = model.predict(X)
             matches = [i for i, e in enumerate(expected) if np.array_equal(prediction, e)]
             assert len(matches) == 1

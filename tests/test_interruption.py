@@ -38,7 +38,7 @@ def snapshot(model):
     return {name: copied(value) for name, value in vars(model).items()}
 
 
-def assert_unchanged(model, before, X_before):
+def assert_unchanged(model, before):
     after = snapshot(model)
     assert list(after) == list(before)
     for name, value in before.items():
@@ -48,7 +48,6 @@ def assert_unchanged(model, before, X_before):
                 assert_array_equal(a, b, err_msg=name)
         else:
             assert_array_equal(after[name], value, err_msg=name)
-    assert_array_equal(model.predict(X_before), model.predict(X_before))
 
 
 @pytest.fixture
@@ -99,7 +98,7 @@ def test_an_interrupted_fit_keeps_the_fitted_model(estimator, how, interrupt_in_
         else:  # validate_data has already recorded the new columns when training starts
             model.fit(pd.DataFrame(X[:, :4], columns=list("abcd")), target)
     assert len(calls) == (1 if how == "partial_fit" else 5)
-    assert_unchanged(model, before, X)
+    assert_unchanged(model, before)
     now = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
     assert_array_equal(now, expected)
 
@@ -160,7 +159,7 @@ def test_a_real_interrupt_anywhere_in_fit_keeps_the_fitted_model(delay, monkeypa
         done.set()
         presser.join()
         signal.signal(signal.SIGINT, handler)
-    assert_unchanged(model, before, X)
+    assert_unchanged(model, before)
     assert_array_equal(model.predict(X), expected)
 
 

@@ -11,6 +11,7 @@ import re
 import stat
 import textwrap
 import threading
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -750,7 +751,10 @@ def test_the_flush_behind_a_write_raises_its_error_on_exit(tmp_path, monkeypatch
     with open(tmp_path / "file", "wb") as file:
         with pytest.raises(OSError, match="Input/output error"):
             with _model_file._FlushingBehind(file.fileno(), interval=0.001):
-                while not calls:  # until the thread has flushed once
+                # Until the thread has flushed once; a thread that never
+                # does fails the test (no OSError) instead of hanging it.
+                deadline = time.monotonic() + 60
+                while not calls and time.monotonic() < deadline:
                     file.write(b"x")
                     file.flush()
         assert calls == [file.fileno()]  # once: a failed flush stops the thread
