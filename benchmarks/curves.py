@@ -61,7 +61,9 @@ TASKS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--variant", choices=["1m", "100k"], default="1m")
     parser.add_argument("--task", choices=list(TASKS), default="ratings")

@@ -195,7 +195,9 @@ def score_table(task, model):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--split", choices=["test", "validation"], default="test")
     parser.add_argument("--tasks", default=",".join(TASKS))

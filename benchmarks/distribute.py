@@ -118,7 +118,9 @@ def run_contender(contender, args, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default="../shared/data",
                         help="the folder holding ml-1m/ (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=3, help="max_iter of the timed fit")

@@ -25,7 +25,9 @@ from movielens import IDS, load_split, machine
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--n-factors", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=7)

@@ -27,6 +27,8 @@ importable (``pip install modern-fm``); it is not a dependency.
 
 import argparse
 import os
+import shlex
+import sys
 import time
 from typing import NamedTuple
 
@@ -192,7 +194,9 @@ def run(task, repeats, peers):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", help="folder of the MovieLens data (for --task movielens)")
     parser.add_argument("--task", choices=["movielens", "generated", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=3)
@@ -203,7 +207,7 @@ def main():
     if args.task != "generated" and not (args.data and os.path.isdir(args.data)):
         parser.error("--task movielens needs --data, the folder of the MovieLens data")
     print(f"Machine: {machine()}.")
-    print(f"Command: python benchmarks/ffm.py --task {args.task} --repeats {args.repeats}")
+    print(f"Command: python benchmarks/ffm.py {shlex.join(sys.argv[1:])}".rstrip())
     tasks = []
     if args.task in ("generated", "both"):
         tasks.append(generated_clicks)

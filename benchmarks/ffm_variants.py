@@ -28,6 +28,7 @@ README: ``fm,lam=1e-2,sched=inv``, ``ffm,k=8,lam=1e-2,sched=inv``,
 (and wmult 1, 10), ``concat,k=32,k2=8,lam=1e-2,sched=inv``, with
 ``seed=1`` for the second seed.
 """
+import argparse
 import os
 import sys
 import time
@@ -40,7 +41,7 @@ import scipy.sparse as sp
 MAX_EPOCHS = 12
 PATIENCE = 3
 BATCH = 1024
-LAM_LIN = float(os.environ.get('LAM_LIN', '1e-2'))  # L2 on linear weights, the same for every model
+LAM_LIN = 1e-2  # L2 on the linear weights, the same for every model (CONFIG key lin)
 
 
 def build_data(data):
@@ -78,8 +79,6 @@ def build_data(data):
 def main(data, configs):
     import tensorflow as tf
     from sklearn.metrics import roc_auc_score
-    tf.config.threading.set_inter_op_parallelism_threads(2)
-    tf.config.threading.set_intra_op_parallelism_threads(2)
     d = build_data(data)
     n_feat = len(d["field_id"])
     n_fields = int(d["field_id"].max()) + 1
@@ -191,4 +190,11 @@ def main(data, configs):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data", help="the folder holding ml-1m (../shared/data)")
+    parser.add_argument("configs", nargs="+", metavar="CONFIG",
+                        help="model,key=value,... (see below)")
+    args = parser.parse_args()
+    main(args.data, args.configs)

@@ -126,7 +126,9 @@ def report(results, predictions, rtol, atol):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default="../shared/data",
                         help="the folder holding ml-1m/ (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=5, help="max_iter of each fit")

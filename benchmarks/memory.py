@@ -50,7 +50,9 @@ def one_hot_rows(n_rows, n_users=50_000, n_items=20_000, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+")

@@ -46,7 +46,9 @@ def one_hot_ids(n_rows, n_users, n_items, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=7)
     repeats = parser.parse_args().repeats
     rng = np.random.RandomState(0)

@@ -20,6 +20,7 @@ reloaded on one machine is.
 import argparse
 import os
 import pickle
+import shlex
 import sys
 import tempfile
 import time
@@ -105,7 +106,9 @@ def measure(model, directory, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--columns", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--dir", default=None, help="where to write (default: a temporary one)")
@@ -127,7 +130,7 @@ def main():
             )
         del model
     print(f"Machine: {machine()}; sklearn_fm {sklearn_fm.__version__}.")
-    print(f"Command: python benchmarks/persistence.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"Command: python benchmarks/persistence.py {shlex.join(sys.argv[1:])}".rstrip())
     print(f"Medians of {args.repeats} alternating rounds.\n")
     print("\n".join(lines))
 

@@ -48,7 +48,9 @@ def fit_seconds(X, y, solver, epochs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--columns", type=int, nargs="+", default=[50_000, 800_000])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

@@ -23,7 +23,9 @@ from sklearn_fm import FMRegressor
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["width", "rows", "same"])
     mode = parser.parse_args().mode
     warnings.simplefilter("ignore")

@@ -77,7 +77,9 @@ def tables():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--params", type=json.loads, default={},
                         help="parameters of both FMs, as a JSON object")
     params = parser.parse_args().params

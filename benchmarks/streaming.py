@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -81,7 +82,9 @@ def run_one(how, folder, passes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--passes", type=int, default=10)
@@ -101,7 +104,7 @@ def main():
             ).stdout
             rows.append((how, json.loads(out.strip().splitlines()[-1])))
     print(f"Machine: {machine()}")
-    print(f"Command: python benchmarks/streaming.py --chunks {args.chunks} --passes {args.passes}")
+    print(f"Command: python benchmarks/streaming.py {shlex.join(sys.argv[1:])}".rstrip())
     print(f"ML-1M ids, {args.chunks} chunk files, {args.passes} passes; the whole training "
           f"CSR matrix: {csr_mib:.1f} MiB\n")
     print("| training | peak RSS (MiB) | added by training (MiB) | x CSR | time (s) | test RMSE |")

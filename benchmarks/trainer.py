@@ -162,7 +162,9 @@ def host_work(X, y, epochs=6):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--baseline", help="a checkout of the other version (required)")
     parser.add_argument("--rounds", type=int, default=3)

@@ -21,6 +21,7 @@ skipped when not installed.
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -143,7 +144,9 @@ def table(runs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--run", choices=BACKENDS, help=argparse.SUPPRESS)
@@ -155,7 +158,7 @@ def main():
     backends = ["serial"] + [b for b in args.backends if b != "serial" and available(b)]
     runs = measure(backends, args.repeats)
     print(f"Machine: {machine()}")
-    print(f"Command: python benchmarks/tuning.py --repeats {args.repeats}")
+    print(f"Command: python benchmarks/tuning.py {shlex.join(sys.argv[1:])}".rstrip())
     print(f"GridSearchCV, {len(GRID)} parameters, 8 candidates x 3 folds; medians of "
           f"{args.repeats} fresh processes\n")
     print(table(runs))
