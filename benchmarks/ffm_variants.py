@@ -195,6 +195,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("data", help="the folder holding ml-1m (../shared/data)")
     parser.add_argument("configs", nargs="+", metavar="CONFIG",
-                        help="model,key=value,... (see below)")
+                        help="model,key=value,... (see above)")
     args = parser.parse_args()
     main(args.data, args.configs)

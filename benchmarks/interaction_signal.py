@@ -40,7 +40,8 @@ def top_eigenvalue(X, r, n_iter=50, seed=0):
 
 
 def residuals(X, y):
-    """The linear model's residuals, in units of the target's noise."""
+    """The linear model's residuals: of the standardised target, or of the
+    classes in units of the logistic's mean standard deviation."""
     if y.dtype.kind == "f":
         target = (y - y.mean()) / y.std()
         return target - Ridge().fit(X, target).predict(X)

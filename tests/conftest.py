@@ -28,9 +28,11 @@ settings.register_profile(
 settings.register_profile("explore", settings.get_profile("ci"), max_examples=500, derandomize=False)
 settings.load_profile("ci")
 # Hypothesis keeps a cache in the working directory, wherever pytest was
-# started; like pytest's own cache, it belongs in the repository's root. Set
-# before any test module is collected, which is when it is first written.
-set_hypothesis_home_dir(ROOT / ".hypothesis")
+# started; like pytest's own cache, it belongs in the repository's root,
+# unless HYPOTHESIS_STORAGE_DIRECTORY says otherwise. Set before any test
+# module is collected, which is when it is first written.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    set_hypothesis_home_dir(ROOT / ".hypothesis")
 
 
 def run_python(*args, text=True, **kwargs):
@@ -46,13 +48,20 @@ def run_python(*args, text=True, **kwargs):
 
 def with_peak_memory(function, *args, **kwargs):
     """``function(*args, **kwargs)`` and the peak of the memory that Python
-    and NumPy allocated meanwhile, in bytes (tracemalloc's count, which
-    TensorFlow's own buffers are not in)."""
-    tracemalloc.start()
+    and NumPy allocated meanwhile beyond what they held before, in bytes
+    (tracemalloc's count, which TensorFlow's own buffers are not in). A
+    tracing already on (``python -X tracemalloc``) stays on."""
+    tracing = tracemalloc.is_tracing()
+    if tracing:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
     try:
-        return function(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+        held = tracemalloc.get_traced_memory()[0]
+        return function(*args, **kwargs), tracemalloc.get_traced_memory()[1] - held
     finally:
-        tracemalloc.stop()
+        if not tracing:
+            tracemalloc.stop()
 
 
 def make_interaction_data(n_samples=600, n_features=6, noise=0.1, seed=0):

@@ -70,13 +70,13 @@ def test_a_search_on_ray_finds_what_the_serial_one_finds(serial):
     register_ray()
     # Ray's sessions go to a short directory of their own (the paths of its
     # sockets may not be longer than 107 characters), removed afterwards.
-    with tempfile.TemporaryDirectory(prefix="ray") as sessions:
+    with tempfile.TemporaryDirectory(prefix="ray", ignore_cleanup_errors=True) as sessions:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=sessions)
         try:
             with parallel_config(backend="ray", n_jobs=2):
                 assert_same_search(search_results(), serial)
         finally:
-            ray.shutdown()
+            ray.shutdown(wait_for_processes=True)
 
 
 def trained_thread_pools(environment, preload_tensorflow=False):
