@@ -3,8 +3,6 @@ as one after the other."""
 
 import io
 import os
-import subprocess
-import sys
 import textwrap
 import threading
 import warnings
@@ -20,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 import sklearn_fm
 from sklearn_fm import FMClassifier, FMRegressor, _trainer
 
-from .conftest import make_interaction_data
+from .conftest import make_interaction_data, run_python
 
 X, y = make_interaction_data(n_samples=300)
 Xs = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
@@ -223,11 +221,7 @@ def test_a_process_forked_after_training_predicts_and_refuses_to_train_instead_o
 ):
     # A parent that had run TensorFlow without a fit (an operation, or a
     # Keras model of sklearn_fm.keras' layers) went unnoticed: the child hung.
-    result = subprocess.run(
-        [sys.executable, "-c", FORK_SCRIPT, parent_ran],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_python("-c", FORK_SCRIPT, parent_ran, timeout=300)
     predicted, outcome = result.stdout.strip().splitlines()[-1].split(" ", 1)
     assert predicted == "True"
     assert "forked" in outcome and "'spawn' or 'forkserver'" in outcome, outcome

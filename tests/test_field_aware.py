@@ -3,7 +3,6 @@
 import io
 import itertools
 import json
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor, load
 from sklearn_fm._parameters import ffm_decision, layer_form
 
-from .conftest import numerical_gradient
+from .conftest import numerical_gradient, with_peak_memory
 from .test_persistence import metadata_of, rewrite
 
 FAST = dict(max_iter=3, tol=None, random_state=0)
@@ -256,12 +255,7 @@ def test_predict_takes_memory_bounded_by_blocks_of_rows_and_stays_row_wise_exact
     rng = np.random.RandomState(0)
     X = rng.normal(size=(2000, 100))
     model = FFMRegressor(n_factors=8, max_iter=1, tol=None, random_state=0).fit(X[:20], X[:20, 0])
-    tracemalloc.start()
-    try:
-        predicted = model.predict(X)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    predicted, peak = with_peak_memory(model.predict, X)
     assert peak < 2**28
     assert_array_equal(np.concatenate([model.predict(X[i : i + 1]) for i in range(50)]), predicted[:50])
     sparse = sp.csr_matrix(X)

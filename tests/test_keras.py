@@ -2,8 +2,6 @@
 
 import itertools
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +19,8 @@ from sklearn_fm.keras import (
     ffm_outputs,
     fm_outputs,
 )
+
+from .conftest import run_python
 
 DATA = Path(__file__).parent / "data"
 
@@ -358,11 +358,7 @@ BACKEND_SCRIPT = textwrap.dedent(
 def test_the_layers_build_train_and_save_under_other_backends(backend, inputs):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend}
-    result = subprocess.run(
-        [sys.executable, "-c", BACKEND_SCRIPT, backend, *inputs],
-        capture_output=True, text=True, env=env, timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python("-c", BACKEND_SCRIPT, backend, *inputs, env=env, timeout=900)
     assert result.stdout.strip().endswith("ok")
 
 

@@ -12,7 +12,6 @@ import stat
 import textwrap
 import threading
 import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm import _model_file
 from sklearn_fm._model_file import FORMAT_VERSION
 
-from .conftest import make_interaction_data, run_python
+from .conftest import make_interaction_data, run_python, with_peak_memory
 
 X, y = make_interaction_data(n_samples=300)
 PARAMS = dict(n_factors=3, max_iter=20, tol=None, random_state=0)
@@ -814,17 +813,6 @@ def test_writing_behind_keeps_the_order_of_writes_and_seeks_and_reports_errors(t
     assert failing.getvalue() == b"first"
 
 
-def peak_bytes_of(function):
-    """The peak of memory Python and NumPy allocate while ``function`` runs."""
-    tracemalloc.start()
-    try:
-        function()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
 def test_forged_counts_widths_and_metadata_are_refused_before_they_are_allocated(tmp_path):
     # Each forged number made load allocate in proportion to it (10**9 array
     # names, a list of n_iter_ penalty factors, labels 10**8 characters wide,
@@ -852,7 +840,7 @@ def test_forged_counts_widths_and_metadata_are_refused_before_they_are_allocated
             with pytest.raises(ValueError, match="could not be read as an sklearn_fm model"):
                 sklearn_fm.load(path)
 
-        assert peak_bytes_of(refused) < 2**25, name
+        assert with_peak_memory(refused)[1] < 2**25, name
     # Format version 1 made its penalty factors n_iter_ long first.
     old = json.loads(zipfile.ZipFile(DATA / "regressor-format-1.fm").read("metadata.json"))
     rewrite(
@@ -860,7 +848,7 @@ def test_forged_counts_widths_and_metadata_are_refused_before_they_are_allocated
         tmp_path / "forged.fm",
         **{"metadata.json": json.dumps(dict(old, n_iter_=10**7))},
     )
-    assert peak_bytes_of(refused) < 2**25
+    assert with_peak_memory(refused)[1] < 2**25
 
 
 def test_labels_are_refused_unless_their_dtype_holds_them_exactly(tmp_path):
