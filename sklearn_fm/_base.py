@@ -662,8 +662,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             )
             if not result.finite:
                 warnings.warn(
-                    f"Training diverged in epoch {state['n_iter_'] + 1} (the loss or the "
-                    "parameters became infinite or NaN); the parameters of the last "
+                    f"Training diverged in epoch {state['n_iter_'] + 1} (the loss, the "
+                    "parameters or the outputs on the validation data became infinite "
+                    "or NaN); the parameters of the last "
                     "finite epoch are kept. Lower learning_rate_init (now "
                     f"{self.learning_rate_init}) or scale the features.",
                     ConvergenceWarning,

@@ -259,8 +259,8 @@ class ValidationRows(NamedTuple):
 class EpochResult(NamedTuple):
     """What an epoch reports to the host: its mean objective, the mean loss
     of the data within it (without the penalties, and with the weights of
-    the rows normalised to mean 1), whether the
-    objective and every parameter stayed finite, and the FM outputs of the
+    the rows normalised to mean 1), whether the objective, every parameter
+    and the validation outputs stayed finite, and the FM outputs of the
     validation rows (None without them)."""
 
     loss: float
@@ -1265,6 +1265,9 @@ class Trainer:
             outputs = self._model.outputs(self._rows, self._validation)
             outputs = outputs.numpy().astype(np.float64)
             outputs = estimator_outputs(outputs)
+            # Finite parameters may still give infinite or NaN outputs (a
+            # product beyond float32's range): that, too, is divergence.
+            finite = np.isfinite(outputs).all()
         return EpochResult(float(loss), float(data_loss / self._mean_weight), bool(finite), outputs)
 
     @_out_of_memory_as_memory_error

@@ -69,6 +69,21 @@ def test_divergence_with_early_stopping_keeps_the_best_epoch(problem):
     assert_array_equal(model.predict(X), stopped.predict(X))
 
 
+def test_validation_outputs_beyond_float32_count_as_divergence():
+    # Here the parameters stay finite while the outputs on the validation
+    # rows overflow: they reached log_loss, which raised a ValueError about
+    # NaN input, where the divergence warning and the best epoch belong.
+    model = FMClassifier(
+        solver="sgd", learning_rate="constant", learning_rate_init=2.0, alpha_linear=1e-4,
+        early_stopping=True, max_iter=50, tol=None, random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.fit(X, y > 0)
+    assert_finite(model, X)
+    assert model.n_iter_ < 50
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
 @pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier], ids=lambda e: e.__name__)
 def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(estimator):
     # Values up to 1.8e19 are accepted (see test_hostile_inputs). Training on
