@@ -1,5 +1,6 @@
 """Two ways for the default FM to fall back to the linear model on additive
-small tables, evaluated and not adopted (see benchmarks/README.md).
+small tables, evaluated and not adopted, and the best its linear part can do
+(see benchmarks/README.md).
 
 Usage::
 
@@ -7,17 +8,21 @@ Usage::
         [--candidates '[{}, {"alpha_factors": 1}]'] [--holdout 0.2] \\
         [--metric loss|roc_auc] [--tables 'make_classification,breast']
     python benchmarks/penalty_choice.py --variant linear-start [--tables ...]
+    python benchmarks/penalty_choice.py --variant ridge-equivalent [--tables ...]
 
 ``holdout``: fit one FM per candidate setting (parameters over the defaults,
 ``random_state=0``) on all but ``--holdout`` of the training rows, score each
 on those rows (R², or the log-loss or ROC AUC for classifiers), and refit the
 best on all rows. ``linear-start``: start the FM's linear part at Ridge()'s or
 LogisticRegression()'s solution (a one-epoch fit, its ``intercept_`` and
-``coef_`` replaced, continued by a ``warm_start`` fit). Both on the tables of
-``small_tables.py`` (``--tables``: those whose names contain one of the
-comma-separated strings), in the same 5-fold CV after a StandardScaler, beside
-the linear model and the defaults. Prints one markdown table; the holdout
-variant adds the candidate each fold chose.
+``coef_`` replaced, continued by a ``warm_start`` fit). ``ridge-equivalent``:
+on the dense regression tables, Ridge() beside the Ridge whose penalty is the
+FM's on its linear part, ``alpha = alpha_linear * n_train + alpha_uniform``
+with FMRegressor's defaults (on standardised columns every row penalises
+every weight). All on the tables of ``small_tables.py`` (``--tables``: those
+whose names contain one of the comma-separated strings), in the same 5-fold
+CV after a StandardScaler, beside the linear model and the defaults. Prints
+one markdown table; the holdout variant adds the candidate each fold chose.
 """
 
 import argparse
@@ -99,6 +104,20 @@ class _Variant(BaseEstimator):
         return self.fitted_.decision_function(X)
 
 
+class _RidgeOfTheFMPenalty(RegressorMixin, BaseEstimator):
+    """Ridge with the penalty FMRegressor's defaults put on the linear weights
+    of standardised dense columns, for the rows it is fitted on."""
+
+    def fit(self, X, y):
+        defaults = FMRegressor().get_params()
+        alpha = defaults["alpha_linear"] * len(X) + defaults["alpha_uniform"]
+        self.ridge_ = Ridge(alpha=alpha).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.ridge_.predict(X)
+
+
 class _VariantRegressor(RegressorMixin, _Variant):
     pass
 
@@ -107,11 +126,35 @@ class _VariantClassifier(ClassifierMixin, _Variant):
     pass
 
 
+def wanted_tables(parts):
+    """The (name, X, y) of ``small_tables.py`` whose names contain one of the
+    comma-separated ``parts`` (all if none)."""
+    wanted = [part for part in parts.split(",") if part]
+    for name, X, y in tables():
+        if not wanted or any(part in name for part in wanted):
+            yield name, X, y
+
+
+def ridge_equivalent(tables):
+    """Print Ridge() and the Ridge of the FM's linear penalty on the dense
+    regression ``tables``, in the same 5-fold CV."""
+    print("| data | Ridge() | Ridge(alpha_linear * n_train + alpha_uniform) |")
+    print("| --- | ---: | ---: |")
+    for name, X, y in tables:
+        if y.dtype.kind != "f" or "one-hot" in name:
+            continue
+        cv = KFold(5, shuffle=True, random_state=0)
+        scores = [cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=cv).mean()
+                  for model in (Ridge(), _RidgeOfTheFMPenalty())]
+        print(f"| {name} | {scores[0]:.4f} | {scores[1]:.4f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variant", choices=["holdout", "linear-start"], default="holdout")
+    parser.add_argument("--variant", choices=["holdout", "linear-start", "ridge-equivalent"],
+                        default="holdout")
     parser.add_argument("--candidates", type=json.loads, default=[{}, {"alpha_factors": 1}],
                         help="settings to choose from, as a JSON list of objects")
     parser.add_argument("--holdout", type=float, default=0.2)
@@ -121,6 +164,9 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"Command: python benchmarks/penalty_choice.py {shlex.join(sys.argv[1:])}\n")
+    if args.variant == "ridge-equivalent":
+        ridge_equivalent(wanted_tables(args.tables))
+        return
     columns = ["linear", "FM defaults"]
     if args.variant == "holdout":
         columns += [f"FM {json.dumps(c)}" for c in args.candidates] + ["chosen", "chosen − linear", "choices"]
@@ -128,10 +174,7 @@ def main():
         columns += ["linear start", "linear start − linear"]
     print("| data | score | " + " | ".join(columns) + " |")
     print("| --- | --- |" + " ---: |" * len(columns))
-    wanted = [part for part in args.tables.split(",") if part]
-    for name, X, y in tables():
-        if wanted and not any(part in name for part in wanted):
-            continue
+    for name, X, y in wanted_tables(args.tables):
         _CHOICES.clear()
         if y.dtype.kind == "f":
             cv, scoring = KFold(5, shuffle=True, random_state=0), "r2"

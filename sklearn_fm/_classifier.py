@@ -46,7 +46,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         Dimension of the factor vector of each feature (of each feature and
         class with more than two classes).
 
-    alpha_linear : float, default=0.01
+    alpha_linear : float, default=1e-4
         L2 penalty on the linear weights ``coef_``, applied per sample to the
         weights of its non-zero features, as in :class:`FMRegressor`.
 
@@ -281,7 +281,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         self,
         *,
         n_factors=32,
-        alpha_linear=0.01,
+        alpha_linear=1e-4,
         alpha_factors=0.03,
         alpha_uniform=8.0,
         solver="adam",

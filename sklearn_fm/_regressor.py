@@ -44,11 +44,13 @@ class FMRegressor(RegressorMixin, BaseFM):
         Dimension of the factor vector of each feature, the rank of the
         interaction matrix.
 
-    alpha_linear : float, default=0.01
+    alpha_linear : float, default=1e-4
         L2 penalty on the linear weights ``coef_``. Every sample penalises the
         weights of its non-zero features, so on dense data this is the usual
         ``alpha_linear / 2 * ||coef_||**2`` and on sparse data each feature is
-        penalised in proportion to how often it occurs, as in libFM's SGD.
+        penalised in proportion to how often it occurs, as in libFM's SGD. On
+        standardised dense columns the linear part is penalised like
+        ``Ridge(alpha=alpha_linear * n_samples + alpha_uniform)``.
 
     alpha_factors : float, default=0.03
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
@@ -303,7 +305,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         self,
         *,
         n_factors=32,
-        alpha_linear=0.01,
+        alpha_linear=1e-4,
         alpha_factors=0.03,
         alpha_uniform=8.0,
         solver="adam",

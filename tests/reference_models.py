@@ -33,7 +33,10 @@ def problems():
     X_dense, y_dense = make_interaction_data(n_samples=300)
     users, items, ratings = make_ratings(n_users=30, n_items=20, n_ratings=400)
     X_ids = OneHotEncoder().fit_transform(np.column_stack([users, items])).tocsr()
-    common = dict(n_factors=3, max_iter=4, tol=None, batch_size=32, random_state=0)
+    # alpha_linear as the default was when the models were recorded.
+    common = dict(
+        n_factors=3, alpha_linear=0.01, max_iter=4, tol=None, batch_size=32, random_state=0
+    )
     for solver in SOLVERS:
         yield f"dense-{solver}", FMRegressor(solver=solver, **common), X_dense, y_dense
         sparse = FMRegressor(solver=solver, alpha_uniform=0.0, **common)
@@ -43,7 +46,7 @@ def problems():
     classes = np.digitize(y_dense, [-1.0, 1.0])
     yield "multiclass-adam", FMClassifier(**common), X_dense, classes
     X_large, y_large = make_interaction_data(n_samples=2500)
-    stopping = FMRegressor(n_factors=3, max_iter=4, tol=None, random_state=0)
+    stopping = FMRegressor(n_factors=3, alpha_linear=0.01, max_iter=4, tol=None, random_state=0)
     yield "early-stopping", stopping, X_large, y_large
 
 
