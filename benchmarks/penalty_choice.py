@@ -8,7 +8,7 @@ Usage::
         [--candidates '[{}, {"alpha_factors": 1}]'] [--holdout 0.2] \\
         [--metric loss|roc_auc] [--tables 'make_classification,breast']
     python benchmarks/penalty_choice.py --variant linear-start [--tables ...]
-    python benchmarks/penalty_choice.py --variant ridge-equivalent [--tables ...]
+    python benchmarks/penalty_choice.py --variant ridge-equivalent [--alpha-linear 0.01]
 
 ``holdout``: fit one FM per candidate setting (parameters over the defaults,
 ``random_state=0``) on all but ``--holdout`` of the training rows, score each
@@ -18,8 +18,8 @@ LogisticRegression()'s solution (a one-epoch fit, its ``intercept_`` and
 ``coef_`` replaced, continued by a ``warm_start`` fit). ``ridge-equivalent``:
 on the dense regression tables, Ridge() beside the Ridge whose penalty is the
 FM's on its linear part, ``alpha = alpha_linear * n_train + alpha_uniform``
-with FMRegressor's defaults (on standardised columns every row penalises
-every weight). All on the tables of ``small_tables.py`` (``--tables``: those
+(``--alpha-linear``, FMRegressor's default unless given; on standardised
+columns every row penalises every weight). All on the tables of ``small_tables.py`` (``--tables``: those
 whose names contain one of the comma-separated strings), in the same 5-fold
 CV after a StandardScaler, beside the linear model and the defaults. Prints
 one markdown table; the holdout variant adds the candidate each fold chose.
@@ -105,12 +105,15 @@ class _Variant(BaseEstimator):
 
 
 class _RidgeOfTheFMPenalty(RegressorMixin, BaseEstimator):
-    """Ridge with the penalty FMRegressor's defaults put on the linear weights
-    of standardised dense columns, for the rows it is fitted on."""
+    """Ridge with the penalty FMRegressor (``alpha_uniform`` its default)
+    puts on the linear weights of standardised dense columns, for the rows
+    it is fitted on."""
+
+    def __init__(self, alpha_linear=None):
+        self.alpha_linear = alpha_linear
 
     def fit(self, X, y):
-        defaults = FMRegressor().get_params()
-        alpha = defaults["alpha_linear"] * len(X) + defaults["alpha_uniform"]
+        alpha = self.alpha_linear * len(X) + FMRegressor().alpha_uniform
         self.ridge_ = Ridge(alpha=alpha).fit(X, y)
         return self
 
@@ -135,17 +138,17 @@ def wanted_tables(parts):
             yield name, X, y
 
 
-def ridge_equivalent(tables):
-    """Print Ridge() and the Ridge of the FM's linear penalty on the dense
-    regression ``tables``, in the same 5-fold CV."""
-    print("| data | Ridge() | Ridge(alpha_linear * n_train + alpha_uniform) |")
+def ridge_equivalent(tables, alpha_linear):
+    """Print Ridge() and the Ridge of the FM's linear penalty with
+    ``alpha_linear`` on the dense regression ``tables``, in the same 5-fold CV."""
+    print(f"| data | Ridge() | Ridge({alpha_linear:g} * n_train + alpha_uniform) |")
     print("| --- | ---: | ---: |")
     for name, X, y in tables:
         if y.dtype.kind != "f" or "one-hot" in name:
             continue
         cv = KFold(5, shuffle=True, random_state=0)
         scores = [cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=cv).mean()
-                  for model in (Ridge(), _RidgeOfTheFMPenalty())]
+                  for model in (Ridge(), _RidgeOfTheFMPenalty(alpha_linear))]
         print(f"| {name} | {scores[0]:.4f} | {scores[1]:.4f} |", flush=True)
 
 
@@ -161,11 +164,13 @@ def main():
     parser.add_argument("--metric", choices=["loss", "roc_auc"], default="loss",
                         help="what classifiers are chosen by (two classes)")
     parser.add_argument("--tables", default="", help="comma-separated parts of table names")
+    parser.add_argument("--alpha-linear", type=float, default=FMRegressor().alpha_linear,
+                        help="the FM's alpha_linear, for ridge-equivalent (default: FMRegressor's)")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"Command: python benchmarks/penalty_choice.py {shlex.join(sys.argv[1:])}\n")
     if args.variant == "ridge-equivalent":
-        ridge_equivalent(wanted_tables(args.tables))
+        ridge_equivalent(wanted_tables(args.tables), args.alpha_linear)
         return
     columns = ["linear", "FM defaults"]
     if args.variant == "holdout":
