@@ -661,12 +661,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 keep=keep_last,
             )
             if not result.finite:
+                which = "best" if data.validation is not None and kept else "last finite"
                 warnings.warn(
                     f"Training diverged in epoch {state['n_iter_'] + 1} (the loss, the "
                     "parameters or the outputs on the validation data became infinite "
-                    "or NaN); the parameters of the last "
-                    "finite epoch are kept. Lower learning_rate_init (now "
-                    f"{self.learning_rate_init}) or scale the features.",
+                    f"or NaN); the parameters of the {which} epoch are kept. Lower "
+                    f"learning_rate_init (now {self.learning_rate_init}) or scale the "
+                    "features.",
                     ConvergenceWarning,
                 )
                 diverged = True
