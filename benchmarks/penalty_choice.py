@@ -39,10 +39,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import log_loss, r2_score, roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from small_tables import tables
+from small_tables import cv_and_scoring, is_regression, tables
 
 from sklearn_fm import FMClassifier, FMRegressor
 
@@ -144,9 +144,9 @@ def ridge_equivalent(tables, alpha_linear):
     print(f"| data | Ridge() | Ridge({alpha_linear:g} * n_train + alpha_uniform) |")
     print("| --- | ---: | ---: |")
     for name, X, y in tables:
-        if y.dtype.kind != "f" or "one-hot" in name:
+        if not is_regression(y) or "one-hot" in name:
             continue
-        cv = KFold(5, shuffle=True, random_state=0)
+        cv, _ = cv_and_scoring(y)
         scores = [cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=cv).mean()
                   for model in (Ridge(), _RidgeOfTheFMPenalty(alpha_linear))]
         print(f"| {name} | {scores[0]:.4f} | {scores[1]:.4f} |", flush=True)
@@ -181,12 +181,10 @@ def main():
     print("| --- | --- |" + " ---: |" * len(columns))
     for name, X, y in wanted_tables(args.tables):
         _CHOICES.clear()
-        if y.dtype.kind == "f":
-            cv, scoring = KFold(5, shuffle=True, random_state=0), "r2"
+        cv, scoring = cv_and_scoring(y)
+        if is_regression(y):
             linear, base, variant = Ridge(), FMRegressor(random_state=0), _VariantRegressor
         else:
-            cv = StratifiedKFold(5, shuffle=True, random_state=0)
-            scoring = "roc_auc" if len(np.unique(y)) == 2 else "accuracy"
             linear, base, variant = LogisticRegression(), FMClassifier(random_state=0), _VariantClassifier
         models = [linear, base]
         if args.variant == "holdout":

@@ -76,6 +76,20 @@ def tables():
         yield name, *load(return_X_y=True)
 
 
+def is_regression(y):
+    """Whether the table of target ``y`` is a regression table."""
+    return y.dtype.kind == "f"
+
+
+def cv_and_scoring(y):
+    """The 5-fold CV and the score of the table of target ``y``: R², ROC AUC
+    for two classes, accuracy for more."""
+    if is_regression(y):
+        return KFold(5, shuffle=True, random_state=0), "r2"
+    scoring = "roc_auc" if len(np.unique(y)) == 2 else "accuracy"
+    return StratifiedKFold(5, shuffle=True, random_state=0), scoring
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,13 +100,10 @@ def main():
     print(f"| data | score | linear | FM {json.dumps(params) if params else 'defaults'} | difference |")
     print("| --- | --- | ---: | ---: | ---: |")
     for name, X, y in tables():
-        regression = y.dtype.kind == "f"
-        if regression:
-            cv, scoring = KFold(5, shuffle=True, random_state=0), "r2"
+        cv, scoring = cv_and_scoring(y)
+        if is_regression(y):
             linear, fm = Ridge(), FMRegressor(random_state=0, **params)
         else:
-            cv = StratifiedKFold(5, shuffle=True, random_state=0)
-            scoring = "roc_auc" if len(np.unique(y)) == 2 else "accuracy"
             linear, fm = LogisticRegression(), FMClassifier(random_state=0, **params)
         scores = [
             cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=cv,

@@ -46,7 +46,7 @@ def problems():
     classes = np.digitize(y_dense, [-1.0, 1.0])
     yield "multiclass-adam", FMClassifier(**common), X_dense, classes
     X_large, y_large = make_interaction_data(n_samples=2500)
-    stopping = FMRegressor(n_factors=3, alpha_linear=0.01, max_iter=4, tol=None, random_state=0)
+    stopping = FMRegressor(**{**common, "batch_size": "auto"})
     yield "early-stopping", stopping, X_large, y_large
 
 
