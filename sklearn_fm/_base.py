@@ -40,6 +40,7 @@ from ._parameters import (
     strongest_interactions,
 )
 from ._model_file import write
+from ._noise_level import interaction_noise_level
 from ._random import local_random_state
 from ._solvers import SOLVER_NAMES, OptimizerState, SolverSpec
 
@@ -73,6 +74,33 @@ def _check_representable_products(factors, init_std):
             "the spread of the initial factors in units of the standardised target; "
             "values around 0.01 to 1 suit most data."
         )
+
+
+# alpha_factors='auto' is at least this: on rating and click data of many
+# rows the noise level is far below it, and tuning on them found it.
+_AUTO_ALPHA_FACTORS_FLOOR = 0.03
+
+
+class _FactorPenalty(NamedTuple):
+    """The factor penalty of each epoch: at least ``floor``, raised to the
+    interaction ``noise_level`` of the training rows times the residual
+    scale of the epoch before.
+
+    ``alpha_factors="auto"`` has the floor ``_AUTO_ALPHA_FACTORS_FLOOR``
+    and the noise level of the rows (see
+    :func:`~sklearn_fm._noise_level.interaction_noise_level`, a target of
+    unit scale): the factors learn only interactions stronger than those
+    residuals of the same scale would show by chance. The residuals shrink
+    as the model learns, so strong interactions are not held back by the
+    penalty that kept noise out. A number is ``floor`` with no noise level.
+    """
+
+    floor: float
+    noise_level: float = 0.0
+
+    def of_epoch(self, residual_scale):
+        """The penalty of an epoch after one of ``residual_scale``."""
+        return max(self.floor, self.noise_level * residual_scale)
 
 
 def _auto_batch_size(n_samples):
@@ -321,7 +349,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "n_factors": [Interval(Integral, 1, None, closed="left")],
         "alpha_linear": [Interval(Real, 0, None, closed="left")],
-        "alpha_factors": [Interval(Real, 0, None, closed="left")],
+        "alpha_factors": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "alpha_uniform": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions(set(SOLVER_NAMES)), dict],
         "learning_rate": [StrOptions({"constant", "invscaling"})],
@@ -482,18 +510,35 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             batch_size_=min(batch_size, data.n_train),
             early_stopping_=data.validation is not None,
         )
+        factor_penalty = self._factor_penalty(X, targets, data, n_data)
         trainer = self._trainer(
-            X, params, state, targets, data, solver, fields, n_data, weight_unit
+            X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty
         )
         # The trainer has copied the rows to the device: the host's copies
         # (X made canonical, the targets) need not live through the epochs.
         del X, y, sample_weight
         targets = targets._replace(y=None, sample_weight=None)
         measure = _epoch_measure(data.n_train, n_data, state["batch_size_"], self.tol)
-        fitted = self._fit_stochastic(trainer, data, state, targets, rng, incremental, measure)
+        fitted = self._fit_stochastic(
+            trainer, data, state, targets, rng, incremental, measure, factor_penalty
+        )
         if not fitted.diverged:  # otherwise keep the state training started from
             state["_optimizer_state"] = OptimizerState(solver, trainer.optimizer_state())
         return self._keep(params, state, fitted, targets, first_call)
+
+    def _factor_penalty(self, X, targets, data, n_data):
+        """The :class:`_FactorPenalty` of ``alpha_factors`` for the training
+        rows of ``data`` in the canonical matrix ``X``, in a data set of
+        ``n_data`` rows."""
+        if not isinstance(self.alpha_factors, str):
+            return _FactorPenalty(float(self.alpha_factors))
+        training_weights = np.zeros(X.shape[0])
+        training_weights[data.train] = targets.sample_weight[data.train]
+        # partial_fit's rows stand for all rows seen so far, and the noise
+        # level of a mean over n rows falls as 1 / sqrt(n).
+        share = data.n_train / n_data
+        noise_level = interaction_noise_level(X, training_weights) * np.sqrt(share)
+        return _FactorPenalty(_AUTO_ALPHA_FACTORS_FLOOR, noise_level)
 
     def _training_and_validation(self, targets, rng, incremental):
         """The :class:`_TrainingData` of ``targets``: with early stopping,
@@ -519,11 +564,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 return data
         return split(False, rng)
 
-    def _trainer(self, X, params, state, targets, data, solver, fields, n_data, weight_unit):
+    def _trainer(
+        self, X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty
+    ):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
         parameters ``params`` on the canonical training matrix ``X``, whose
         training data set counts ``n_data`` rows and whose sample weights
-        are divided by ``weight_unit``."""
+        are divided by ``weight_unit``, with the factor penalty of the
+        :class:`_FactorPenalty` ``factor_penalty`` in its first epoch."""
         return _trainer_class()(
             *params,
             rows=(X, targets.y, targets.sample_weight),
@@ -534,7 +582,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             loss=self._loss,
             solver=solver,
             alpha_linear=self.alpha_linear,
-            alpha_factors=self.alpha_factors,
+            alpha_factors=factor_penalty.of_epoch(1.0),
             # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
             alpha_uniform=self.alpha_uniform / n_data,
             score_scale=targets.score_scale,
@@ -636,10 +684,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             return None
         return CategoricalEncoding(self.is_categorical_, self.categories_)
 
-    def _fit_stochastic(self, trainer, data, state, targets, rng, incremental, measure):
+    def _fit_stochastic(
+        self, trainer, data, state, targets, rng, incremental, measure, factor_penalty
+    ):
         """Train epochs until the stopping rule, updating ``state``'s curves
         and bests; returns the parameters to keep, as a :class:`_Fitted`.
-        Each epoch counts as the :class:`_EpochMeasure` ``measure`` says.
+        Each epoch counts as the :class:`_EpochMeasure` ``measure`` says,
+        and has the factor penalty the :class:`_FactorPenalty`
+        ``factor_penalty`` gives it.
 
         Parameters stay on the device during training: the trainer keeps a
         copy of those of the best epoch (with validation) or of the last
@@ -650,15 +702,20 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
         data_loss = None  # the mean loss in the epoch of the parameters to keep
+        # Each fit starts from the standardised target's scale; partial_fit
+        # continues from its last epoch's, as fit's epochs do.
+        residual_scale = state["_residual_scale"] if incremental else 1.0
         for epoch in range(1 if incremental else self.max_iter):
             # Without validation, keep the parameters of the last finite epoch.
             keep_last = data.validation is None and epoch > 0
             kept |= keep_last
+            state["alpha_factors_"] = factor_penalty.of_epoch(residual_scale)
             result = trainer.run_epoch(
                 rng,
                 self._learning_rate_of_epoch(state["_schedule_epochs"]),
                 penalty_scale,
                 keep=keep_last,
+                alpha_factors=state["alpha_factors_"],
             )
             if not result.finite:
                 which = "best" if data.validation is not None and kept else "last finite"
@@ -673,6 +730,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 diverged = True
                 break
             state["_schedule_epochs"] += measure.schedule_share
+            residual_scale = state["_residual_scale"] = result.residual_scale
             record = self._record_epoch(result, state, data, targets, penalty_scale, measure.tol)
             penalty_scale = record.penalty_scale
             if record.best:
@@ -840,6 +898,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "n_samples_seen_": 0,
                 "_schedule_epochs": 0.0,
                 "_sample_weight_unit": None,
+                "_residual_scale": 1.0,
                 "loss_curve_": [],
                 "penalty_scales_": [],
                 "best_loss_": np.inf,
@@ -878,8 +937,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _stream_counts(self):
         """``n_samples_seen_``, the epochs the learning-rate schedule has
-        counted and the unit of the sample weights, as ``partial_fit``
-        continues them."""
+        counted, the unit of the sample weights and the residual scale of
+        the last epoch, as ``partial_fit`` continues them."""
         # Models unpickled from versions before these counts have not
         # counted: None, and the schedule in whole epochs (as load reads
         # model files of format 5 or older); without a unit, the next call's
@@ -888,6 +947,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             "n_samples_seen_": getattr(self, "n_samples_seen_", None),
             "_schedule_epochs": getattr(self, "_schedule_epochs", float(self.n_iter_)),
             "_sample_weight_unit": getattr(self, "_sample_weight_unit", None),
+            "_residual_scale": getattr(self, "_residual_scale", 1.0),
         }
 
     def _split(self, y, rng, early_stopping):

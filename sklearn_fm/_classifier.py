@@ -50,10 +50,18 @@ class FMClassifier(ClassifierMixin, BaseFM):
         L2 penalty on the linear weights ``coef_``, applied per sample to the
         weights of its non-zero features, as in :class:`FMRegressor`.
 
-    alpha_factors : float, default=0.03
+    alpha_factors : float or 'auto', default=0.03
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
         It caps how steep the scores may grow: noise-free classes separate
-        better with less. Tune this and ``alpha_uniform`` first.
+        better with less. Tune this and ``alpha_uniform`` first. 'auto'
+        raises it, as in :class:`FMRegressor`, to the interaction noise
+        level of the training rows times the root mean square of the
+        gradient of the log-loss with respect to the scores in the epoch
+        before: on a few hundred noisy rows of many columns it keeps to the
+        logistic regression model, but it also caps how steep noise-free
+        classes may grow (where the gradient stays large until the scores
+        are steep), so it is not the default here. The value of the last
+        epoch is ``alpha_factors_``.
 
     alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, divided by the
@@ -182,6 +190,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
     early_stopping_ : bool
         Whether the last call to ``fit`` held out a validation set to stop
         on, as ``early_stopping`` asked or chose with 'auto'.
+
+    alpha_factors_ : float
+        The factor penalty of the last epoch: ``alpha_factors``, or the one
+        'auto' chose for it.
 
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch;

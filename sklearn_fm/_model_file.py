@@ -36,10 +36,12 @@ FORMAT = "sklearn_fm"
 # categorical_features with the categorical encoding, and the field-aware
 # estimators with their fields_; version 6 adds n_samples_seen_ and the
 # learning-rate schedule's count of epochs, which partial_fit continues;
-# version 7 the unit of the sample weights, which partial_fit keeps.
-# Files of versions 1 (sklearn_fm 0.1.0) to 6 still load.
-FORMAT_VERSION = 7
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+# version 7 the unit of the sample weights, which partial_fit keeps;
+# version 8 alpha_factors_, the factor penalty alpha_factors='auto' chose,
+# and the residual scale of the last epoch, which partial_fit continues.
+# Files of versions 1 (sklearn_fm 0.1.0) to 7 still load.
+FORMAT_VERSION = 8
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def _json_scalar(value, what):
@@ -188,8 +190,11 @@ def _metadata(estimator, params, arrays):
         ),
         "schedule_epochs": repr(float(counts["_schedule_epochs"])),
         "sample_weight_unit": _optional_float(counts["_sample_weight_unit"]),
+        "residual_scale": float(counts["_residual_scale"]),
         "batch_size_": int(estimator.batch_size_),
         "early_stopping_": bool(estimator.early_stopping_),
+        # Models unpickled from versions before 'auto' trained with alpha_factors.
+        "alpha_factors_": float(getattr(estimator, "alpha_factors_", estimator.alpha_factors)),
         "best_loss_": _optional_float(estimator.best_loss_),
         "best_validation_score_": _optional_float(estimator.best_validation_score_),
         "optimizer_state": (

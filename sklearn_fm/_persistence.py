@@ -7,6 +7,7 @@ forged file is refused rather than loaded as another model.
 import io
 import os
 import stat
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -271,14 +272,21 @@ def _legacy_optimizer_state(variables, solver, factors_shape):
 
 def _stream_counts(metadata):
     """``n_samples_seen_``, the epochs the learning-rate schedule has
-    counted and the unit of the sample weights, which ``partial_fit``
-    continues."""
+    counted, the unit of the sample weights and the residual scale of the
+    last epoch, which ``partial_fit`` continues."""
+    # Before version 8 there was none: the scale of the standardised target.
+    residual_scale = (
+        _non_negative_number(metadata["residual_scale"], "the residual scale")
+        if metadata["format_version"] >= 8
+        else 1.0
+    )
     if metadata["format_version"] < 6:
         # Not counted then: the schedule counted whole epochs.
         return {
             "n_samples_seen_": None,
             "_schedule_epochs": float(metadata["n_iter_"]),
             "_sample_weight_unit": None,
+            "_residual_scale": residual_scale,
         }
     n_samples_seen = metadata["n_samples_seen_"]
     schedule_epochs = float(metadata["schedule_epochs"])
@@ -298,12 +306,14 @@ def _stream_counts(metadata):
         "n_samples_seen_": n_samples_seen,
         "_schedule_epochs": schedule_epochs,
         "_sample_weight_unit": weight_unit,
+        "_residual_scale": residual_scale,
     }
 
 
 def _training_choices(metadata, arrays, params, estimator):
-    """The batch size, early stopping, penalty factors and target scaling
-    training used."""
+    """The batch size, early stopping, factor penalty, penalty factors and
+    target scaling training used."""
+    alpha_factors_ = _chosen_factor_penalty(metadata, params)
     if metadata["format_version"] == 1:
         # Version 1 models trained on y as given with their parameters'
         # settings (both were plain values then). The batch size is an
@@ -312,6 +322,7 @@ def _training_choices(metadata, arrays, params, estimator):
         choices = {
             "batch_size_": params["batch_size"],
             "early_stopping_": params["early_stopping"],
+            "alpha_factors_": alpha_factors_,
             "penalty_scales_": [1.0] * metadata["n_iter_"],
         }
         if issubclass(estimator, FMRegressor):
@@ -320,6 +331,7 @@ def _training_choices(metadata, arrays, params, estimator):
     choices = {
         "batch_size_": metadata["batch_size_"],
         "early_stopping_": metadata["early_stopping_"],
+        "alpha_factors_": alpha_factors_,
         "penalty_scales_": arrays["penalty_scales_"].tolist(),
     }
     if not (
@@ -338,6 +350,20 @@ def _training_choices(metadata, arrays, params, estimator):
             raise ValueError("the target standardisation is not valid")
         choices.update(_y_train_mean=mean, _y_train_std=std)
     return choices
+
+
+def _chosen_factor_penalty(metadata, params):
+    """The factor penalty training used: ``alpha_factors`` itself in files
+    from before 'auto' (format version 7 and older)."""
+    alpha = params["alpha_factors"] if metadata["format_version"] < 8 else metadata["alpha_factors_"]
+    return _non_negative_number(alpha, "alpha_factors_")
+
+
+def _non_negative_number(value, what):
+    """``value`` of the metadata as a float, if a finite non-negative number."""
+    if not (isinstance(value, Real) and not isinstance(value, bool) and 0 <= value < np.inf):
+        raise ValueError(f"{what} is not a finite non-negative number")
+    return float(value)
 
 
 def _categorical_encoding(metadata, n_features):

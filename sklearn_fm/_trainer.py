@@ -260,13 +260,17 @@ class EpochResult(NamedTuple):
     """What an epoch reports to the host: its mean objective, the mean loss
     of the data within it (without the penalties, and with the weights of
     the rows normalised to mean 1), whether the objective, every parameter
-    and the validation outputs stayed finite, and the FM outputs of the
-    validation rows (None without them)."""
+    and the validation outputs stayed finite, the FM outputs of the
+    validation rows (None without them), and the residual scale: the root
+    mean square (weighted as ``data_loss``, over the rows and outputs) of
+    the loss's gradient with respect to the FM's outputs, the residuals'
+    for the squared error."""
 
     loss: float
     data_loss: float
     finite: bool
     validation_outputs: np.ndarray
+    residual_scale: float
 
 
 def _highest_power_of_2(n):
@@ -780,7 +784,8 @@ class _Model:
 
     def _step_function(self, batch, settings):
         """One optimizer step on a padded :class:`Batch`; returns its summed
-        loss and penalty, as one vector.
+        loss, penalty and squared residuals (see :class:`EpochResult`), as
+        one vector.
 
         The batch holds ``n_rows`` real rows and ``nnz`` real non-zeros; the
         others become column 0, row 0 and value 0, and padding rows have zero
@@ -799,7 +804,12 @@ class _Model:
         with tf.GradientTape() as tape:
             tape.watch(raw)
             objective = tf.reduce_sum(sample_weight * _LOSSES[self.loss](y, score_scale * raw))
-        d_raw = tape.gradient(objective, raw) / n_rows  # the mean over the batch's rows
+        d_objective = tape.gradient(objective, raw)  # sample_weight * d loss / d raw
+        # sample_weight * (d loss / d raw)**2, per output: 0 for padding rows.
+        squared_residuals = tf.reduce_sum(
+            tf.math.divide_no_nan(tf.square(d_objective), sample_weight[:, None])
+        ) / tf.cast(tf.shape(raw)[1], raw.dtype)
+        d_raw = d_objective / n_rows  # the mean over the batch's rows
         # Each row regularises the features it uses; padding (value 0) uses none.
         weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
         vector_axes = list(range(2, len(V.shape)))  # a factor vector's (or vectors') axes
@@ -823,7 +833,7 @@ class _Model:
             gradients[1] += alpha_uniform * kernel
             gradients[2] += alpha_uniform * factors
         self.optimizer.apply(gradients, self.variables)
-        return tf.stack([objective, penalty])
+        return tf.stack([objective, penalty, squared_residuals])
 
     def check_workers_agree(self, what, *arrays):
         """Raise a ValueError unless every worker of a multi-worker strategy
@@ -903,8 +913,8 @@ class _Model:
     def _epoch_function(self, matrix, order, batch_size, batch_rows, settings):
         """One epoch over the rows ``order`` of ``matrix`` with the
         :class:`EpochSettings` vector ``settings``; returns the mean
-        objective, the mean loss within it, and whether the objective and
-        every parameter are finite (1 or 0)."""
+        objective, the mean loss within it, whether the objective and every
+        parameter are finite (1 or 0), and the mean squared residual."""
         settings = EpochSettings(*tf.unstack(settings))
         tf.cond(settings.keep > 0, self._kept_now, lambda: tf.constant(False))
         self.optimizer.learning_rate.assign(settings.learning_rate)
@@ -917,15 +927,15 @@ class _Model:
             return i + 1, total + self._step(matrix, *batches.batch(i), settings)
 
         _, total = tf.while_loop(
-            lambda i, _: i < n_batches, step, (tf.constant(0), tf.zeros(2)),
+            lambda i, _: i < n_batches, step, (tf.constant(0), tf.zeros(3)),
             maximum_iterations=n_batches,
         )
-        data_loss, penalty = tf.unstack(total / tf.reduce_sum(batches.n_rows))
+        data_loss, penalty, squared_residuals = tf.unstack(total / tf.reduce_sum(batches.n_rows))
         loss = data_loss + penalty
         finite = tf.math.is_finite(loss)
         for variable in self.variables:
             finite &= tf.reduce_all(tf.math.is_finite(variable.value))
-        return tf.stack([loss, data_loss, tf.cast(finite, tf.float32)])
+        return tf.stack([loss, data_loss, tf.cast(finite, tf.float32), squared_residuals])
 
     def _outputs_function(self, matrix, validation):
         """The layer's outputs for the rows of ``matrix`` that ``validation``
@@ -1238,13 +1248,16 @@ class Trainer:
         )
 
     @_out_of_memory_as_memory_error
-    def run_epoch(self, rng, learning_rate, penalty_scale=1.0, keep=False):
+    def run_epoch(self, rng, learning_rate, penalty_scale=1.0, keep=False, alpha_factors=None):
         """Train one epoch on the training rows in an order drawn from the
         ``RandomState`` ``rng`` (that of ``rng.permutation``), with every
         penalty multiplied by ``penalty_scale``; returns an
         :class:`EpochResult`. ``keep`` first keeps the parameters the epoch
-        starts from, as :meth:`keep` does."""
+        starts from, as :meth:`keep` does. ``alpha_factors``, if given,
+        replaces the factor penalty for this epoch."""
         *alphas, score_scale = self._penalties
+        if alpha_factors is not None:
+            alphas[1] = alpha_factors
         settings = EpochSettings(
             *(alpha * penalty_scale for alpha in alphas), score_scale, learning_rate, float(keep)
         )
@@ -1253,7 +1266,7 @@ class Trainer:
             rng, _aligned_empty(self._n_train, self._index_dtype), self._training_rows
         )
         self._model.check_workers_agree("row orders or epoch settings", order, settings)
-        loss, data_loss, finite = self._model.epoch(
+        loss, data_loss, finite, squared_residuals = self._model.epoch(
             self._rows,
             _shared_tensor(order),
             self._batch_size,
@@ -1268,7 +1281,13 @@ class Trainer:
             # Finite parameters may still give infinite or NaN outputs (a
             # product beyond float32's range): that, too, is divergence.
             finite = np.isfinite(outputs).all()
-        return EpochResult(float(loss), float(data_loss / self._mean_weight), bool(finite), outputs)
+        return EpochResult(
+            float(loss),
+            float(data_loss / self._mean_weight),
+            bool(finite),
+            outputs,
+            float(np.sqrt(squared_residuals / self._mean_weight)),
+        )
 
     @_out_of_memory_as_memory_error
     def keep(self):

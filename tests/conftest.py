@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,6 +15,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark_script(name):
+    """The module of ``benchmarks/<name>.py``: a script of the source tree,
+    not of the installed package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # For tests/test_properties.py. Registered here, before pytest's options are
 # read, so that --hypothesis-profile=explore can select the second.

@@ -33,9 +33,11 @@ def problems():
     X_dense, y_dense = make_interaction_data(n_samples=300)
     users, items, ratings = make_ratings(n_users=30, n_items=20, n_ratings=400)
     X_ids = OneHotEncoder().fit_transform(np.column_stack([users, items])).tocsr()
-    # alpha_linear as the default was when the models were recorded.
+    # alpha_linear and alpha_factors as the defaults were when the models
+    # were recorded.
     common = dict(
-        n_factors=3, alpha_linear=0.01, max_iter=4, tol=None, batch_size=32, random_state=0
+        n_factors=3, alpha_linear=0.01, alpha_factors=0.03, max_iter=4, tol=None, batch_size=32,
+        random_state=0,
     )
     for solver in SOLVERS:
         yield f"dense-{solver}", FMRegressor(solver=solver, **common), X_dense, y_dense

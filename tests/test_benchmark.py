@@ -1,21 +1,14 @@
 """The MovieLens benchmark (benchmarks/movielens.py), on synthetic files in
 the ML-100K format."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from .conftest import make_ratings
+from .conftest import benchmark_script, make_ratings
 
-# A script of the source tree, not of the installed package.
-_spec = importlib.util.spec_from_file_location(
-    "movielens", Path(__file__).parents[1] / "benchmarks" / "movielens.py"
-)
-movielens = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(movielens)
+movielens = benchmark_script("movielens")
 
 
 def write_synthetic_100k(folder, n_users=40, n_items=30):

@@ -306,7 +306,8 @@ def test_ftrl_with_l1_gives_exact_zeros_on_a_planted_sparse_problem():
     y = 2 * X[:, 0] - X[:, 1] + 1.5 * X[:, 2] * X[:, 3]
     settings = dict(
         n_factors=2, learning_rate="constant", learning_rate_init=0.1, alpha_linear=0.01,
-        alpha_uniform=0.0, early_stopping=False, max_iter=20, tol=None, random_state=0,
+        alpha_factors=0.03, alpha_uniform=0.0, early_stopping=False, max_iter=20, tol=None,
+        random_state=0,
     )
     ftrl = {"class_name": "Ftrl", "config": {"l1_regularization_strength": 1.0}}
     model = FMRegressor(solver=ftrl, **settings).fit(X, y)
