@@ -6,6 +6,7 @@ stronger than residuals of that scale show by chance on the same rows.
 """
 
 import numpy as np
+from scipy import sparse
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 # The relative precision asked of the eigenvalue: the penalty needs no more.
@@ -48,8 +49,10 @@ def interaction_noise_level(X, sample_weight):
         return 0.0
     rng = np.random.RandomState(0)
     signed = (rng.choice([-1.0, 1.0], size=X.shape[0]) * sample_weight / total).astype(X.dtype)
-    # X is float32; the products stay in its precision rather than copy it.
-    diagonal = np.asarray(X.multiply(X).T @ signed, dtype=np.float64).ravel()
+    # X is float32; the products stay in its precision rather than copy it,
+    # and its square shares X's index arrays.
+    squared = sparse.csr_matrix((np.square(X.data), X.indices, X.indptr), shape=X.shape)
+    diagonal = np.asarray(squared.T @ signed, dtype=np.float64).ravel()
 
     def matvec(v):
         v = np.ravel(v)
