@@ -9,9 +9,9 @@ FMRegressor() and FMClassifier() (``random_state=0``, nothing else set but
 StandardScaler in a Pipeline, on ``make_regression`` (10 informative
 features) and ``make_classification`` (5 informative) tables of 100 to
 3,000 rows, on wide or one-hot tables with an additive target, on
-``make_friedman1`` and on scikit-learn's diabetes, breast cancer, iris and
-wine data. Scores: R², ROC AUC for two classes, accuracy for more. Prints
-one markdown table.
+``make_friedman1``, on noise-free classes of ``sign(x0 * x1)`` and on
+scikit-learn's diabetes, breast cancer, iris and wine data. Scores: R², ROC
+AUC for two classes, accuracy for more. Prints one markdown table.
 """
 
 import argparse
@@ -69,6 +69,8 @@ def tables():
     X = rng.normal(size=(1000, 100))
     yield ("additive logistic 1000 x 100",
            X, (X @ rng.normal(size=100) / 5 + rng.logistic(size=1000) > 0).astype(int))
+    X = np.random.RandomState(0).normal(size=(300, 4))
+    yield "noise-free sign(x0 * x1) 300 x 4", X, (X[:, 0] * X[:, 1] > 0).astype(int)
     for n in (300, 2000):
         yield f"one-hot additive logistic {n} x 48", *one_hot_additive(n, classification=True)
     for name, load in [("breast cancer", load_breast_cancer), ("iris", load_iris),
