@@ -63,7 +63,9 @@ def interaction_noise_level(X, sample_weight):
     if not np.any(operator @ start):  # no two features share a row: A v = 0 for all v
         return 0.0
     try:
-        eigenvalue = eigsh(operator, k=1, which="LM", v0=start, tol=_TOL, return_eigenvectors=False)
+        eigenvalue = eigsh(
+            operator, k=1, which="LM", v0=start, tol=_TOL, return_eigenvectors=False
+        )
     except ArpackNoConvergence as error:
         eigenvalue = error.eigenvalues
     return float(np.max(np.abs(eigenvalue), initial=0.0))

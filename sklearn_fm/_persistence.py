@@ -355,8 +355,9 @@ def _training_choices(metadata, arrays, params, estimator):
 def _chosen_factor_penalty(metadata, params):
     """The factor penalty training used: ``alpha_factors`` itself in files
     from before 'auto' (format version 7 and older)."""
-    alpha = params["alpha_factors"] if metadata["format_version"] < 8 else metadata["alpha_factors_"]
-    return _non_negative_number(alpha, "alpha_factors_")
+    if metadata["format_version"] < 8:
+        return _non_negative_number(params["alpha_factors"], "alpha_factors_")
+    return _non_negative_number(metadata["alpha_factors_"], "alpha_factors_")
 
 
 def _non_negative_number(value, what):

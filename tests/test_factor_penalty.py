@@ -23,7 +23,8 @@ ONE_EPOCH = dict(max_iter=1, tol=None, early_stopping=False, random_state=0)
 
 def noise_level(X, sample_weight=None):
     X = training_matrix(X)
-    return interaction_noise_level(X, np.ones(X.shape[0]) if sample_weight is None else sample_weight)
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    return interaction_noise_level(X, weights)
 
 
 def fit_quietly(model, *args, **kwargs):
@@ -137,7 +138,8 @@ def test_the_floor_holds_on_one_hot_ids_of_many_rows():
 def test_a_number_is_used_as_given():
     X, y = additive_table()
     for alpha in (0.1, 0):
-        model = fit_quietly(FMRegressor(**{**ONE_EPOCH, "max_iter": 3, "alpha_factors": alpha}), X, y)
+        params = {**ONE_EPOCH, "max_iter": 3, "alpha_factors": alpha}
+        model = fit_quietly(FMRegressor(**params), X, y)
         assert model.alpha_factors_ == alpha
     assert fit_quietly(FMClassifier(**ONE_EPOCH), X, y > 0).alpha_factors_ == 0.03
 
