@@ -63,8 +63,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         spectral norm of ``sum_i s_i x_i x_i^T / n`` without its diagonal
         for random signs ``s_i``. The noise level is about
         ``2 sqrt(d / n) + d / n`` on ``n`` rows of ``d`` standardised dense
-        columns (0.7 on 800 rows of 100 columns) and far below 0.03 for
-        one-hot ids on many rows. So on a few hundred rows of many columns
+        columns and far below 0.03 for one-hot ids on many rows. So on a few hundred rows of many columns
         the factors fit only interactions stronger than noise, and keep to
         the linear model on additive data; as the residuals shrink, strong
         interactions are not held back. The first epoch of ``fit`` takes
