@@ -702,9 +702,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
         data_loss = None  # the mean loss in the epoch of the parameters to keep
-        # Each fit starts from the standardised target's scale; partial_fit
-        # continues from its last epoch's, as fit's epochs do.
-        residual_scale = state["_residual_scale"] if incremental else 1.0
+        # A new model starts from the standardised target's scale; partial_fit
+        # and a warm-started fit continue from the last epoch's, as epochs do.
+        residual_scale = state["_residual_scale"]
         for epoch in range(1 if incremental else self.max_iter):
             # Without validation, keep the parameters of the last finite epoch.
             keep_last = data.validation is None and epoch > 0

@@ -178,6 +178,23 @@ def test_partial_fit_counts_its_rows_as_a_share_of_all_rows_seen_and_continues(t
         assert continued.alpha_factors_ == pytest.approx(expected, rel=1e-3)
 
 
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_a_warm_started_fit_continues_from_the_residuals_of_the_last_epoch(estimator):
+    X, y = additive_table()
+    y = (y > 0).astype(int) if estimator is FMClassifier else y
+    params = {**STILL, "warm_start": True, "alpha_factors": "auto"}
+    model = fit_quietly(estimator(**params), X, y)
+    first_epoch = model.alpha_factors_
+    # The initial factors' interactions make the residuals other than 1.
+    scale = model._residual_scale
+    assert abs(scale - 1) > 0.05
+    fit_quietly(model, X, y)
+    assert model.alpha_factors_ == pytest.approx(first_epoch * scale, rel=1e-6)
+    # A fit without warm_start starts a new model, from the target's scale.
+    model.set_params(warm_start=False)
+    assert fit_quietly(model, X, y).alpha_factors_ == pytest.approx(first_epoch, rel=1e-6)
+
+
 def test_model_files_keep_it_and_older_files_read_alpha_factors(tmp_path):
     X, y = additive_table()
     model = fit_quietly(FMRegressor(**ONE_EPOCH), X, y)
