@@ -50,18 +50,18 @@ class FMClassifier(ClassifierMixin, BaseFM):
         L2 penalty on the linear weights ``coef_``, applied per sample to the
         weights of its non-zero features, as in :class:`FMRegressor`.
 
-    alpha_factors : float or 'auto', default=0.03
+    alpha_factors : float or 'auto', default='auto'
         L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
-        It caps how steep the scores may grow: noise-free classes separate
-        better with less. Tune this and ``alpha_uniform`` first. 'auto'
-        raises it, as in :class:`FMRegressor`, to the interaction noise
-        level of the training rows times the root mean square of the
-        gradient of the log-loss with respect to the scores in the epoch
-        before: on a few hundred noisy rows of many columns it keeps to the
-        logistic regression model, but it also caps how steep noise-free
-        classes may grow (where the gradient stays large until the scores
-        are steep), so it is not the default here. The value of the last
-        epoch is ``alpha_factors_``.
+        It caps how steep the scores may grow; tune this and
+        ``alpha_uniform`` first. 'auto' sets the penalty of each epoch as in
+        :class:`FMRegressor`, at least 0.03: the interaction noise level of
+        the training rows times the root mean square of the gradient of the
+        log-loss with respect to the scores in the epoch before. On a few
+        hundred noisy rows of many columns it keeps to the logistic
+        regression model; on many rows of one-hot ids it is 0.03. Noise-free
+        classes separate somewhat better with a fixed 0.03, since the
+        gradient stays large until the scores are steep. The value of the
+        last epoch is ``alpha_factors_``.
 
     alpha_uniform : float, default=8.0
         L2 penalty on all linear weights and factors alike, divided by the
@@ -294,7 +294,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         *,
         n_factors=32,
         alpha_linear=1e-4,
-        alpha_factors=0.03,
+        alpha_factors="auto",
         alpha_uniform=8.0,
         solver="adam",
         learning_rate="invscaling",

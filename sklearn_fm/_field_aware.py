@@ -290,7 +290,7 @@ class FFMClassifier(_FieldAwareMixin, FMClassifier):
         fields=None,
         n_factors=8,
         alpha_linear=1e-4,
-        alpha_factors=0.03,
+        alpha_factors="auto",
         alpha_uniform=8.0,
         solver="adam",
         learning_rate="invscaling",

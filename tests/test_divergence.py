@@ -123,10 +123,14 @@ def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
 def test_a_model_far_worse_than_a_constant_warns_and_names_the_remedy(estimator, early_stopping):
     # Features in the thousands: Adam's steps, of about learning_rate_init
     # whatever the gradient, swing the interactions by millions, so training
-    # oscillates without ever becoming infinite (R^2 about -6e5).
+    # oscillates without ever becoming infinite (R^2 about -6e5). A fixed
+    # factor penalty: 'auto' grows with the square of the features' scale
+    # and holds the interactions still.
     X, y = load_diabetes(return_X_y=True)
     y = y if estimator is FMRegressor else y > np.median(y)
-    params = dict(max_iter=30, tol=None, early_stopping=early_stopping, random_state=0)
+    params = dict(
+        max_iter=30, tol=None, early_stopping=early_stopping, alpha_factors=0.03, random_state=0
+    )
     with pytest.warns(
         ConvergenceWarning,
         match=r"far worse than a constant would.*Scale the features.*learning_rate_init \(now",

@@ -141,7 +141,8 @@ def test_a_number_is_used_as_given():
         params = {**ONE_EPOCH, "max_iter": 3, "alpha_factors": alpha}
         model = fit_quietly(FMRegressor(**params), X, y)
         assert model.alpha_factors_ == alpha
-    assert fit_quietly(FMClassifier(**ONE_EPOCH), X, y > 0).alpha_factors_ == 0.03
+    classifier = FMClassifier(**{**ONE_EPOCH, "alpha_factors": 0.03})
+    assert fit_quietly(classifier, X, y > 0).alpha_factors_ == 0.03
 
 
 def test_it_depends_on_the_rows_not_on_the_units_of_y_and_weights_or_the_seed():
