@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/curves.py --data ../shared/data [--variant 1m|100k]
-        [--task ratings|clicks] [--features ids|side|implicit] [--max-items 20]
+        [--task ratings|clicks] [--features ids|side|implicit|raters] [--max-items 20]
         [--split test|validation] [--epochs 15] [--plot curves.png] SETTINGS...
 
 Each SETTINGS is a JSON object of parameters that override the defaults of
@@ -16,7 +16,8 @@ part instead (``movielens.validation_split``), which is how
 settings are chosen without looking at the test part. Features: ``ids`` is
 user + item one-hot; ``side`` adds gender, age, occupation and genres;
 ``implicit`` adds the rated items too (``ImplicitFeedbackEncoder`` with
-``--max-items``). The score after epoch ``e`` is that of its own ``fit``
+``--max-items``), ``raters`` also each item's raters (``movielens.features``).
+The score after epoch ``e`` is that of its own ``fit``
 with ``max_iter=e, early_stopping=False, tol=None, random_state=0``: with
 the same seed, the first ``e`` epochs of any longer fit are that fit, so the
 curve is exactly one fit's, epoch by epoch, at the cost of
@@ -67,7 +68,7 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--variant", choices=["1m", "100k"], default="1m")
     parser.add_argument("--task", choices=list(TASKS), default="ratings")
-    parser.add_argument("--features", choices=["ids", "side", "implicit"], default="ids")
+    parser.add_argument("--features", choices=["ids", "side", "implicit", "raters"], default="ids")
     parser.add_argument("--max-items", type=int, default=20)
     parser.add_argument("--split", choices=["test", "validation"], default="test")
     parser.add_argument("--epochs", type=int, default=15)

@@ -158,7 +158,9 @@ def ml1m_ids(data):
 def features(which, max_items=20):
     """The design matrix's transformer: 'ids' one-hot encodes user and item;
     'side' adds the users' gender, age and occupation and the items' genres;
-    'implicit' adds the items each user rated, ``max_items`` at most."""
+    'implicit' adds the items each user rated, ``max_items`` at most;
+    'raters' adds to those the users who rated each item, ``max_items`` at
+    most (the item side of implicit feedback, as in myFM's examples)."""
     one_hot = OneHotEncoder(handle_unknown="ignore")
     if which == "ids":
         return ColumnTransformer([("ids", one_hot, IDS)])
@@ -166,9 +168,13 @@ def features(which, max_items=20):
         ("ids", one_hot, IDS + SIDE),
         ("genres", MultiHotEncoder(norm="l2"), ["genres"]),
     ]
-    if which == "implicit":
+    if which in ("implicit", "raters"):
         implicit = ImplicitFeedbackEncoder(max_items=max_items, random_state=0)
         blocks.append(("implicit", implicit, IDS))
+    if which == "raters":
+        # The encoder's "user" column is the item, its "items" the raters.
+        raters = ImplicitFeedbackEncoder(max_items=max_items, random_state=0)
+        blocks.append(("raters", raters, IDS[::-1]))
     return ColumnTransformer(blocks)
 
 

@@ -1,0 +1,70 @@
+"""FMRegressors that differ only in ``random_state``, alone and averaged, on a
+MovieLens split.
+
+Usage::
+
+    python benchmarks/seed_ensemble.py --data ../shared/data [--variant 1m|100k]
+        [--features ids|side|implicit|raters] [--max-items 20]
+        [--split test|validation] [--seeds 8] SETTINGS
+
+SETTINGS is a JSON object of parameters over FMRegressor's defaults with
+``early_stopping=False, tol=None``, for example ``'{"max_iter": 30}'``. The
+split, the features and ``--split validation`` are those of ``curves.py``.
+Fits the settings with ``random_state`` 0, 1, ... and prints the RMSE of each
+fit's predictions and that of the mean prediction of the first 1, 2, 4, ...
+fits (clipped to [1, 5]): the average of point estimates, as MCMC FMs
+average their posterior samples.
+"""
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from sklearn_fm import FMRegressor
+from movielens import features, load_split, machine, validation_split
+
+
+def rmse(y, predictions):
+    return float(np.sqrt(np.mean((y - np.clip(predictions, 1, 5)) ** 2)))
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--variant", choices=["1m", "100k"], default="100k")
+    parser.add_argument("--features", choices=["ids", "side", "implicit", "raters"],
+                        default="ids")
+    parser.add_argument("--max-items", type=int, default=20)
+    parser.add_argument("--split", choices=["test", "validation"], default="test")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("settings", type=json.loads)
+    args = parser.parse_args()
+    train, test = load_split(args.variant, args.data)
+    if args.split == "validation":
+        train, test = validation_split(train)
+    transformer = features(args.features, args.max_items)
+    X, X_test = transformer.fit_transform(train), transformer.transform(test)
+    y, y_test = train["rating"].to_numpy(float), test["rating"].to_numpy(float)
+    print(f"Machine: {machine()}.")
+    print(f"{args.variant}, {args.split} split, features {args.features} "
+          f"(--max-items {args.max_items}), {json.dumps(args.settings)}")
+    settings = dict(early_stopping=False, tol=None, **args.settings)
+    predictions = []
+    for seed in range(args.seeds):
+        model = FMRegressor(**settings, random_state=seed).fit(X, y)
+        predictions.append(model.predict(X_test))
+        print(f"random_state={seed}: RMSE {rmse(y_test, predictions[-1]):.4f}", flush=True)
+    n = 1
+    while n <= args.seeds:
+        print(f"mean of {n}: RMSE {rmse(y_test, np.mean(predictions[:n], axis=0)):.4f}")
+        n *= 2
+
+
+if __name__ == "__main__":
+    main()
