@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
 from sklearn_fm import FMClassifier, FMRegressor
-from movielens import features, load_split, machine, validation_split
+from movielens import encoded_ratings, machine
 
 
 def rating_scores(model, X_test, y_test):
@@ -76,12 +76,9 @@ def main():
     parser.add_argument("settings", nargs="+", type=json.loads)
     args = parser.parse_args()
     estimator, target, scores, best_of, score_name = TASKS[args.task]
-    train, test = load_split(args.variant, args.data)
-    if args.split == "validation":
-        train, test = validation_split(train)
-    transformer = features(args.features, args.max_items)
-    X, X_test = transformer.fit_transform(train), transformer.transform(test)
-    y, y_test = train["rating"].to_numpy(float), test["rating"].to_numpy(float)
+    X, y, X_test, y_test = encoded_ratings(
+        args.variant, args.data, args.split, args.features, args.max_items
+    )
     print(f"Machine: {machine()}.")
     print(
         f"{args.variant}, {args.split} split, features {args.features}: "

@@ -133,8 +133,8 @@ def click_models():
     }
 
 
-class IdRatings(NamedTuple):
-    """ML-1M's split as one-hot user + item ids and float ratings."""
+class EncodedRatings(NamedTuple):
+    """A split's training and test parts as design matrices and float ratings."""
 
     X: object
     y: np.ndarray
@@ -142,17 +142,27 @@ class IdRatings(NamedTuple):
     y_test: np.ndarray
 
 
-def ml1m_ids(data):
-    """The ML-1M split of ``data`` as :class:`IdRatings`, encoded by
-    ``features("ids")`` fitted on the training part."""
-    train, test = load_split("1m", data)
-    encoder = features("ids").fit(train)
-    return IdRatings(
-        encoder.transform(train),
+def encoded_ratings(variant, data, split="test", which="ids", max_items=20):
+    """The benchmark's split of ``variant`` in ``data`` as
+    :class:`EncodedRatings`, encoded by ``features(which, max_items)`` fitted
+    on the training part; ``split="validation"`` splits the training part by
+    :func:`validation_split` instead."""
+    train, test = load_split(variant, data)
+    if split == "validation":
+        train, test = validation_split(train)
+    transformer = features(which, max_items)
+    return EncodedRatings(
+        transformer.fit_transform(train),
         train["rating"].to_numpy(float),
-        encoder.transform(test),
+        transformer.transform(test),
         test["rating"].to_numpy(float),
     )
+
+
+def ml1m_ids(data):
+    """The ML-1M split of ``data`` as one-hot user + item ids: an
+    :class:`EncodedRatings`."""
+    return encoded_ratings("1m", data)
 
 
 def features(which, max_items=20):

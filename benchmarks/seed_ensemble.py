@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from sklearn_fm import FMRegressor
-from movielens import features, load_split, machine, validation_split
+from movielens import encoded_ratings, machine
 
 
 def rmse(y, predictions):
@@ -45,12 +45,9 @@ def main():
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("settings", type=json.loads)
     args = parser.parse_args()
-    train, test = load_split(args.variant, args.data)
-    if args.split == "validation":
-        train, test = validation_split(train)
-    transformer = features(args.features, args.max_items)
-    X, X_test = transformer.fit_transform(train), transformer.transform(test)
-    y, y_test = train["rating"].to_numpy(float), test["rating"].to_numpy(float)
+    X, y, X_test, y_test = encoded_ratings(
+        args.variant, args.data, args.split, args.features, args.max_items
+    )
     print(f"Machine: {machine()}.")
     print(f"{args.variant}, {args.split} split, features {args.features} "
           f"(--max-items {args.max_items}), {json.dumps(args.settings)}")
