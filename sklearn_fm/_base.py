@@ -582,7 +582,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             loss=self._loss,
             solver=solver,
             alpha_linear=self.alpha_linear,
-            alpha_factors=factor_penalty.of_epoch(1.0),
+            alpha_factors=factor_penalty.of_epoch(state["_residual_scale"]),
             # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
             alpha_uniform=self.alpha_uniform / n_data,
             score_scale=targets.score_scale,
@@ -702,14 +702,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         kept = False  # whether the trainer keeps parameters of this call's epochs
         diverged = False
         data_loss = None  # the mean loss in the epoch of the parameters to keep
-        # A new model starts from the standardised target's scale; partial_fit
-        # and a warm-started fit continue from the last epoch's, as epochs do.
-        residual_scale = state["_residual_scale"]
         for epoch in range(1 if incremental else self.max_iter):
             # Without validation, keep the parameters of the last finite epoch.
             keep_last = data.validation is None and epoch > 0
             kept |= keep_last
-            state["alpha_factors_"] = factor_penalty.of_epoch(residual_scale)
+            # state's residual scale: the standardised target's (1) for a new
+            # model, else the last epoch's, which partial_fit and warm starts continue.
+            state["alpha_factors_"] = factor_penalty.of_epoch(state["_residual_scale"])
             result = trainer.run_epoch(
                 rng,
                 self._learning_rate_of_epoch(state["_schedule_epochs"]),
@@ -730,7 +729,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 diverged = True
                 break
             state["_schedule_epochs"] += measure.schedule_share
-            residual_scale = state["_residual_scale"] = result.residual_scale
+            state["_residual_scale"] = result.residual_scale
             record = self._record_epoch(result, state, data, targets, penalty_scale, measure.tol)
             penalty_scale = record.penalty_scale
             if record.best:

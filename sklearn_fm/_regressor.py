@@ -63,11 +63,12 @@ class FMRegressor(RegressorMixin, BaseFM):
         spectral norm of ``sum_i s_i x_i x_i^T / n`` without its diagonal
         for random signs ``s_i``. The noise level is about
         ``2 sqrt(d / n) + d / n`` on ``n`` rows of ``d`` standardised dense
-        columns and far below 0.03 for one-hot ids on many rows. So on a few hundred rows of many columns
-        the factors fit only interactions stronger than noise, and keep to
-        the linear model on additive data; as the residuals shrink, strong
-        interactions are not held back. The first epoch of ``fit`` takes
-        the residuals as 1, the scale of the standardised target; a call to
+        columns and far below 0.03 for one-hot ids on many rows. So on a
+        few hundred rows of many columns the factors fit only interactions
+        stronger than noise, and keep to the linear model on additive data;
+        as the residuals shrink, strong interactions are not held back. The
+        first epoch of a new model takes the residuals as 1, the scale of
+        the standardised target; a call to
         ``partial_fit`` (one epoch) and a fit with ``warm_start`` continue
         from the last epoch's, and ``partial_fit`` counts the noise level of
         its rows as their share of all rows seen.
