@@ -175,11 +175,11 @@ def test_auto_factor_penalty_matches_the_linear_model_on_few_rows_of_many_column
     # noise interacts on so few rows of so many columns more strongly than
     # alpha_factors=0.03 holds back, and the factors fit it (R² 0.807
     # against Ridge's 0.843, ROC AUC 0.741 against 0.808). 'auto', the
-    # regressor's default, raises the penalty to the noise's level.
+    # default, raises the penalty to the noise's level.
     X, y = small_tables.one_hot_additive(300, classification)
     cv, scoring = small_tables.cv_and_scoring(y)
     if classification:
-        fm, linear = FMClassifier(alpha_factors="auto", random_state=0), LogisticRegression()
+        fm, linear = FMClassifier(random_state=0), LogisticRegression()
     else:
         fm, linear = FMRegressor(random_state=0), Ridge()
     fm_score, linear_score = (
