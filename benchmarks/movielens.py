@@ -142,15 +142,15 @@ class EncodedRatings(NamedTuple):
     y_test: np.ndarray
 
 
-def encoded_ratings(variant, data, split="test", which="ids", max_items=20):
+def encoded_ratings(variant, data, split="test", which="ids", max_items=20, weights=None):
     """The benchmark's split of ``variant`` in ``data`` as
-    :class:`EncodedRatings`, encoded by ``features(which, max_items)`` fitted
-    on the training part; ``split="validation"`` splits the training part by
+    :class:`EncodedRatings`, encoded by ``features(which, max_items,
+    weights)`` fitted on the training part; ``split="validation"`` splits the training part by
     :func:`validation_split` instead."""
     train, test = load_split(variant, data)
     if split == "validation":
         train, test = validation_split(train)
-    transformer = features(which, max_items)
+    transformer = features(which, max_items, weights)
     return EncodedRatings(
         transformer.fit_transform(train),
         train["rating"].to_numpy(float),
@@ -165,17 +165,24 @@ def ml1m_ids(data):
     return encoded_ratings("1m", data)
 
 
-def features(which, max_items=20):
+def features(which, max_items=20, weights=None):
     """The design matrix's transformer: 'ids' one-hot encodes user and item;
     'side' adds the users' gender, age and occupation and the items' genres;
     'implicit' adds the items each user rated, ``max_items`` at most;
     'raters' adds to those the users who rated each item, ``max_items`` at
-    most (the item side of implicit feedback, as in myFM's examples)."""
+    most (the item side of implicit feedback, as in myFM's examples).
+
+    ``weights`` multiplies the columns of blocks by name ('ids', 'side',
+    'genres', 'implicit', 'raters'; ColumnTransformer's
+    ``transformer_weights``). The penalties and the initial factors are the
+    same for every column, so a block's weight sets how strongly it is
+    regularised, as the Bayesian FMs learn one prior per group of columns."""
     one_hot = OneHotEncoder(handle_unknown="ignore")
     if which == "ids":
-        return ColumnTransformer([("ids", one_hot, IDS)])
+        return ColumnTransformer([("ids", one_hot, IDS)], transformer_weights=weights)
     blocks = [
-        ("ids", one_hot, IDS + SIDE),
+        ("ids", one_hot, IDS),
+        ("side", OneHotEncoder(handle_unknown="ignore"), SIDE),
         ("genres", MultiHotEncoder(norm="l2"), ["genres"]),
     ]
     if which in ("implicit", "raters"):
@@ -185,7 +192,7 @@ def features(which, max_items=20):
         # The encoder's "user" column is the item, its "items" the raters.
         raters = ImplicitFeedbackEncoder(max_items=max_items, random_state=0)
         blocks.append(("raters", raters, IDS[::-1]))
-    return ColumnTransformer(blocks)
+    return ColumnTransformer(blocks, transformer_weights=weights)
 
 
 class OnIds:

@@ -87,3 +87,20 @@ def test_bad_arguments_exit_with_a_usage_error(tmp_path, capsys, args, message):
         movielens.main(["--data", str(tmp_path), "--variant", "100k", *args])
     assert exited.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_block_weights_multiply_the_columns_of_their_blocks_only(tmp_path):
+    write_synthetic_100k(tmp_path / "ml-100k")
+    train, test = movielens.load_split("100k", tmp_path)
+    weights = {"side": 0.5, "genres": 3.0, "raters": 2.0}
+    plain = movielens.features("raters", max_items=5).fit(train)
+    weighted = movielens.features("raters", max_items=5, weights=weights).fit(train)
+    names = plain.get_feature_names_out()
+    assert list(weighted.get_feature_names_out()) == list(names)
+    blocks = np.array([name.split("__")[0] for name in names])
+    assert set(blocks) == {"ids", "side", "genres", "implicit", "raters"}
+    column_weights = np.array([weights.get(block, 1.0) for block in blocks])
+    for frame in (train, test):
+        X, X_weighted = plain.transform(frame).toarray(), weighted.transform(frame).toarray()
+        assert np.any(X[:, blocks == "raters"])  # the weights have columns to act on
+        np.testing.assert_allclose(X_weighted, X * column_weights)
