@@ -145,8 +145,8 @@ class EncodedRatings(NamedTuple):
 def encoded_ratings(variant, data, split="test", which="ids", max_items=20, weights=None):
     """The benchmark's split of ``variant`` in ``data`` as
     :class:`EncodedRatings`, encoded by ``features(which, max_items,
-    weights)`` fitted on the training part; ``split="validation"`` splits the training part by
-    :func:`validation_split` instead."""
+    weights)`` fitted on the training part; ``split="validation"`` splits
+    the training part by :func:`validation_split` instead."""
     train, test = load_split(variant, data)
     if split == "validation":
         train, test = validation_split(train)
