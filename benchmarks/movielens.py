@@ -142,12 +142,14 @@ class EncodedRatings(NamedTuple):
     y_test: np.ndarray
 
 
-def encoded_ratings(variant, data, split="test", which="ids", max_items=20, weights=None):
-    """The benchmark's split of ``variant`` in ``data`` as
-    :class:`EncodedRatings`, encoded by ``features(which, max_items,
-    weights)`` fitted on the training part; ``split="validation"`` splits
-    the training part by :func:`validation_split` instead."""
-    train, test = load_split(variant, data)
+def encoded_ratings(
+    variant, data, split="test", which="ids", max_items=20, weights=None, fold=1
+):
+    """The benchmark's split of ``variant`` in ``data`` (for ML-100K, that of
+    ``u{fold}``) as :class:`EncodedRatings`, encoded by ``features(which,
+    max_items, weights)`` fitted on the training part; ``split="validation"``
+    splits the training part by :func:`validation_split` instead."""
+    train, test = load_split(variant, data, fold)
     if split == "validation":
         train, test = validation_split(train)
     transformer = features(which, max_items, weights)

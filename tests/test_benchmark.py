@@ -104,3 +104,14 @@ def test_block_weights_multiply_the_columns_of_their_blocks_only(tmp_path):
         X, X_weighted = plain.transform(frame).toarray(), weighted.transform(frame).toarray()
         assert np.any(X[:, blocks == "raters"])  # the weights have columns to act on
         np.testing.assert_allclose(X_weighted, X * column_weights)
+
+
+def test_encoded_ratings_reads_the_split_of_its_fold(tmp_path):
+    write_synthetic_100k(tmp_path / "ml-100k")
+    lines = (tmp_path / "ml-100k" / "u.data").read_text().splitlines(keepends=True)
+    (tmp_path / "ml-100k" / "u2.base").write_text("".join(lines[500:]))
+    (tmp_path / "ml-100k" / "u2.test").write_text("".join(lines[:500]))
+    for fold, n_test in [(1, 300), (2, 500)]:
+        encoded = movielens.encoded_ratings("100k", tmp_path, fold=fold)
+        assert encoded.X.shape[0] == len(encoded.y) == 1500 - n_test
+        assert encoded.X_test.shape[0] == len(encoded.y_test) == n_test
