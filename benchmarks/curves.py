@@ -39,12 +39,11 @@ import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
 from sklearn_fm import FMClassifier, FMRegressor
-from movielens import encoded_ratings, machine
+from movielens import clipped_rmse, encoded_ratings, machine
 
 
 def rating_scores(model, X_test, y_test):
-    error = y_test - np.clip(model.predict(X_test), 1, 5)
-    return float(np.sqrt(np.mean(error**2))), None
+    return clipped_rmse(y_test, model.predict(X_test)), None
 
 
 def click_scores(model, X_test, y_test):

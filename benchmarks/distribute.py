@@ -62,7 +62,7 @@ def worker(contender, data, epochs, predictions_file):
     else:
         strategy = None
 
-    from movielens import ml1m_ids
+    from movielens import clipped_rmse, ml1m_ids
 
     from sklearn_fm import FMRegressor
 
@@ -77,7 +77,7 @@ def worker(contender, data, epochs, predictions_file):
         per_epoch = (time.perf_counter() - start) / model.n_iter_
     predictions = model.predict(X_test)
     np.save(predictions_file, predictions)
-    rmse = float(np.sqrt(np.mean((y_test - np.clip(predictions, 1, 5)) ** 2)))
+    rmse = clipped_rmse(y_test, predictions)
     print(json.dumps({"first fit s": first, "s/epoch": per_epoch, "RMSE": rmse}))
 
 

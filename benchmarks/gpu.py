@@ -40,7 +40,7 @@ def worker(device, data, epochs, repeats, predictions_file):
     and print the figures as JSON."""
     import tensorflow as tf
 
-    from movielens import ml1m_ids
+    from movielens import clipped_rmse, ml1m_ids
 
     from sklearn_fm import FMRegressor
     from sklearn_fm import _trainer
@@ -68,7 +68,7 @@ def worker(device, data, epochs, repeats, predictions_file):
             for variable in built.variables
         }
     )
-    rmse = float(np.sqrt(np.mean((y_test - np.clip(predictions, 1, 5)) ** 2)))
+    rmse = clipped_rmse(y_test, predictions)
     figures = {"first fit s": first, "s/epoch": float(np.median(per_epoch)), "RMSE": rmse}
     print(json.dumps({**figures, "variables on": placed}))
 

@@ -291,6 +291,11 @@ def resident_mib():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def clipped_rmse(y, predictions):
+    """The RMSE of ``predictions`` clipped to the stars' range [1, 5]."""
+    return float(np.sqrt(np.mean((y - np.clip(predictions, 1, 5)) ** 2)))
+
+
 def rating_scores(model, test):
     error = test["rating"].to_numpy(float) - np.clip(model.predict(test), 1, 5)
     return {"RMSE": np.sqrt(np.mean(error**2)), "MAE": np.mean(np.abs(error))}

@@ -29,11 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from sklearn_fm import FMRegressor
-from movielens import encoded_ratings, machine
-
-
-def rmse(y, predictions):
-    return float(np.sqrt(np.mean((y - np.clip(predictions, 1, 5)) ** 2)))
+from movielens import clipped_rmse, encoded_ratings, machine
 
 
 def main():
@@ -66,10 +62,10 @@ def main():
     for seed in range(args.seeds):
         model = FMRegressor(**settings, random_state=seed).fit(X, y)
         predictions.append(model.predict(X_test))
-        print(f"random_state={seed}: RMSE {rmse(y_test, predictions[-1]):.4f}", flush=True)
+        print(f"random_state={seed}: RMSE {clipped_rmse(y_test, predictions[-1]):.4f}", flush=True)
     n = 1
     while n <= args.seeds:
-        print(f"mean of {n}: RMSE {rmse(y_test, np.mean(predictions[:n], axis=0)):.4f}")
+        print(f"mean of {n}: RMSE {clipped_rmse(y_test, np.mean(predictions[:n], axis=0)):.4f}")
         n *= 2
 
 
