@@ -68,10 +68,10 @@ class FMRegressor(RegressorMixin, BaseFM):
         stronger than noise, and keep to the linear model on additive data;
         as the residuals shrink, strong interactions are not held back. The
         first epoch of a new model takes the residuals as 1, the scale of
-        the standardised target; a call to
-        ``partial_fit`` (one epoch) and a fit with ``warm_start`` continue
-        from the last epoch's, and ``partial_fit`` counts the noise level of
-        its rows as their share of all rows seen.
+        the standardised target; a call to ``partial_fit`` (one epoch) and a
+        fit with ``warm_start`` continue from the last epoch's, and
+        ``partial_fit`` counts the noise level of its rows as their share of
+        all rows seen.
         ``alpha_factors_`` is the penalty of the last epoch.
 
     alpha_uniform : float, default=8.0
