@@ -82,8 +82,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
         ``partial_fit`` as the share of an epoch its samples are of
         ``n_samples_seen_``, as in :class:`FMRegressor`.
 
-    learning_rate_init : float, default=0.015
-        The optimizer's learning rate in the first epoch.
+    learning_rate_init : float or 'auto', default='auto'
+        The optimizer's learning rate in the first epoch. 'auto' takes 0.015,
+        or ``0.015 * sqrt(8 / s)`` on rows of mean squared norm ``s`` above 8,
+        as in :class:`FMRegressor`; the rate used is ``learning_rate_init_``.
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule.
@@ -120,9 +122,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
         Number of epochs without improvement by ``tol`` tolerated before
         training stops.
 
-    init_std : float, default=0.1
+    init_std : float or 'auto', default='auto'
         Standard deviation of the normal distribution the factors are drawn
-        from. The linear weights start at zero and the intercepts at the
+        from. 'auto' takes 0.1, or ``0.1 * sqrt(2 / s)`` on rows of mean
+        squared norm ``s`` above 2, as in :class:`FMRegressor`; the spread
+        used is ``init_std_``. The linear weights start at zero and the intercepts at the
         log-odds of the (weighted) class frequencies, or at equal odds when
         the first data lack a class (a ``partial_fit`` stream sorted by
         class). Must be positive:
@@ -193,6 +197,14 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     alpha_factors_ : float
         The factor penalty of the last epoch: ``alpha_factors``, or the one
+        'auto' chose for it.
+
+    learning_rate_init_ : float
+        The learning rate of the schedule's first epoch: ``learning_rate_init``,
+        or the one 'auto' chose for it.
+
+    init_std_ : float
+        The spread the factors were drawn with: ``init_std``, or the one
         'auto' chose for it.
 
     loss_curve_ : list of float
@@ -298,7 +310,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         alpha_uniform=8.0,
         solver="adam",
         learning_rate="invscaling",
-        learning_rate_init=0.015,
+        learning_rate_init="auto",
         power_t=1.0,
         batch_size="auto",
         max_iter=200,
@@ -306,7 +318,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=5,
-        init_std=0.1,
+        init_std="auto",
         categorical_features="from_dtype",
         class_weight=None,
         warm_start=False,

@@ -38,10 +38,11 @@ FORMAT = "sklearn_fm"
 # learning-rate schedule's count of epochs, which partial_fit continues;
 # version 7 the unit of the sample weights, which partial_fit keeps;
 # version 8 alpha_factors_, the factor penalty alpha_factors='auto' chose,
-# and the residual scale of the last epoch, which partial_fit continues.
-# Files of versions 1 (sklearn_fm 0.1.0) to 7 still load.
-FORMAT_VERSION = 8
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+# and the residual scale of the last epoch, which partial_fit continues;
+# version 9 learning_rate_init_ and init_std_, which 'auto' chose.
+# Files of versions 1 (sklearn_fm 0.1.0) to 8 still load.
+FORMAT_VERSION = 9
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 def _json_scalar(value, what):
@@ -195,6 +196,8 @@ def _metadata(estimator, params, arrays):
         "early_stopping_": bool(estimator.early_stopping_),
         # Models unpickled from versions before 'auto' trained with alpha_factors.
         "alpha_factors_": float(getattr(estimator, "alpha_factors_", estimator.alpha_factors)),
+        "learning_rate_init_": float(estimator.learning_rate_init_),
+        "init_std_": float(estimator.init_std_),
         "best_loss_": _optional_float(estimator.best_loss_),
         "best_validation_score_": _optional_float(estimator.best_validation_score_),
         "optimizer_state": (

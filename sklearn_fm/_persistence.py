@@ -311,9 +311,10 @@ def _stream_counts(metadata):
 
 
 def _training_choices(metadata, arrays, params, estimator):
-    """The batch size, early stopping, factor penalty, penalty factors and
-    target scaling training used."""
+    """The batch size, early stopping, factor penalty, learning rate, spread
+    of the initial factors, penalty factors and target scaling training used."""
     alpha_factors_ = _chosen_factor_penalty(metadata, params)
+    step_sizes = _chosen_step_sizes(metadata, params)
     if metadata["format_version"] == 1:
         # Version 1 models trained on y as given with their parameters'
         # settings (both were plain values then). The batch size is an
@@ -323,6 +324,7 @@ def _training_choices(metadata, arrays, params, estimator):
             "batch_size_": params["batch_size"],
             "early_stopping_": params["early_stopping"],
             "alpha_factors_": alpha_factors_,
+            **step_sizes,
             "penalty_scales_": [1.0] * metadata["n_iter_"],
         }
         if issubclass(estimator, FMRegressor):
@@ -332,6 +334,7 @@ def _training_choices(metadata, arrays, params, estimator):
         "batch_size_": metadata["batch_size_"],
         "early_stopping_": metadata["early_stopping_"],
         "alpha_factors_": alpha_factors_,
+        **step_sizes,
         "penalty_scales_": arrays["penalty_scales_"].tolist(),
     }
     if not (
@@ -358,6 +361,27 @@ def _chosen_factor_penalty(metadata, params):
     if metadata["format_version"] < 8:
         return _non_negative_number(params["alpha_factors"], "alpha_factors_")
     return _non_negative_number(metadata["alpha_factors_"], "alpha_factors_")
+
+
+def _chosen_step_sizes(metadata, params):
+    """``learning_rate_init_`` and ``init_std_`` training used: the
+    parameters themselves in files from before 'auto' (format version 8 and
+    older)."""
+    source = params if metadata["format_version"] < 9 else {
+        name: metadata[f"{name}_"] for name in ("learning_rate_init", "init_std")
+    }
+    return {
+        f"{name}_": _positive_number(source[name], f"{name}_")
+        for name in ("learning_rate_init", "init_std")
+    }
+
+
+def _positive_number(value, what):
+    """``value`` of the metadata as a float, if a finite positive number."""
+    number = _non_negative_number(value, what)
+    if number == 0:
+        raise ValueError(f"{what} is not a finite positive number")
+    return number
 
 
 def _non_negative_number(value, what):

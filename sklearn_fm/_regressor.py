@@ -1,7 +1,9 @@
 """Factorization Machine regression."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
+from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array
 
@@ -11,6 +13,11 @@ from ._data import check_trainable_range
 # The training targets lie at most this many standard deviations from their
 # mean (see _standardization); equally weighted targets, at most sqrt(n).
 _MAX_STANDARDIZED = 1e6
+
+# The smallest penalty of a linear weight in the least-squares start: a
+# weight of a feature that no penalty reaches stays finite, and near the
+# least-norm solution.
+_SMALLEST_PENALTY = 1e-6
 
 
 class FMRegressor(RegressorMixin, BaseFM):
@@ -116,8 +123,15 @@ class FMRegressor(RegressorMixin, BaseFM):
         enough steps, and a call to ``partial_fit`` as the share of an epoch
         its samples are of ``n_samples_seen_``.
 
-    learning_rate_init : float, default=0.015
-        The optimizer's learning rate in the first epoch.
+    learning_rate_init : float or 'auto', default='auto'
+        The optimizer's learning rate in the first epoch. 'auto' takes 0.015
+        on rows of squared norm up to 8 on average (one-hot ids, with a few
+        side features) and ``0.015 * sqrt(8 / s)`` on rows of mean squared
+        norm ``s`` above that (200 standardised dense columns: 0.003): Adam
+        moves every weight by about the rate in a step, and a row's output
+        by about the rate times the row's norm. Chosen from the rows of the
+        first call to ``fit`` or ``partial_fit`` and kept by the calls that
+        continue the model; the rate used is ``learning_rate_init_``.
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule: with 1, the rate of epoch
@@ -157,12 +171,19 @@ class FMRegressor(RegressorMixin, BaseFM):
         Number of epochs without improvement by ``tol`` tolerated before
         training stops.
 
-    init_std : float, default=0.1
+    init_std : float or 'auto', default='auto'
         Standard deviation of the normal distribution the factors are drawn
-        from, in the units of the standardised target. The linear weights
-        start at zero and the intercept at the (weighted) mean of ``y``.
-        Must be positive: factors that start at 0 stay there (a saddle point
-        of the FM), which would train a linear model.
+        from, in the units of the standardised target. 'auto' takes 0.1 on
+        rows of squared norm up to 2 on average (a user and an item, one-hot)
+        and ``0.1 * sqrt(2 / s)`` on rows of mean squared norm ``s`` above
+        that, so that the initial pairwise term, whose spread grows with
+        ``init_std**2 * s``, is as small on dense rows as on one-hot ids. The
+        spread used is ``init_std_``. Must be positive: factors that start
+        at 0 stay there (a saddle point of the FM), which would train a
+        linear model. Without early stopping the intercept and linear
+        weights start at the linear model that minimises the objective
+        without factors (a ridge regression, see Notes), with it at the
+        (weighted) mean of ``y`` and zero.
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
@@ -227,6 +248,14 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     alpha_factors_ : float
         The factor penalty of the last epoch: ``alpha_factors``, or the one
+        'auto' chose for it.
+
+    learning_rate_init_ : float
+        The learning rate of the schedule's first epoch: ``learning_rate_init``,
+        or the one 'auto' chose for it.
+
+    init_std_ : float
+        The spread the factors were drawn with: ``init_std``, or the one
         'auto' chose for it.
 
     loss_curve_ : list of float
@@ -301,6 +330,15 @@ class FMRegressor(RegressorMixin, BaseFM):
     data such as ratings. Without early stopping the factor is 1. The factor
     of every epoch is ``penalty_scales_``.
 
+    Without early stopping, a new model's ``(g0, w)`` start at the minimum of
+    this objective with ``V = 0``: a ridge regression of ``z`` whose penalty
+    on ``w_j`` is ``alpha_linear`` times the weight of the rows that use
+    feature ``j`` plus ``alpha_uniform`` (on standardised dense columns,
+    ``Ridge(alpha=alpha_linear * n + alpha_uniform)``), solved by
+    :class:`~sklearn.linear_model.Ridge` before the first epoch. The last
+    epoch is then the model kept, and on a few hundred rows of many columns
+    the epochs alone would not reach the linear model.
+
     References
     ----------
     Steffen Rendle. "Factorization Machines." IEEE International Conference
@@ -331,7 +369,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         alpha_uniform=8.0,
         solver="adam",
         learning_rate="invscaling",
-        learning_rate_init=0.015,
+        learning_rate_init="auto",
         power_t=1.0,
         batch_size="auto",
         max_iter=200,
@@ -339,7 +377,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=5,
-        init_std=0.1,
+        init_std="auto",
         categorical_features="from_dtype",
         warm_start=False,
         random_state=None,
@@ -437,6 +475,20 @@ class FMRegressor(RegressorMixin, BaseFM):
     def _initial_intercept(self, y, sample_weight, n_outputs):
         return float(np.average(y, weights=sample_weight))
 
+    def _initial_linear_part(self, X, y, sample_weight, n_features, n_outputs):
+        # Without validation rows the last epoch is the model kept, and on
+        # small data (a few batches an epoch) the optimizer does not reach
+        # the linear model in its epochs (R² 0.37 against Ridge's 0.68 on
+        # 80 rows of 100 columns): start there. With validation rows early
+        # stopping chooses among epochs that start from zero, and a start at
+        # the linear model cost rating data 0.001 RMSE.
+        if X is None:
+            return super()._initial_linear_part(X, y, sample_weight, n_features, n_outputs)
+        intercept, coef = _penalised_least_squares(
+            X, y, sample_weight / sample_weight.mean(), self.alpha_linear, self.alpha_uniform
+        )
+        return np.array([intercept]), coef[:, None]
+
     def _constant_loss(self, y, sample_weight, n_outputs):
         mean = np.average(y, weights=sample_weight)  # half the squared error, as trained
         return 0.5 * float(np.average((y - mean) ** 2, weights=sample_weight))
@@ -477,6 +529,35 @@ class FMRegressor(RegressorMixin, BaseFM):
         return Targets(
             standardized, sample_weight, 1, shift=mean, scale=std, score_scale=1.0, fitted=fitted
         )
+
+
+def _penalised_least_squares(X, y, sample_weight, alpha_linear, alpha_uniform):
+    """The intercept and weights of the linear model that minimises the
+    regressor's objective without factors, ``sum_i s_i [(y_i - b - x_i w)**2 / 2
+    + alpha_linear / 2 sum_{j: x_ij != 0} w_j**2] + alpha_uniform / 2 ||w||**2``:
+    a ridge regression whose penalty on ``w_j`` is ``alpha_linear`` times the
+    weight of the rows that use feature ``j``, plus ``alpha_uniform``.
+
+    Solved by :class:`~sklearn.linear_model.Ridge` on the columns divided by
+    the square roots of their penalties (at least a tiny one, so that
+    unpenalised columns stay finite), iteratively on the sparse matrix.
+    """
+    # X is canonical: each stored value is a non-zero of its column.
+    uses = np.bincount(X.indices, weights=sample_weight[_row_of_each_value(X)],
+                       minlength=X.shape[1])
+    penalties = np.maximum(alpha_linear * uses + alpha_uniform, _SMALLEST_PENALTY)
+    scale = 1.0 / np.sqrt(penalties)
+    # In float64: squares of values near the float32 limit overflow float32.
+    scaled = sp.csr_matrix(
+        (X.data.astype(np.float64) * scale[X.indices], X.indices, X.indptr), shape=X.shape
+    )
+    ridge = Ridge(alpha=1.0).fit(scaled, y, sample_weight)
+    return float(ridge.intercept_), ridge.coef_ * scale
+
+
+def _row_of_each_value(X):
+    """The row of each stored value of the CSR matrix ``X``."""
+    return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
 
 def _standardization(y, sample_weight, stream=False):

@@ -87,10 +87,13 @@ def test_validation_outputs_beyond_float32_count_as_divergence():
 @pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier], ids=lambda e: e.__name__)
 def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(estimator):
     # Values up to 1.8e19 are accepted (see test_hostile_inputs). Training on
-    # them may diverge at once; then the initial parameters are kept.
+    # them at the rate and spread that suit standardised columns may diverge
+    # at once; then the initial parameters are kept.
     target = y if estimator is FMRegressor else y > 0
     for scale in (1e6, 1e12, 1e18):
-        model = estimator(max_iter=3, tol=None, random_state=0)
+        model = estimator(
+            max_iter=3, tol=None, learning_rate_init=0.015, init_std=0.1, random_state=0
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(X * scale, target)
@@ -102,6 +105,23 @@ def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(e
             assert model.n_iter_ == 0 and model.loss_curve_ == []
         assert_finite(model, X * scale)
     assert any(diverged), "training on 1e18 should diverge"
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_auto_step_sizes_train_on_features_of_any_scale(estimator):
+    # 'auto' scales the rate and the initial spread down with the rows'
+    # norm, so features in the thousands to billions train as well as the
+    # same features of unit scale, where the former defaults diverged.
+    target = y if estimator is FMRegressor else y > 0
+    scores = []
+    for scale in (1.0, 1e3, 1e6, 1e9):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            warnings.simplefilter("error", RuntimeWarning)  # overflow
+            model = estimator(max_iter=30, tol=None, random_state=0).fit(X * scale, target)
+        assert_finite(model, X * scale)
+        scores.append(model.score(X * scale, target))
+    assert min(scores[1:]) > scores[0] - 0.02
 
 
 def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
@@ -129,7 +149,8 @@ def test_a_model_far_worse_than_a_constant_warns_and_names_the_remedy(estimator,
     X, y = load_diabetes(return_X_y=True)
     y = y if estimator is FMRegressor else y > np.median(y)
     params = dict(
-        max_iter=30, tol=None, early_stopping=early_stopping, alpha_factors=0.03, random_state=0
+        max_iter=30, tol=None, early_stopping=early_stopping, alpha_factors=0.03,
+        learning_rate_init=0.015, init_std=0.1, random_state=0,
     )
     with pytest.warns(
         ConvergenceWarning,

@@ -201,11 +201,13 @@ def test_model_files_keep_it_and_older_files_read_alpha_factors(tmp_path):
     model = fit_quietly(FMRegressor(**ONE_EPOCH), X, y)
     model.save(tmp_path / "model.fm")
     assert sklearn_fm.load(tmp_path / "model.fm").alpha_factors_ == model.alpha_factors_
-    # Format version 7 had no alpha_factors_: training used alpha_factors.
+    # Format version 7 had no alpha_factors_: training used alpha_factors
+    # (and numbers for the step sizes, which had no 'auto').
     metadata = metadata_of(tmp_path / "model.fm")
-    del metadata["alpha_factors_"]
+    for key in ("alpha_factors_", "learning_rate_init_", "init_std_"):
+        del metadata[key]
     metadata["format_version"] = 7
-    metadata["params"]["alpha_factors"] = 0.05
+    metadata["params"].update(alpha_factors=0.05, learning_rate_init=0.015, init_std=0.1)
     rewrite(tmp_path / "model.fm", tmp_path / "old.fm", **{"metadata.json": json.dumps(metadata)})
     assert sklearn_fm.load(tmp_path / "old.fm").alpha_factors_ == 0.05
     for key, name in [("alpha_factors_", "alpha_factors_"), ("residual_scale", "residual scale")]:

@@ -222,8 +222,36 @@ def test_training_continues_identically_after_loading(problem, tmp_path):
     assert_same_model(model, loaded)
 
 
+def test_files_keep_the_step_sizes_auto_chose_and_older_files_read_the_parameters(tmp_path):
+    model = FMRegressor(**PARAMS).fit(X * 100, y)  # rows of squared norm above 8
+    assert model.learning_rate_init_ < 0.015 and model.init_std_ < 0.1
+    model.save(tmp_path / "model.fm")
+    loaded = sklearn_fm.load(tmp_path / "model.fm")
+    assert (loaded.learning_rate_init_, loaded.init_std_) == (
+        model.learning_rate_init_, model.init_std_
+    )
+    # Format version 8 had no 'auto' for them: training used the numbers.
+    metadata = metadata_of(tmp_path / "model.fm")
+    del metadata["learning_rate_init_"], metadata["init_std_"]
+    metadata["format_version"] = 8
+    metadata["params"].update(learning_rate_init=0.02, init_std=0.3)
+    rewrite(tmp_path / "model.fm", tmp_path / "old.fm", **{"metadata.json": json.dumps(metadata)})
+    old = sklearn_fm.load(tmp_path / "old.fm")
+    assert (old.learning_rate_init_, old.init_std_) == (0.02, 0.3)
+    for key in ("learning_rate_init_", "init_std_"):
+        for forged in (0.0, -1.0, float("inf"), "0.1", None, True):
+            metadata = metadata_of(tmp_path / "model.fm")
+            metadata[key] = forged
+            forged_file = rewrite(
+                tmp_path / "model.fm", tmp_path / "forged.fm",
+                **{"metadata.json": json.dumps(metadata)},
+            )
+            with pytest.raises(ValueError, match=key):
+                sklearn_fm.load(forged_file)
+
+
 def test_a_model_whose_training_diverged_at_once_round_trips(tmp_path):
-    model = FMRegressor(**PARAMS)
+    model = FMRegressor(**PARAMS, learning_rate_init=0.015, init_std=0.1)
     with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
         model.fit(X * 1e12, y)
     assert model.best_loss_ == np.inf and model._optimizer_state is None

@@ -489,6 +489,69 @@ def test_defaults_do_not_overfit_noisy_ratings():
     assert fm_rmse < ridge_rmse - 0.03
 
 
+def test_auto_step_sizes_shrink_with_the_row_norm_and_numbers_are_kept():
+    rng = np.random.RandomState(0)
+    dense = rng.normal(size=(50, 200))
+    dense /= np.sqrt((dense**2).sum(axis=1).mean() / 200)  # mean squared row norm 200
+    ids = sp.csr_matrix((np.ones(100), (np.repeat(np.arange(50), 2), rng.randint(0, 20, 100))),
+                        shape=(50, 20))
+    ids.sum_duplicates()
+    ids.data[:] = 1.0  # two non-zeros of 1 a row, or one where both drew the same id
+    y = rng.normal(size=50)
+    params = dict(n_factors=2, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = FMRegressor(**params).fit(dense, y)
+        assert model.learning_rate_init_ == pytest.approx(0.015 * np.sqrt(8 / 200))
+        assert model.init_std_ == pytest.approx(0.1 * np.sqrt(2 / 200))
+        # The rate chosen when the model started is the one continued with.
+        assert model.partial_fit(dense[:5] * 10, y[:5]).learning_rate_init_ == pytest.approx(
+            0.015 * np.sqrt(8 / 200)
+        )
+        model = FMRegressor(**params).fit(ids, y)
+        assert (model.learning_rate_init_, model.init_std_) == (0.015, 0.1)
+        model = FMRegressor(learning_rate_init=0.05, init_std=0.5, **params).fit(dense, y)
+        assert (model.learning_rate_init_, model.init_std_) == (0.05, 0.5)
+
+
+def test_starts_from_the_penalised_linear_model_without_early_stopping():
+    # On standardised dense columns the objective without factors is
+    # Ridge(alpha=alpha_linear * n + alpha_uniform) of the standardised
+    # target; a rate too small to move the weights shows the start.
+    X, y = make_regression(n_samples=80, n_features=100, n_informative=10, random_state=0)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    params = dict(learning_rate_init=1e-9, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        started = FMRegressor(early_stopping=False, **params).fit(X, y)
+        from_zero = FMRegressor(early_stopping=True, **params).fit(X, y)
+    ridge = Ridge(alpha=1e-4 * 80 + 8.0).fit(X, y)
+    scale = np.abs(ridge.coef_).max()
+    assert_allclose(started.coef_, ridge.coef_, atol=1e-3 * scale)
+    assert started.intercept_ == pytest.approx(ridge.intercept_, abs=1e-3 * scale)
+    # With early stopping the epochs start from zero, and validation chooses.
+    assert np.abs(from_zero.coef_).max() < 1e-3 * scale
+
+
+def test_the_linear_start_penalises_each_feature_by_the_weight_of_its_rows():
+    # One-hot rows: a feature used by a row of weight 3 is penalised like
+    # three rows, alpha_linear * 3 + alpha_uniform, and its weight solves
+    # the one-dimensional ridge problem of its rows.
+    X = sp.csr_matrix(np.eye(4))
+    y = np.array([1.0, -1.0, 2.0, 0.0])
+    weights = np.array([3.0, 1.0, 1.0, 1.0])
+    model = FMRegressor(alpha_linear=0.5, alpha_uniform=1.0, learning_rate_init=1e-9,
+                        max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y, sample_weight=weights)
+    # In the units of y (the standardisation scales both sides alike), with
+    # the weights scaled to mean 1 as training scales them.
+    s = weights / weights.mean()
+    expected = s * (y - model.intercept_) / (s + 0.5 * s + 1.0)
+    assert_allclose(model.coef_, expected, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "n_samples, batch_size",
     # The power of 2 nearest to n / 200, within [16, 4096], at most n.
