@@ -37,7 +37,7 @@ def problems():
     # were recorded.
     common = dict(
         n_factors=3, alpha_linear=0.01, alpha_factors=0.03, max_iter=4, tol=None, batch_size=32,
-        random_state=0,
+        learning_rate_init=0.015, init_std=0.1, random_state=0,
     )
     for solver in SOLVERS:
         yield f"dense-{solver}", FMRegressor(solver=solver, **common), X_dense, y_dense
