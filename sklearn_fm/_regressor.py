@@ -542,22 +542,23 @@ def _penalised_least_squares(X, y, sample_weight, alpha_linear, alpha_uniform):
     the square roots of their penalties (at least a tiny one, so that
     unpenalised columns stay finite), iteratively on the sparse matrix.
     """
-    # X is canonical: each stored value is a non-zero of its column.
-    uses = np.bincount(X.indices, weights=sample_weight[_row_of_each_value(X)],
-                       minlength=X.shape[1])
+    # Ridge copies a weighted matrix; weights of 1 (the usual case) need none.
+    weights = None if np.all(sample_weight == 1.0) else sample_weight
+    # X is canonical: each stored value is a non-zero of its column. The
+    # matrices below share X's indices; only their values are new.
+    if weights is None:
+        uses = np.bincount(X.indices, minlength=X.shape[1])
+    else:
+        uses = sp.csr_matrix((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape).T @ weights
     penalties = np.maximum(alpha_linear * uses + alpha_uniform, _SMALLEST_PENALTY)
     scale = 1.0 / np.sqrt(penalties)
-    # In float64: squares of values near the float32 limit overflow float32.
-    scaled = sp.csr_matrix(
-        (X.data.astype(np.float64) * scale[X.indices], X.indices, X.indptr), shape=X.shape
-    )
-    ridge = Ridge(alpha=1.0).fit(scaled, y, sample_weight)
+    # In X's float32, unless the squares Ridge sums could overflow it.
+    dtype = np.float32 if np.abs(X.data).max(initial=0.0) * scale.max() < 1e8 else np.float64
+    values = scale.astype(dtype)[X.indices]
+    values *= X.data
+    scaled = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
+    ridge = Ridge(alpha=1.0, copy_X=False).fit(scaled, y, weights)
     return float(ridge.intercept_), ridge.coef_ * scale
-
-
-def _row_of_each_value(X):
-    """The row of each stored value of the CSR matrix ``X``."""
-    return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
 
 def _standardization(y, sample_weight, stream=False):
