@@ -199,13 +199,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         The factor penalty of the last epoch: ``alpha_factors``, or the one
         'auto' chose for it.
 
-    learning_rate_init_ : float
-        The learning rate of the schedule's first epoch: ``learning_rate_init``,
-        or the one 'auto' chose for it.
-
-    init_std_ : float
-        The spread the factors were drawn with: ``init_std``, or the one
-        'auto' chose for it.
+    learning_rate_init_, init_std_ : float
+        The learning rate of the schedule's first epoch and the spread the
+        factors were drawn with: the parameters, or what 'auto' chose.
 
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch;

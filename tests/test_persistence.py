@@ -154,6 +154,19 @@ def metadata_of(path):
         return json.loads(archive.read("metadata.json"))
 
 
+def assert_forged_metadata_refused(path, key, values, match):
+    """Each of ``values`` forged into the metadata's ``key`` of the model file
+    ``path`` makes load raise a ValueError matching ``match``."""
+    for forged in values:
+        metadata = metadata_of(path)
+        metadata[key] = forged
+        forged_file = rewrite(
+            path, path.with_name("forged.fm"), **{"metadata.json": json.dumps(metadata)}
+        )
+        with pytest.raises(ValueError, match=match):
+            sklearn_fm.load(forged_file)
+
+
 def assert_same_fit(a, b, data=X):
     assert type(a) is type(b)
     assert a.get_params() == b.get_params()
@@ -239,15 +252,8 @@ def test_files_keep_the_step_sizes_auto_chose_and_older_files_read_the_parameter
     old = sklearn_fm.load(tmp_path / "old.fm")
     assert (old.learning_rate_init_, old.init_std_) == (0.02, 0.3)
     for key in ("learning_rate_init_", "init_std_"):
-        for forged in (0.0, -1.0, float("inf"), "0.1", None, True):
-            metadata = metadata_of(tmp_path / "model.fm")
-            metadata[key] = forged
-            forged_file = rewrite(
-                tmp_path / "model.fm", tmp_path / "forged.fm",
-                **{"metadata.json": json.dumps(metadata)},
-            )
-            with pytest.raises(ValueError, match=key):
-                sklearn_fm.load(forged_file)
+        forged = (0.0, -1.0, float("inf"), "0.1", None, True)
+        assert_forged_metadata_refused(tmp_path / "model.fm", key, forged, match=key)
 
 
 def test_a_model_whose_training_diverged_at_once_round_trips(tmp_path):
