@@ -755,7 +755,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["alpha_factors_"] = factor_penalty.of_epoch(state["_residual_scale"])
             result = trainer.run_epoch(
                 rng,
-                self._learning_rate_of_epoch(state["learning_rate_init_"], state["_schedule_epochs"]),
+                self._learning_rate_of_epoch(
+                    state["learning_rate_init_"], state["_schedule_epochs"]
+                ),
                 penalty_scale,
                 keep=keep_last,
                 alpha_factors=state["alpha_factors_"],
@@ -929,16 +931,24 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
 
     def _step_sizes(self, X, first_call):
         """The :class:`StepSizes` of this fit: ``learning_rate_init`` and
-        ``init_std``, where 'auto' chosen from the rows of the canonical
+        ``init_std``, with 'auto' chosen from the rows of the canonical
         training matrix ``X`` when the model starts. A continued model keeps
         the spread it started from and the rate 'auto' chose then."""
         if not first_call:
-            rate = self.learning_rate_init
-            return StepSizes(self.learning_rate_init_ if rate == "auto" else rate, self.init_std_)
+            # Models unpickled from versions before 'auto' trained with the parameters.
+            kept = StepSizes(
+                getattr(self, "learning_rate_init_", self.learning_rate_init),
+                getattr(self, "init_std_", self.init_std),
+            )
+            if self.learning_rate_init == "auto":
+                return kept
+            return kept._replace(learning_rate_init=self.learning_rate_init)
         auto = _auto_step_sizes(_mean_squared_norm(X))
         return StepSizes(
-            auto.learning_rate_init if self.learning_rate_init == "auto" else self.learning_rate_init,
-            auto.init_std if self.init_std == "auto" else self.init_std,
+            *(
+                chosen if given == "auto" else given
+                for chosen, given in zip(auto, (self.learning_rate_init, self.init_std))
+            )
         )
 
     def _initial_linear_part(self, X, y, sample_weight, n_features, n_outputs):

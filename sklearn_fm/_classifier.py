@@ -126,12 +126,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
         Standard deviation of the normal distribution the factors are drawn
         from. 'auto' takes 0.1, or ``0.1 * sqrt(2 / s)`` on rows of mean
         squared norm ``s`` above 2, as in :class:`FMRegressor`; the spread
-        used is ``init_std_``. The linear weights start at zero and the intercepts at the
-        log-odds of the (weighted) class frequencies, or at equal odds when
-        the first data lack a class (a ``partial_fit`` stream sorted by
-        class). Must be positive:
-        factors that start at 0 stay there (a saddle point of the FM), which
-        would train a linear model.
+        used is ``init_std_``. The linear weights start at zero and the
+        intercepts at the log-odds of the (weighted) class frequencies, or at
+        equal odds when the first data lack a class (a ``partial_fit`` stream
+        sorted by class). Must be positive: factors that start at 0 stay
+        there (a saddle point of the FM), which would train a linear model.
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame

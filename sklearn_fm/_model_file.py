@@ -196,8 +196,10 @@ def _metadata(estimator, params, arrays):
         "early_stopping_": bool(estimator.early_stopping_),
         # Models unpickled from versions before 'auto' trained with alpha_factors.
         "alpha_factors_": float(getattr(estimator, "alpha_factors_", estimator.alpha_factors)),
-        "learning_rate_init_": float(estimator.learning_rate_init_),
-        "init_std_": float(estimator.init_std_),
+        "learning_rate_init_": float(
+            getattr(estimator, "learning_rate_init_", estimator.learning_rate_init)
+        ),
+        "init_std_": float(getattr(estimator, "init_std_", estimator.init_std)),
         "best_loss_": _optional_float(estimator.best_loss_),
         "best_validation_score_": _optional_float(estimator.best_validation_score_),
         "optimizer_state": (
