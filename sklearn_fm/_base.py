@@ -943,13 +943,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             if self.learning_rate_init == "auto":
                 return kept
             return kept._replace(learning_rate_init=self.learning_rate_init)
+        given = StepSizes(self.learning_rate_init, self.init_std)
+        if "auto" not in given:
+            return given  # no pass over X's values needed
         auto = _auto_step_sizes(_mean_squared_norm(X))
-        return StepSizes(
-            *(
-                chosen if given == "auto" else given
-                for chosen, given in zip(auto, (self.learning_rate_init, self.init_std))
-            )
-        )
+        return StepSizes(*(a if value == "auto" else value for a, value in zip(auto, given)))
 
     def _initial_linear_part(self, X, y, sample_weight, n_features, n_outputs):
         """The bias (n_outputs,) and kernel (n_features, n_outputs) a new
