@@ -625,9 +625,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             validation_rows=None if data.validation is None else data.validation[0],
             loss=self._loss,
             solver=solver,
-            alpha_linear=self.alpha_linear,
+            # Divided by n, like MLPRegressor's alpha: priors worth alpha_linear
+            # and alpha_uniform rows, as Ridge's alpha is on the summed loss.
+            alpha_linear=self.alpha_linear / n_data,
             alpha_factors=factor_penalty.of_epoch(state["_residual_scale"]),
-            # Divided by n, like MLPRegressor's alpha: a prior worth alpha_uniform rows.
             alpha_uniform=self.alpha_uniform / n_data,
             score_scale=targets.score_scale,
             optimizer_state=(

@@ -46,12 +46,15 @@ class FMClassifier(ClassifierMixin, BaseFM):
         Dimension of the factor vector of each feature (of each feature and
         class with more than two classes).
 
-    alpha_linear : float, default=1e-4
-        L2 penalty on the linear weights ``coef_``, applied per sample to the
-        weights of its non-zero features, as in :class:`FMRegressor`.
+    alpha_linear : float, default=1.0
+        L2 penalty on the linear weights ``coef_``, divided by the number of
+        samples (``n_samples_seen_``), as in :class:`FMRegressor`: a prior
+        worth ``alpha_linear`` samples. In the units of the scores (see
+        Notes) it weighs like ``LogisticRegression(C=3.29 / alpha_linear)``.
 
     alpha_factors : float or 'auto', default='auto'
-        L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
+        L2 penalty on the factors ``factors_``, applied per sample to the
+        factors of its non-zero features, as in :class:`FMRegressor`.
         It caps how steep the scores may grow; tune this and
         ``alpha_uniform`` first. 'auto' sets the penalty of each epoch as in
         :class:`FMRegressor`, at least 0.03: the interaction noise level of
@@ -64,9 +67,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         last epoch is ``alpha_factors_``.
 
     alpha_uniform : float, default=8.0
-        L2 penalty on all linear weights and factors alike, divided by the
-        number of samples (``n_samples_seen_``), as in :class:`FMRegressor`: a prior worth
-        ``alpha_uniform`` samples on every parameter.
+        L2 penalty on all factors alike, divided by the number of samples
+        (``n_samples_seen_``), as in :class:`FMRegressor`: a prior worth
+        ``alpha_uniform`` samples on every factor.
 
     solver : str or dict, default='adam'
         The Keras optimizer that updates the layer's variables, by name or
@@ -180,8 +183,9 @@ class FMClassifier(ClassifierMixin, BaseFM):
         ``warm_start`` and to ``partial_fit``.
 
     n_samples_seen_ : int
-        The size of the data set that ``alpha_uniform``, the 'auto' batch
-        size and the 'invscaling' schedule refer to: the samples ``fit``
+        The size of the data set that ``alpha_linear``, ``alpha_uniform``,
+        the 'auto' batch size and the 'invscaling' schedule refer to: the
+        samples ``fit``
         trained on, or all those given to ``partial_fit``, as in
         :class:`FMRegressor`.
 
@@ -262,11 +266,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
     it fits an FM ``g`` and reports the scores ``f = c * g``
     (``intercept_ = c * g0``, ``coef_ = c * w``, ``factors_ = sqrt(c) * V``).
     The objective, in the parameters ``(g0, w, V)`` of ``g``, is
-    ``sum_i s_i [L(y_i, c * g(x_i)) + p(x_i)] / n + alpha_uniform / (2 n)
-    (||w||**2 + ||V||**2)``, with ``L`` the logistic loss or softmax
-    cross-entropy, the sample weights ``s`` (times the class weights) scaled
-    to mean 1, and ``p(x_i) = 1/2 sum_{j: x_ij != 0} (alpha_linear ||w_j||**2
-    + alpha_factors ||v_j||**2)`` summed over the outputs.
+    ``sum_i s_i [L(y_i, c * g(x_i)) + p(x_i)] / n + (alpha_linear ||w||**2
+    + alpha_uniform ||V||**2) / (2 n)``, with ``L`` the logistic loss or
+    softmax cross-entropy, the sample weights ``s`` (times the class weights)
+    scaled to mean 1, and ``p(x_i) = alpha_factors / 2 sum_{j: x_ij != 0}
+    ||v_j||**2`` summed over the outputs.
 
     References
     ----------
@@ -300,7 +304,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         self,
         *,
         n_factors=32,
-        alpha_linear=1e-4,
+        alpha_linear=1.0,
         alpha_factors="auto",
         alpha_uniform=8.0,
         solver="adam",

@@ -14,9 +14,7 @@ from ._data import check_trainable_range
 # mean (see _standardization); equally weighted targets, at most sqrt(n).
 _MAX_STANDARDIZED = 1e6
 
-# The smallest penalty of a linear weight in the least-squares start: a
-# weight of a feature that no penalty reaches stays finite, and near the
-# least-norm solution.
+# The smallest penalty of the linear weights in the least-squares start.
 _SMALLEST_PENALTY = 1e-6
 
 
@@ -51,16 +49,21 @@ class FMRegressor(RegressorMixin, BaseFM):
         Dimension of the factor vector of each feature, the rank of the
         interaction matrix.
 
-    alpha_linear : float, default=1e-4
-        L2 penalty on the linear weights ``coef_``. Every sample penalises the
-        weights of its non-zero features, so on dense data this is the usual
-        ``alpha_linear / 2 * ||coef_||**2`` and on sparse data each feature is
-        penalised in proportion to how often it occurs, as in libFM's SGD. On
-        standardised dense columns the linear part is penalised like
-        ``Ridge(alpha=alpha_linear * n_samples + alpha_uniform)``.
+    alpha_linear : float, default=1.0
+        L2 penalty on the linear weights ``coef_``, as ``Ridge``'s ``alpha``:
+        it adds ``alpha_linear / (2 * n_samples)`` (``n_samples_seen_``)
+        times ``||w||**2`` to the mean loss (``w`` the weights in units of the
+        standardised target, see Notes), a prior worth ``alpha_linear``
+        samples, so the linear part is penalised like
+        ``Ridge(alpha=alpha_linear)``. Above 0 every step updates every
+        linear weight (see ``solver``).
 
     alpha_factors : float or 'auto', default='auto'
-        L2 penalty on the factors ``factors_``, applied like ``alpha_linear``.
+        L2 penalty on the factors ``factors_``. Every sample penalises the
+        factors of its non-zero features, so on dense data this is the usual
+        ``alpha_factors / 2 * ||factors_||**2`` and on sparse data each
+        feature is penalised in proportion to how often it occurs, as in
+        libFM's SGD.
         The interactions are what overfits first on noisy data such as
         ratings; tune this and ``alpha_uniform`` first. 'auto' sets the
         penalty of each epoch to the strength that residuals of the size
@@ -82,16 +85,15 @@ class FMRegressor(RegressorMixin, BaseFM):
         ``alpha_factors_`` is the penalty of the last epoch.
 
     alpha_uniform : float, default=8.0
-        L2 penalty on all linear weights and factors alike, however often
-        their features occur: it adds
-        ``alpha_uniform / (2 * n_samples)`` (``n_samples_seen_``) times the squared norm of every
-        parameter to the mean loss, like MLPRegressor's ``alpha``, so it weighs
-        as much as ``alpha_uniform`` samples' worth of penalty on every
-        parameter: a prior that matters on small data and for rare features,
-        which the per-sample penalties above barely touch, and fades as the
-        data grow. Above 0 every step updates every parameter, also with the
-        'sgd' and 'adagrad' solvers, which otherwise update only the rows of
-        the features in the batch.
+        L2 penalty on all factors alike, however often their features occur:
+        it adds ``alpha_uniform / (2 * n_samples)`` (``n_samples_seen_``)
+        times the squared norm of the factors to the mean loss, like
+        MLPRegressor's ``alpha``, so it weighs as much as ``alpha_uniform``
+        samples' worth of penalty on every factor: a prior that matters on
+        small data and for rare features, which ``alpha_factors`` barely
+        touches, and fades as the data grow. Above 0 every step updates
+        every factor, also with the 'sgd' and 'adagrad' solvers, which
+        otherwise update only the rows of the features in the batch.
 
     solver : str or dict, default='adam'
         The Keras optimizer that updates the layer's variables: the name of
@@ -105,8 +107,8 @@ class FMRegressor(RegressorMixin, BaseFM):
         schedule, never the config's. 'sgd' (without momentum, weight decay
         or clipping), 'adagrad' and 'ftrl' (without
         ``l2_shrinkage_regularization_strength``) update only the rows of the
-        features in a batch when ``alpha_uniform=0``; the others update every
-        row. 'ftrl'
+        features in a batch when ``alpha_linear=0`` and ``alpha_uniform=0``;
+        the others update every row. 'ftrl'
         starts from the initial factors (FTRL-Proximal would otherwise set
         them to 0), and its ``l1_regularization_strength`` sets weights to
         exactly zero.
@@ -226,8 +228,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         ``warm_start`` and to ``partial_fit``.
 
     n_samples_seen_ : int
-        The number of samples the penalty ``alpha_uniform``, the 'auto'
-        batch size and the 'invscaling' schedule take the data set to hold:
+        The number of samples the penalties ``alpha_linear`` and
+        ``alpha_uniform``, the 'auto' batch size and the 'invscaling'
+        schedule take the data set to hold:
         those ``fit`` trained on (without the validation part), or all those
         given to ``partial_fit`` since its first call (after a ``fit``, added
         to those of the fit). Each chunk counts as new data, so that the
@@ -317,9 +320,9 @@ class FMRegressor(RegressorMixin, BaseFM):
     ``coef_ = sigma * w`` and ``factors_ = sqrt(sigma) * V``, so that the model
     does not depend on the units of ``y``. The objective, in the parameters
     ``(g0, w, V)`` of ``g``, is ``sum_i s_i [(z_i - g(x_i))**2 / 2 + p(x_i)] / n
-    + alpha_uniform / (2 n) (||w||**2 + ||V||**2)`` with the sample weights
-    ``s`` scaled to mean 1 and ``p(x_i) = 1/2 sum_{j: x_ij != 0}
-    (alpha_linear w_j**2 + alpha_factors ||v_j||**2)``.
+    + (alpha_linear ||w||**2 + alpha_uniform ||V||**2) / (2 n)`` with the
+    sample weights ``s`` scaled to mean 1 and ``p(x_i) = alpha_factors / 2
+    sum_{j: x_ij != 0} ||v_j||**2``.
 
     The half squared error is the negative log-likelihood of Gaussian noise
     of variance 1 on ``z``; noise of variance ``sigma2`` would weigh every
@@ -331,11 +334,8 @@ class FMRegressor(RegressorMixin, BaseFM):
     of every epoch is ``penalty_scales_``.
 
     Without early stopping, a new model's ``(g0, w)`` start at the minimum of
-    this objective with ``V = 0``: a ridge regression of ``z`` whose penalty
-    on ``w_j`` is ``alpha_linear`` times the weight of the rows that use
-    feature ``j`` plus ``alpha_uniform`` (on standardised dense columns,
-    ``Ridge(alpha=alpha_linear * n + alpha_uniform)``), solved by
-    :class:`~sklearn.linear_model.Ridge` before the first epoch. The last
+    this objective with ``V = 0``, ``Ridge(alpha=alpha_linear)`` on ``z``,
+    solved by :class:`~sklearn.linear_model.Ridge` before the first epoch. The last
     epoch is then the model kept, and on a few hundred rows of many columns
     the epochs alone would not reach the linear model.
 
@@ -364,7 +364,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         self,
         *,
         n_factors=32,
-        alpha_linear=1e-4,
+        alpha_linear=1.0,
         alpha_factors="auto",
         alpha_uniform=8.0,
         solver="adam",
@@ -486,7 +486,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         if X is None:
             return super()._initial_linear_part(X, y, sample_weight, n_features, n_outputs)
         intercept, coef = _penalised_least_squares(
-            X, y, sample_weight / sample_weight.mean(), self.alpha_linear, self.alpha_uniform
+            X, y, sample_weight / sample_weight.mean(), self.alpha_linear
         )
         return np.array([intercept]), coef[:, None]
 
@@ -532,35 +532,20 @@ class FMRegressor(RegressorMixin, BaseFM):
         )
 
 
-def _penalised_least_squares(X, y, sample_weight, alpha_linear, alpha_uniform):
+def _penalised_least_squares(X, y, sample_weight, alpha_linear):
     """The intercept and weights of the linear model that minimises the
-    regressor's objective without factors, ``sum_i s_i [(y_i - b - x_i w)**2 / 2
-    + alpha_linear / 2 sum_{j: x_ij != 0} w_j**2] + alpha_uniform / 2 ||w||**2``:
-    a ridge regression whose penalty on ``w_j`` is ``alpha_linear`` times the
-    weight of the rows that use feature ``j``, plus ``alpha_uniform``.
-
-    Solved by :class:`~sklearn.linear_model.Ridge` on the columns divided by
-    the square roots of their penalties (at least a tiny one, so that
-    unpenalised columns stay finite), iteratively on the sparse matrix.
+    regressor's objective without factors, ``sum_i s_i (y_i - b - x_i w)**2 / 2
+    + alpha_linear / 2 ||w||**2``: ``Ridge(alpha=alpha_linear)``, with at
+    least a tiny penalty so that the weights stay finite (and near the
+    least-norm solution) where columns are collinear, as one-hot ids are.
     """
     # Ridge copies a weighted matrix; weights of 1 (the usual case) need none.
     weights = None if np.all(sample_weight == 1.0) else sample_weight
-    # X is canonical: each stored value is a non-zero of its column. The
-    # matrices below share X's indices; only their values are new.
-    if weights is None:
-        uses = np.bincount(X.indices, minlength=X.shape[1])
-    else:
-        used = sp.csr_matrix((np.ones_like(X.data), X.indices, X.indptr), shape=X.shape)
-        uses = used.T @ weights
-    penalties = np.maximum(alpha_linear * uses + alpha_uniform, _SMALLEST_PENALTY)
-    scale = 1.0 / np.sqrt(penalties)
-    # In X's float32, unless the squares Ridge sums could overflow it.
-    dtype = np.float32 if np.abs(X.data).max(initial=0.0) * scale.max() < 1e8 else np.float64
-    values = scale.astype(dtype)[X.indices]
-    values *= X.data
-    scaled = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
-    ridge = Ridge(alpha=1.0, copy_X=False).fit(scaled, y, weights)
-    return float(ridge.intercept_), ridge.coef_ * scale
+    # In X's float32 (no copy), unless the squares Ridge sums could overflow it.
+    if np.abs(X.data).max(initial=0.0) >= 1e8:
+        X = X.astype(np.float64)
+    ridge = Ridge(alpha=max(alpha_linear, _SMALLEST_PENALTY), copy_X=False).fit(X, y, weights)
+    return float(ridge.intercept_), ridge.coef_
 
 
 def _standardization(y, sample_weight, stream=False):

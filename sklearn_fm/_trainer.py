@@ -654,7 +654,7 @@ class ModelKey(NamedTuple):
     n_fields: int  # None for an FM
     solver: SolverSpec
     loss: str
-    uniform: bool  # whether alpha_uniform > 0
+    uniform: bool  # whether alpha_linear or alpha_uniform > 0
     compiled: bool  # whether XLA compiles the step
 
 
@@ -814,23 +814,22 @@ class _Model:
         weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
         vector_axes = list(range(2, len(V.shape)))  # a factor vector's (or vectors') axes
         squared_factors = tf.reduce_sum(tf.square(V), vector_axes)
-        penalty = 0.5 * tf.reduce_sum(
-            weight[:, None] * (alpha_linear * tf.square(w) + alpha_factors * squared_factors)
-        )
+        penalty = 0.5 * alpha_factors * tf.reduce_sum(weight[:, None] * squared_factors)
         # d raw / d w_j = x_j, and d raw / d V_j from the terms, per non-zero.
-        d_x = tf.gather(d_raw, rows) * values[:, None]
+        d_w = tf.gather(d_raw, rows) * values[:, None]
+        d_V = self.terms.factor_gradient(d_w, V, values, rows, reused)
         shrink = weight / n_rows
-        d_w = d_x + shrink[:, None] * alpha_linear * w
-        d_V = self.terms.factor_gradient(d_x, V, values, rows, reused)
         d_V += tf.reshape(shrink, [-1] + [1] * (len(V.shape) - 1)) * alpha_factors * V
         gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
         if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
             # Shared among the replicas, whose gradients are summed.
-            alpha_uniform /= tf.distribute.get_replica_context().num_replicas_in_sync
-            penalty += 0.5 * alpha_uniform * n_rows * (
-                tf.reduce_sum(tf.square(kernel)) + tf.reduce_sum(tf.square(factors))
+            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+            alpha_linear, alpha_uniform = alpha_linear / replicas, alpha_uniform / replicas
+            penalty += 0.5 * n_rows * (
+                alpha_linear * tf.reduce_sum(tf.square(kernel))
+                + alpha_uniform * tf.reduce_sum(tf.square(factors))
             )
-            gradients[1] += alpha_uniform * kernel
+            gradients[1] += alpha_linear * kernel
             gradients[2] += alpha_uniform * factors
         self.optimizer.apply(gradients, self.variables)
         return tf.stack([objective, penalty, squared_residuals])
@@ -1119,14 +1118,15 @@ class Trainer:
     optimizer ``solver`` describes.
 
     The objective is ``sum_i s_i [loss(y_i, c f(x_i)) + penalty(x_i)] / n
-    + alpha_uniform / 2 (|w|**2 + |V|**2)``, with ``c`` the ``score_scale``
-    (the loss reads the FM's outputs in units of ``1 / c``), sample weights ``s``
-    divided by ``weight_unit`` (by default normalised to mean 1), where ``penalty(x_i)`` is
-    ``1/2 sum_{j: x_ij != 0} (alpha_linear w_j**2 + alpha_factors |v_j|**2)``:
-    each row regularises the features it uses, as in libFM's SGD. On dense
-    data this is the usual L2 penalty; on sparse data it costs O(k * nnz) per
-    batch instead of touching every parameter. The uniform term touches every
-    parameter in every step, so with it every solver updates densely.
+    + alpha_linear / 2 |w|**2 + alpha_uniform / 2 |V|**2``, with ``c`` the
+    ``score_scale`` (the loss reads the FM's outputs in units of ``1 / c``),
+    sample weights ``s`` divided by ``weight_unit`` (by default normalised to
+    mean 1), where ``penalty(x_i)`` is ``alpha_factors / 2 sum_{j: x_ij != 0}
+    |v_j|**2``: each row regularises the factors of the features it uses, as
+    in libFM's SGD. On dense data this is the usual L2 penalty; on sparse
+    data it costs O(k * nnz) per batch instead of touching every parameter.
+    The uniform terms touch every parameter in every step, so with either
+    every solver updates densely.
 
     Made in the scope of a synchronous ``tf.distribute`` strategy, it trains
     data-parallel: each replica computes the gradient of its share of every
@@ -1202,7 +1202,8 @@ class Trainer:
         X, y, sample_weight = rows
         training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
         compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
-        key = ModelKey(width, n_outputs, n_factors, n_fields, solver, loss, alpha_uniform > 0, compiled)
+        uniform = alpha_linear > 0 or alpha_uniform > 0
+        key = ModelKey(width, n_outputs, n_factors, n_fields, solver, loss, uniform, compiled)
         if distributed:
             # Built in the scope of the strategy, as a Keras model would be.
             # Not pooled: its variables belong to this strategy.

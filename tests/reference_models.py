@@ -27,23 +27,22 @@ SOLVERS = ("adam", "sgd", "adagrad", "rmsprop")
 
 def problems():
     """(name, estimator, X, y) of every recorded model: each solver with
-    dense updates (the uniform penalty touches every row) on dense data and
+    dense updates (the uniform penalties touch every row) on dense data and
     with row-sparse ones on one-hot ids; binary and 3-class classifiers;
     early stopping with its penalty scaling; sample weights."""
     X_dense, y_dense = make_interaction_data(n_samples=300)
     users, items, ratings = make_ratings(n_users=30, n_items=20, n_ratings=400)
     X_ids = OneHotEncoder().fit_transform(np.column_stack([users, items])).tocsr()
-    # alpha_linear and alpha_factors as the defaults were when the models
-    # were recorded.
+    # alpha_factors as the default was when the models were recorded.
     common = dict(
         n_factors=3, alpha_linear=0.01, alpha_factors=0.03, max_iter=4, tol=None, batch_size=32,
         learning_rate_init=0.015, init_std=0.1, random_state=0,
     )
     for solver in SOLVERS:
         yield f"dense-{solver}", FMRegressor(solver=solver, **common), X_dense, y_dense
-        sparse = FMRegressor(solver=solver, alpha_uniform=0.0, **common)
-        yield f"ids-{solver}", sparse, X_ids, ratings
-        binary = FMClassifier(solver=solver, alpha_uniform=0.0, **common)
+        row_sparse = {**common, "alpha_linear": 0.0, "alpha_uniform": 0.0}
+        yield f"ids-{solver}", FMRegressor(solver=solver, **row_sparse), X_ids, ratings
+        binary = FMClassifier(solver=solver, **row_sparse)
         yield f"binary-{solver}", binary, X_ids, ratings > 3.5
     classes = np.digitize(y_dense, [-1.0, 1.0])
     yield "multiclass-adam", FMClassifier(**common), X_dense, classes

@@ -137,9 +137,9 @@ def stated_objective(theta, X, y, s, alphas, n_outputs, n_factors):
     else:
         loss = np.logaddexp.reduce(raw, axis=1) - raw[np.arange(n), y.astype(int)]
     alpha_linear, alpha_factors = alphas
-    per_row = 0.5 * (X != 0) @ (alpha_linear * (w**2).sum(0) + alpha_factors * (V**2).sum((0, 2)))
+    per_row = 0.5 * alpha_factors * (X != 0) @ (V**2).sum((0, 2))
     s = s / s.mean()
-    return (s * (loss + per_row)).sum() / n
+    return (s * (loss + per_row)).sum() / n + alpha_linear / (2 * n) * (w**2).sum()
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

@@ -7,9 +7,9 @@ from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
 SAMPLE_WEIGHT_REASON = (
     "Weights are not counts of repetitions: training is invariant to their scale "
     "(weights times 1e300 train the same model), and the batch size ('auto') and "
-    "the alpha_uniform prior count rows. Here 15 weighted rows train in one batch "
-    "with alpha_uniform / 15, the ~30 repeated ones in two batches with "
-    "alpha_uniform / 30; with one batch and alpha_uniform=0 the two fits agree to "
+    "the alpha_linear and alpha_uniform priors count rows. Here 15 weighted rows "
+    "train in one batch with the priors / 15, the ~30 repeated ones in two batches "
+    "with the priors / 30; with one batch and no priors the two fits agree to "
     "float32 round-off (1e-7 relative), at the check's rtol of 1e-7. scikit-learn "
     "declares the same checks for SGDRegressor."
 )

@@ -59,12 +59,13 @@ MIRRORED = DATA + textwrap.dedent(
     three_classes = np.arange(len(y)) % 3
     cases = {
         "dense adam": (FMRegressor(max_iter=4, batch_size=100, early_stopping=False), Xd, yd),
-        # Row-sparse Adagrad (no uniform penalty: it updates every row), whose
+        # Row-sparse Adagrad (no uniform penalties: they update every row), whose
         # replicas' rows the optimizer sums; batches of uneven shares, early stopping.
         "one-hot adagrad": (
-            FMClassifier(solver="adagrad", alpha_uniform=0.0, batch_size=7, max_iter=6,
-                         early_stopping=True, n_iter_no_change=2, tol=None), X, y),
-        # The uniform penalty, shared between the replicas; FTRL's anchoring.
+            FMClassifier(solver="adagrad", alpha_linear=0.0, alpha_uniform=0.0, batch_size=7,
+                         max_iter=6, early_stopping=True, n_iter_no_change=2, tol=None),
+            X, y),
+        # The uniform penalties, shared between the replicas; FTRL's anchoring.
         "multi-class ftrl": (
             FMClassifier(solver="ftrl", alpha_uniform=1e-3, batch_size=64, max_iter=3),
             X, three_classes),

@@ -94,14 +94,15 @@ def stated_objective(theta, X, y, s, alphas, fields, n_factors):
     alpha_linear, alpha_factors, alpha_uniform = alphas
     prediction = brute_force_ffm(X, w0, w, V, fields)
     used = X != 0
-    per_row = 0.5 * used @ (alpha_linear * w**2 + alpha_factors * (V**2).sum(axis=(1, 2)))
+    per_row = 0.5 * alpha_factors * used @ (V**2).sum(axis=(1, 2))
     s = s / s.mean()
-    uniform = alpha_uniform / (2 * n) * (w @ w + (V**2).sum())
+    uniform = (alpha_linear * w @ w + alpha_uniform * (V**2).sum()) / (2 * n)
     return (s * (0.5 * (y - prediction) ** 2 + per_row)).sum() / n + uniform
 
 
-@pytest.mark.parametrize("alpha_uniform", [0.0, 3.0])  # row-sparse and dense SGD updates
-def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alpha_uniform):
+# Row-sparse SGD updates without the uniform penalties, dense ones with them.
+@pytest.mark.parametrize("alphas", [(0.0, 0.2, 0.0), (0.05, 0.2, 3.0)])
+def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alphas):
     # Full-batch SGD at a constant rate takes theta -= eta * grad J(theta):
     # each epoch exposes the hand-written gradient of the field-aware term.
     # Column 5 is all zero.
@@ -110,7 +111,6 @@ def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alpha_uniform):
     X[:, 5] = 0
     y, s = rng.normal(size=40), rng.uniform(0.5, 2.0, size=40)
     fields = [0, 1, 1, 2, 0, 2]
-    alphas = (0.05, 0.2, alpha_uniform)
     model = FFMRegressor(
         fields=fields, n_factors=2, alpha_linear=alphas[0], alpha_factors=alphas[1],
         alpha_uniform=alphas[2], solver="sgd", learning_rate="constant",
@@ -142,14 +142,14 @@ def test_sgd_steps_follow_the_gradient_of_the_stated_objective(alpha_uniform):
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "adagrad", "ftrl"])
 def test_every_solver_form_learns_a_field_aware_interaction(solver):
-    # With alpha_uniform=0, SGD, Adagrad and FTRL take their row-sparse steps
+    # With alpha_linear=alpha_uniform=0, SGD, Adagrad and FTRL take their row-sparse steps
     # (Adagrad and FTRL after summing each column's gradients).
     columns, y, _ = field_aware_clicks(n_samples=3000)
     X = OneHotEncoder().fit_transform(columns)
     fields = np.repeat([0, 1, 2], 8)
     rate = {"adam": 0.05, "sgd": 0.5, "adagrad": 0.3, "ftrl": 0.3}[solver]
     model = FFMClassifier(
-        fields=fields, n_factors=2, solver=solver, alpha_uniform=0.0,
+        fields=fields, n_factors=2, solver=solver, alpha_linear=0.0, alpha_uniform=0.0,
         learning_rate="constant", learning_rate_init=rate, early_stopping=False,
         max_iter=15, tol=None, random_state=0,
     ).fit(X, y)

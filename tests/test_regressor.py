@@ -176,16 +176,16 @@ def test_changing_n_factors_cannot_warm_start(interaction_data):
 
 def stated_objective(theta, X, y, s, alphas, n_factors, n_samples_seen=None):
     """The objective of FMRegressor's Notes, in float64, for theta = (w0, w, V)
-    flattened; the uniform penalty divided by ``n_samples_seen`` (default: the
-    rows of X)."""
+    flattened; the uniform penalties divided by ``n_samples_seen`` (default:
+    the rows of X)."""
     n, d = X.shape
     w0, w, V = theta[0], theta[1 : d + 1], theta[d + 1 :].reshape(d, n_factors)
     alpha_linear, alpha_factors, alpha_uniform = alphas
     prediction = w0 + X @ w + 0.5 * (((X @ V) ** 2).sum(1) - ((X**2) @ (V**2)).sum(1))
     used = X != 0
-    per_row = 0.5 * used @ (alpha_linear * w**2 + alpha_factors * (V**2).sum(1))
+    per_row = 0.5 * alpha_factors * used @ (V**2).sum(1)
     s = s / s.mean()
-    uniform = alpha_uniform / (2 * (n_samples_seen or n)) * (w @ w + (V**2).sum())
+    uniform = (alpha_linear * w @ w + alpha_uniform * (V**2).sum()) / (2 * (n_samples_seen or n))
     return (s * (0.5 * (y - prediction) ** 2 + per_row)).sum() / n + uniform
 
 
@@ -193,7 +193,7 @@ def stated_objective(theta, X, y, s, alphas, n_factors, n_samples_seen=None):
 def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
     # Full-batch SGD takes one step per epoch, theta -= eta_t * grad J(theta),
     # so each step exposes the gradient of the objective and the schedule's
-    # rate. Column 5 is all zero: only the uniform penalty moves its
+    # rate. Column 5 is all zero: only the uniform penalties move its
     # parameters, which SGD then has to update although no row uses them.
     rng = np.random.RandomState(0)
     X = sp.random(40, 6, density=0.5, random_state=rng, format="csr").toarray()
@@ -235,7 +235,7 @@ def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
 
 
 def test_partial_fit_takes_each_chunk_as_new_data_of_one_data_set():
-    # Three calls on 40 rows make a data set of 120: the uniform penalty of
+    # Three calls on 40 rows make a data set of 120: the uniform penalties of
     # a call is divided by the rows seen so far, and the schedule advances
     # by the call's share of them (1, then 1/2), so that chunk sizes do not
     # change what the penalty and the schedule mean; an epoch over the rows
@@ -284,7 +284,7 @@ def test_sample_weight_pulls_predictions_towards_heavy_samples():
     sample_weight = np.tile([9.0, 9.0, 9.0, 9.0, 1.0, 1.0, 1.0, 1.0], 50)
     # Full-batch steps, so what is tested is the weighting, not minibatch noise.
     fm = FMRegressor(
-        alpha_uniform=0.0, batch_size=len(y), max_iter=500, tol=None,
+        alpha_linear=0.0, alpha_uniform=0.0, batch_size=len(y), max_iter=500, tol=None,
         learning_rate="constant", learning_rate_init=0.02, random_state=0,
     )
     fm.fit(X, y, sample_weight=sample_weight)
@@ -515,9 +515,9 @@ def test_auto_step_sizes_shrink_with_the_row_norm_and_numbers_are_kept():
 
 
 def test_starts_from_the_penalised_linear_model_without_early_stopping():
-    # On standardised dense columns the objective without factors is
-    # Ridge(alpha=alpha_linear * n + alpha_uniform) of the standardised
-    # target; a rate too small to move the weights shows the start.
+    # The objective without factors is Ridge(alpha=alpha_linear) of the
+    # standardised target; a rate too small to move the weights shows the
+    # start.
     X, y = make_regression(n_samples=80, n_features=100, n_informative=10, random_state=0)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     params = dict(learning_rate_init=1e-9, max_iter=1, random_state=0)
@@ -525,7 +525,7 @@ def test_starts_from_the_penalised_linear_model_without_early_stopping():
         warnings.simplefilter("ignore", ConvergenceWarning)
         started = FMRegressor(early_stopping=False, **params).fit(X, y)
         from_zero = FMRegressor(early_stopping=True, **params).fit(X, y)
-    ridge = Ridge(alpha=1e-4 * 80 + 8.0).fit(X, y)
+    ridge = Ridge(alpha=1.0).fit(X, y)
     scale = np.abs(ridge.coef_).max()
     assert_allclose(started.coef_, ridge.coef_, atol=1e-3 * scale)
     assert started.intercept_ == pytest.approx(ridge.intercept_, abs=1e-3 * scale)
@@ -533,10 +533,9 @@ def test_starts_from_the_penalised_linear_model_without_early_stopping():
     assert np.abs(from_zero.coef_).max() < 1e-3 * scale
 
 
-def test_the_linear_start_penalises_each_feature_by_the_weight_of_its_rows():
-    # One-hot rows: a feature used by a row of weight 3 is penalised like
-    # three rows, alpha_linear * 3 + alpha_uniform, and its weight solves
-    # the one-dimensional ridge problem of its rows.
+def test_the_linear_start_weighs_the_rows_by_their_sample_weights():
+    # One-hot rows: each weight solves the one-dimensional ridge problem of
+    # its row, s_j (y_j - b - w_j)**2 / 2 + alpha_linear / 2 w_j**2.
     X = sp.csr_matrix(np.eye(4))
     y = np.array([1.0, -1.0, 2.0, 0.0])
     weights = np.array([3.0, 1.0, 1.0, 1.0])
@@ -548,7 +547,7 @@ def test_the_linear_start_penalises_each_feature_by_the_weight_of_its_rows():
     # In the units of y (the standardisation scales both sides alike), with
     # the weights scaled to mean 1 as training scales them.
     s = weights / weights.mean()
-    expected = s * (y - model.intercept_) / (s + 0.5 * s + 1.0)
+    expected = s * (y - model.intercept_) / (s + 0.5)
     assert_allclose(model.coef_, expected, atol=1e-5)
 
 

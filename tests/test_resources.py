@@ -37,9 +37,9 @@ SCRIPT = STATUS_MIB + textwrap.dedent(
         shape=(n_rows, n_features),
     )
     y = rng.normal(size=n_rows)
-    # Without the uniform penalty, which would make sgd update every row.
+    # Without the uniform penalties, which would make sgd update every row.
     params = dict(
-        n_factors=8, alpha_uniform=0.0, max_iter=2, tol=None, solver=solver,
+        n_factors=8, alpha_linear=0.0, alpha_uniform=0.0, max_iter=2, tol=None, solver=solver,
         batch_size=batch_size, random_state=0,
     )
     FMRegressor(**params).fit(X[:1000], y[:1000])  # TensorFlow and XLA start up

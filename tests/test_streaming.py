@@ -120,7 +120,9 @@ def test_sample_weights_keep_their_meaning_across_partial_fit_calls():
 
     def after_second_call(weight):
         # Plain SGD, no uniform prior: the step is the weighted data's gradient.
-        model = FMRegressor(n_factors=4, solver="sgd", alpha_uniform=0.0, random_state=0)
+        model = FMRegressor(
+            n_factors=4, solver="sgd", alpha_linear=0.0, alpha_uniform=0.0, random_state=0
+        )
         model.partial_fit(X, y)
         before = model.predict(X)
         model.partial_fit(X_next, -y_next, sample_weight=np.full(200, weight))

@@ -242,7 +242,7 @@ def test_the_steps_of_an_epoch_read_in_proportion_to_its_non_zeros():
 
 
 def make_trainer(start, X, y, **settings):
-    settings = dict(dict(loss="squared_error", alpha_linear=0.01, alpha_factors=0.1), **settings)
+    settings = dict(dict(loss="squared_error", alpha_linear=0.0, alpha_factors=0.1), **settings)
     training = (X, y, np.ones(X.shape[0], np.float32))
     return Trainer(*start, rows=training, batch_size=32, **settings)
 
@@ -256,7 +256,7 @@ def test_the_rows_that_round_the_layer_width_up_stay_zero_under_every_optimizer(
     X = training_matrix(sp.random(120, 10, density=0.5, random_state=rng, format="csr"))
     y = rng.normal(size=120).astype(np.float32)
     start = (0.5, rng.normal(size=10), rng.normal(scale=0.1, size=(10, 3)))
-    trainer = make_trainer(start, X, y, solver=solver, alpha_uniform=0.01)
+    trainer = make_trainer(start, X, y, solver=solver, alpha_linear=0.01, alpha_uniform=0.01)
     for _ in range(3):
         assert trainer.run_epoch(rng, 0.01).finite
     model = trainer._model
