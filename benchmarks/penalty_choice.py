@@ -1,6 +1,5 @@
 """Two ways for the default FM to fall back to the linear model on additive
-small tables, evaluated and not adopted, and the best its linear part can do
-(see benchmarks/README.md).
+small tables, evaluated and not adopted (see benchmarks/README.md).
 
 Usage::
 
@@ -8,18 +7,14 @@ Usage::
         [--candidates '[{}, {"alpha_factors": 1}]'] [--holdout 0.2] \\
         [--metric loss|roc_auc] [--tables 'make_classification,breast']
     python benchmarks/penalty_choice.py --variant linear-start [--tables ...]
-    python benchmarks/penalty_choice.py --variant ridge-equivalent [--alpha-linear 0.01]
 
 ``holdout``: fit one FM per candidate setting (parameters over the defaults,
 ``random_state=0``) on all but ``--holdout`` of the training rows, score each
 on those rows (R², or the log-loss or ROC AUC for classifiers), and refit the
 best on all rows. ``linear-start``: start the FM's linear part at Ridge()'s or
 LogisticRegression()'s solution (a one-epoch fit, its ``intercept_`` and
-``coef_`` replaced, continued by a ``warm_start`` fit). ``ridge-equivalent``:
-on the dense regression tables, Ridge() beside the Ridge whose penalty is the
-FM's on its linear part, ``alpha = alpha_linear * n_train + alpha_uniform``
-(``--alpha-linear``, FMRegressor's default unless given; on standardised
-columns every row penalises every weight). All on the tables of ``small_tables.py`` (``--tables``: those
+``coef_`` replaced, continued by a ``warm_start`` fit). Both on the tables
+of ``small_tables.py`` (``--tables``: those
 whose names contain one of the comma-separated strings), in the same 5-fold
 CV after a StandardScaler, beside the linear model and the defaults. Prints
 one markdown table; the holdout variant adds the candidate each fold chose.
@@ -104,23 +99,6 @@ class _Variant(BaseEstimator):
         return self.fitted_.decision_function(X)
 
 
-class _RidgeOfTheFMPenalty(RegressorMixin, BaseEstimator):
-    """Ridge with the penalty FMRegressor (``alpha_uniform`` its default)
-    puts on the linear weights of standardised dense columns, for the rows
-    it is fitted on."""
-
-    def __init__(self, alpha_linear=None):
-        self.alpha_linear = alpha_linear
-
-    def fit(self, X, y):
-        alpha = self.alpha_linear * len(X) + FMRegressor().alpha_uniform
-        self.ridge_ = Ridge(alpha=alpha).fit(X, y)
-        return self
-
-    def predict(self, X):
-        return self.ridge_.predict(X)
-
-
 class _VariantRegressor(RegressorMixin, _Variant):
     pass
 
@@ -138,40 +116,20 @@ def wanted_tables(parts):
             yield name, X, y
 
 
-def ridge_equivalent(tables, alpha_linear):
-    """Print Ridge() and the Ridge of the FM's linear penalty with
-    ``alpha_linear`` on the dense regression ``tables``, in the same 5-fold CV."""
-    print(f"| data | Ridge() | Ridge({alpha_linear:g} * n_train + alpha_uniform) |")
-    print("| --- | ---: | ---: |")
-    for name, X, y in tables:
-        if not is_regression(y) or "one-hot" in name:
-            continue
-        cv, _ = cv_and_scoring(y)
-        scores = [cross_val_score(make_pipeline(StandardScaler(), model), X, y, cv=cv).mean()
-                  for model in (Ridge(), _RidgeOfTheFMPenalty(alpha_linear))]
-        print(f"| {name} | {scores[0]:.4f} | {scores[1]:.4f} |", flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--variant", choices=["holdout", "linear-start", "ridge-equivalent"],
-                        default="holdout")
+    parser.add_argument("--variant", choices=["holdout", "linear-start"], default="holdout")
     parser.add_argument("--candidates", type=json.loads, default=[{}, {"alpha_factors": 1}],
                         help="settings to choose from, as a JSON list of objects")
     parser.add_argument("--holdout", type=float, default=0.2)
     parser.add_argument("--metric", choices=["loss", "roc_auc"], default="loss",
                         help="what classifiers are chosen by (two classes)")
     parser.add_argument("--tables", default="", help="comma-separated parts of table names")
-    parser.add_argument("--alpha-linear", type=float, default=FMRegressor().alpha_linear,
-                        help="the FM's alpha_linear, for ridge-equivalent (default: FMRegressor's)")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"Command: python benchmarks/penalty_choice.py {shlex.join(sys.argv[1:])}\n")
-    if args.variant == "ridge-equivalent":
-        ridge_equivalent(wanted_tables(args.tables), args.alpha_linear)
-        return
     columns = ["linear", "FM defaults"]
     if args.variant == "holdout":
         columns += [f"FM {json.dumps(c)}" for c in args.candidates] + ["chosen", "chosen − linear", "choices"]

@@ -512,6 +512,15 @@ def test_what_the_format_cannot_store_is_refused_at_save(tmp_path):
         FMRegressor().save(tmp_path / "model.fm")
 
 
+def with_penalty_as_trained(model, n_rows):
+    """``model``, loaded from a file of the versions whose every sample
+    penalised the linear weights of its features by ``alpha_linear`` on top
+    of ``alpha_uniform``, set to train on ``n_rows`` dense rows (every row
+    uses every feature) with the same linear penalty, as ``alpha_linear``
+    now states it."""
+    return model.set_params(alpha_linear=model.alpha_linear * n_rows + model.alpha_uniform)
+
+
 def test_files_of_format_version_2_continue_training_as_they_would_have():
     # Written by the trainer of format version 2, which kept its own slots in
     # one table: an Adam regressor after two partial_fit calls and an Adagrad
@@ -520,6 +529,8 @@ def test_files_of_format_version_2_continue_training_as_they_would_have():
     X300, y300 = make_interaction_data(n_samples=300)
     regressor = sklearn_fm.load(DATA / "regressor-format-2.fm")
     classifier = sklearn_fm.load(DATA / "classifier-format-2.fm")
+    for model in (regressor, classifier):
+        with_penalty_as_trained(model, n_rows=300)
     regressor.partial_fit(X300, y300)
     assert classifier.coef_.shape == (3, 6)  # class first since format version 4
     classifier.partial_fit(X300, np.digitize(y300, [-1.0, 1.0]))
@@ -548,6 +559,7 @@ def test_multiclass_files_of_format_version_3_load_class_first_and_continue_trai
         [0.28296401682600963, 0.36152713673250086, 0.35550884644148956],
     ]
     assert_allclose(classifier.predict_proba(X300[:3]), before, rtol=1e-12)
+    with_penalty_as_trained(classifier, n_rows=300)
     classifier.partial_fit(X300, np.digitize(y300, [-1.0, 1.0]))
     after = [
         [0.5140343247806702, 0.30548049375766345, 0.18048518146166626],
