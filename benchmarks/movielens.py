@@ -45,8 +45,10 @@ from sklearn_fm.datasets import load_movielens
 # training split (``validation_split``; benchmarks/README.md has the sweeps):
 # a fixed number of epochs on all the training rows instead of early stopping,
 # and for ratings a weaker uniform penalty.
-RATINGS_SETTINGS = dict(alpha_uniform=5.0, early_stopping=False, max_iter=10, tol=None)
-CLICK_SETTINGS = dict(early_stopping=False, max_iter=15, tol=None)
+RATINGS_SETTINGS = dict(
+    alpha_linear=5.0, alpha_uniform=5.0, early_stopping=False, max_iter=10, tol=None
+)
+CLICK_SETTINGS = dict(alpha_linear=8.0, early_stopping=False, max_iter=15, tol=None)
 IDS = ["user_id", "item_id"]
 SIDE = ["gender", "age", "occupation"]
 

@@ -22,7 +22,9 @@ y_train, y_test = ratings[:16_000], ratings[16_000:]
 
 # The README's rating settings, and the defaults for as many epochs.
 SETTINGS = {
-    "README's": dict(alpha_uniform=5.0, early_stopping=False, max_iter=10, tol=None),
+    "README's": dict(
+        alpha_linear=5.0, alpha_uniform=5.0, early_stopping=False, max_iter=10, tol=None
+    ),
     "default": dict(early_stopping=False, max_iter=10, tol=None),
 }
 
