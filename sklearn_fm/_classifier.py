@@ -185,9 +185,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
     n_samples_seen_ : int
         The size of the data set that ``alpha_linear``, ``alpha_uniform``,
         the 'auto' batch size and the 'invscaling' schedule refer to: the
-        samples ``fit``
-        trained on, or all those given to ``partial_fit``, as in
-        :class:`FMRegressor`.
+        samples ``fit`` trained on, or all those given to ``partial_fit``, as
+        in :class:`FMRegressor`.
 
     batch_size_ : int
         The batch size of the last call to ``fit`` or ``partial_fit``: the

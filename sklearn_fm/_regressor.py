@@ -1,7 +1,6 @@
 """Factorization Machine regression."""
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
@@ -335,9 +334,9 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     Without early stopping, a new model's ``(g0, w)`` start at the minimum of
     this objective with ``V = 0``, ``Ridge(alpha=alpha_linear)`` on ``z``,
-    solved by :class:`~sklearn.linear_model.Ridge` before the first epoch. The last
-    epoch is then the model kept, and on a few hundred rows of many columns
-    the epochs alone would not reach the linear model.
+    solved by :class:`~sklearn.linear_model.Ridge` before the first epoch.
+    The last epoch is then the model kept, and on a few hundred rows of many
+    columns the epochs alone would not reach the linear model.
 
     References
     ----------

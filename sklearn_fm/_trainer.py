@@ -810,7 +810,8 @@ class _Model:
             tf.math.divide_no_nan(tf.square(d_objective), sample_weight[:, None])
         ) / tf.cast(tf.shape(raw)[1], raw.dtype)
         d_raw = d_objective / n_rows  # the mean over the batch's rows
-        # Each row regularises the features it uses; padding (value 0) uses none.
+        # Each row regularises the factors of the features it uses; padding
+        # (value 0) uses none.
         weight = tf.gather(sample_weight, rows) * tf.cast(values != 0, values.dtype)
         vector_axes = list(range(2, len(V.shape)))  # a factor vector's (or vectors') axes
         squared_factors = tf.reduce_sum(tf.square(V), vector_axes)
