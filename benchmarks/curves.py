@@ -100,7 +100,7 @@ def main():
             + " ".join(f"{value:.4f}" for value in curve),
             flush=True,
         )
-        curves[json.dumps(overrides)] = curve
+        curves[json.dumps(overrides) if overrides else "defaults"] = curve
     if args.plot:
         plot(curves, f"MovieLens {args.variant}, {args.split} {score_name}", args.plot)
 
