@@ -13,8 +13,12 @@ from ._data import check_trainable_range
 # mean (see _standardization); equally weighted targets, at most sqrt(n).
 _MAX_STANDARDIZED = 1e6
 
-# The smallest penalty of the linear weights in the least-squares start.
+# The smallest and largest penalties of the linear weights in the
+# least-squares start: collinear columns keep finite weights, and beyond the
+# largest the weights round to zero in float32 while Ridge's float64 would
+# overflow.
 _SMALLEST_PENALTY = 1e-6
+_LARGEST_PENALTY = 1e300
 
 
 class FMRegressor(RegressorMixin, BaseFM):
@@ -540,10 +544,12 @@ def _penalised_least_squares(X, y, sample_weight, alpha_linear):
     """
     # Ridge copies a weighted matrix; weights of 1 (the usual case) need none.
     weights = None if np.all(sample_weight == 1.0) else sample_weight
-    # In X's float32 (no copy), unless the squares Ridge sums could overflow it.
-    if np.abs(X.data).max(initial=0.0) >= 1e8:
+    alpha = float(np.clip(alpha_linear, _SMALLEST_PENALTY, _LARGEST_PENALTY))
+    # In X's float32 (no copy), unless the penalty or the squares Ridge sums
+    # could overflow it.
+    if alpha >= 1e30 or np.abs(X.data).max(initial=0.0) >= 1e8:
         X = X.astype(np.float64)
-    ridge = Ridge(alpha=max(alpha_linear, _SMALLEST_PENALTY), copy_X=False).fit(X, y, weights)
+    ridge = Ridge(alpha=alpha, copy_X=False).fit(X, y, weights)
     return float(ridge.intercept_), ridge.coef_
 
 

@@ -107,6 +107,27 @@ def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(e
     assert any(diverged), "training on 1e18 should diverge"
 
 
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier], ids=lambda e: e.__name__)
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("penalty", [{"alpha_linear": 1e30}, {"alpha_linear": 1e300},
+                                     {"alpha_uniform": 1e300}], ids=str)
+def test_penalties_of_any_size_leave_a_finite_model(estimator, early_stopping, penalty):
+    # A penalty beyond float32 makes training diverge at once, and the start
+    # is kept. The regressor's start without early stopping, Ridge of that
+    # penalty, overflowed in float32 and left NaN weights.
+    target = y if estimator is FMRegressor else y > 0
+    model = estimator(max_iter=2, early_stopping=early_stopping, random_state=0, **penalty)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, target)
+    assert all(issubclass(w.category, ConvergenceWarning) for w in caught), [
+        str(w.message) for w in caught
+    ]
+    assert_finite(model, X)
+    if "alpha_linear" in penalty:
+        assert np.abs(model.coef_).max() < 1e-6
+
+
 @pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
 def test_auto_step_sizes_train_on_features_of_any_scale(estimator):
     # 'auto' scales the rate and the initial spread down with the rows'
