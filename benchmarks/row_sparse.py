@@ -5,8 +5,8 @@ Usage::
     python benchmarks/row_sparse.py [--columns 50000 800000] [--repeats 3]
 
 60,000 rows of two one-hot non-zeros each (the XLA-compiled step), batches
-of 256, ``n_factors=32``, ``alpha_uniform=0`` (so that SGD, Adagrad and FTRL
-update only the rows of a batch's features). A step's time is that of a
+of 256, ``n_factors=32``, ``alpha_linear=0`` and ``alpha_uniform=0`` (so that
+SGD, Adagrad and FTRL update only the rows of a batch's features). A step's time is that of a
 three-epoch fit less a one-epoch fit, over the 470 steps between them; it
 includes each epoch's own work (FTRL anchors its slots to the weights at
 every epoch's learning rate, over the whole tables). Adam updates every row
@@ -40,8 +40,9 @@ def one_hot_pairs(n_columns, rng):
 
 
 def fit_seconds(X, y, solver, epochs):
-    model = FMRegressor(solver=solver, alpha_uniform=0.0, batch_size=BATCH, n_factors=32,
-                        max_iter=epochs, tol=None, early_stopping=False, random_state=0)
+    model = FMRegressor(solver=solver, alpha_linear=0.0, alpha_uniform=0.0, batch_size=BATCH,
+                        n_factors=32, max_iter=epochs, tol=None, early_stopping=False,
+                        random_state=0)
     start = time.perf_counter()
     model.fit(X, y)
     return time.perf_counter() - start
