@@ -158,37 +158,21 @@ def test_defaults_match_ridge_on_the_diabetes_data():
     assert fm.mean() > ridge.mean() - 0.02
 
 
-def test_defaults_match_ridge_on_a_small_additive_table():
-    # 80 training rows of 10 standardised columns and a linear target. When
-    # every row penalised every linear weight, alpha_linear=0.01 weighed like
-    # Ridge(alpha=0.8) on top of alpha_uniform's 8 and lost 0.011 R².
-    X, y = make_regression(n_samples=100, n_features=10, noise=10, random_state=0)
-    cv = KFold(5, shuffle=True, random_state=0)
-    fm = cross_val_score(make_pipeline(StandardScaler(), FMRegressor(random_state=0)), X, y, cv=cv)
-    ridge = cross_val_score(make_pipeline(StandardScaler(), Ridge()), X, y, cv=cv)
-    assert fm.mean() > ridge.mean() - 0.01
-
-
-def test_defaults_near_ridge_on_a_few_hundred_rows_of_many_dense_columns():
-    # 320 training rows of 200 standardised columns: at the rate and spread
-    # that suit one-hot ids, the initial pairwise terms were eight times the
-    # target's spread and the optimizer oscillated among them until tol
-    # stopped it (R² 0.90 against Ridge's 0.9998).
-    X, y = make_regression(n_samples=400, n_features=200, n_informative=10, noise=1,
-                           random_state=0)
-    cv = KFold(5, shuffle=True, random_state=0)
-    fm = cross_val_score(make_pipeline(StandardScaler(), FMRegressor(random_state=0)), X, y, cv=cv)
-    ridge = cross_val_score(make_pipeline(StandardScaler(), Ridge()), X, y, cv=cv)
-    assert fm.mean() > ridge.mean() - 0.01
-
-
-def test_defaults_match_ridge_on_as_many_columns_as_rows():
-    # 80 training rows of 100 standardised columns, 10 of them informative,
-    # and no noise: when alpha_uniform's 8 penalised the linear weights as
-    # the factors, the linear part was at best Ridge(alpha=8), 0.11 R²
-    # below Ridge() (0.574 against 0.681).
-    X, y = make_regression(n_samples=100, n_features=100, n_informative=10, noise=0,
-                           random_state=0)
+# Standardised columns and a linear target (10 informative columns), in
+# 5-fold CV. 100 x 10: when every row penalised every linear weight,
+# alpha_linear=0.01 weighed like Ridge(alpha=0.8) on top of alpha_uniform's
+# 8 and lost 0.011 R². 400 x 200: at the rate and spread that suit one-hot
+# ids, the initial pairwise terms were eight times the target's spread and
+# the optimizer oscillated among them until tol stopped it (R² 0.90 against
+# Ridge's 0.9998). 100 x 100 without noise: when alpha_uniform's 8 penalised
+# the linear weights as the factors, the linear part was at best
+# Ridge(alpha=8), 0.11 R² below Ridge() (0.574 against 0.681).
+@pytest.mark.parametrize(
+    "n_samples, n_features, noise", [(100, 10, 10), (400, 200, 1), (100, 100, 0)]
+)
+def test_defaults_match_ridge_on_additive_tables(n_samples, n_features, noise):
+    X, y = make_regression(n_samples=n_samples, n_features=n_features, n_informative=10,
+                           noise=noise, random_state=0)
     cv = KFold(5, shuffle=True, random_state=0)
     fm = cross_val_score(make_pipeline(StandardScaler(), FMRegressor(random_state=0)), X, y, cv=cv)
     ridge = cross_val_score(make_pipeline(StandardScaler(), Ridge()), X, y, cv=cv)
