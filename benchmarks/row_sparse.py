@@ -6,7 +6,9 @@ Usage::
 
 60,000 rows of two one-hot non-zeros each (the XLA-compiled step), batches
 of 256, ``n_factors=32``, ``alpha_linear=0`` and ``alpha_uniform=0`` (so that
-SGD, Adagrad and FTRL update only the rows of a batch's features). A step's time is that of a
+SGD, Adagrad and FTRL update only the rows of a batch's features), and
+Adagrad with ``alpha_linear=1`` (the default), which steps every linear
+weight and the factors of a batch's features only. A step's time is that of a
 three-epoch fit less a one-epoch fit, over the 470 steps between them; it
 includes each epoch's own work (FTRL anchors its slots to the weights at
 every epoch's learning rate, over the whole tables). Adam updates every row
@@ -26,7 +28,14 @@ import scipy.sparse as sp
 from sklearn_fm import FMRegressor
 from movielens import machine
 
-SOLVERS = ("sgd", "adagrad", "ftrl", "adam")
+# (column label, solver, alpha_linear)
+CONTENDERS = [
+    ("sgd", "sgd", 0.0),
+    ("adagrad", "adagrad", 0.0),
+    ("ftrl", "ftrl", 0.0),
+    ("adagrad, alpha_linear=1", "adagrad", 1.0),
+    ("adam", "adam", 0.0),
+]
 N_ROWS, BATCH = 60_000, 256
 
 
@@ -39,10 +48,10 @@ def one_hot_pairs(n_columns, rng):
     )
 
 
-def fit_seconds(X, y, solver, epochs):
-    model = FMRegressor(solver=solver, alpha_linear=0.0, alpha_uniform=0.0, batch_size=BATCH,
-                        n_factors=32, max_iter=epochs, tol=None, early_stopping=False,
-                        random_state=0)
+def fit_seconds(X, y, solver, alpha_linear, epochs):
+    model = FMRegressor(solver=solver, alpha_linear=alpha_linear, alpha_uniform=0.0,
+                        batch_size=BATCH, n_factors=32, max_iter=epochs, tol=None,
+                        early_stopping=False, random_state=0)
     start = time.perf_counter()
     model.fit(X, y)
     return time.perf_counter() - start
@@ -59,18 +68,19 @@ def main():
     y = rng.normal(size=N_ROWS)
     steps = 2 * -(-N_ROWS // BATCH)
     print(f"Machine: {machine()}.\n")
-    print("| columns | " + " | ".join(f"{s} ms/step" for s in SOLVERS) + " |")
-    print("| ---: |" + " ---: |" * len(SOLVERS))
+    print("| columns | " + " | ".join(f"{label} ms/step" for label, *_ in CONTENDERS) + " |")
+    print("| ---: |" + " ---: |" * len(CONTENDERS))
     for n_columns in args.columns:
         X = one_hot_pairs(n_columns, rng)
-        times = {solver: [] for solver in SOLVERS}
-        for solver in SOLVERS:
-            fit_seconds(X, y, solver, 1)  # builds and compiles the step of this shape
+        times = {label: [] for label, *_ in CONTENDERS}
+        for _, solver, alpha_linear in CONTENDERS:
+            fit_seconds(X, y, solver, alpha_linear, 1)  # builds and compiles this shape's step
         for _ in range(args.repeats):
-            for solver in SOLVERS:
-                extra = fit_seconds(X, y, solver, 3) - fit_seconds(X, y, solver, 1)
-                times[solver].append(1e3 * extra / steps)
-        cells = " | ".join(f"{np.median(times[s]):.2f}" for s in SOLVERS)
+            for label, solver, alpha_linear in CONTENDERS:
+                extra = (fit_seconds(X, y, solver, alpha_linear, 3)
+                         - fit_seconds(X, y, solver, alpha_linear, 1))
+                times[label].append(1e3 * extra / steps)
+        cells = " | ".join(f"{np.median(times[label]):.2f}" for label, *_ in CONTENDERS)
         print(f"| {n_columns:,} | {cells} |", flush=True)
 
 

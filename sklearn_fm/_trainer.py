@@ -654,7 +654,8 @@ class ModelKey(NamedTuple):
     n_fields: int  # None for an FM
     solver: SolverSpec
     loss: str
-    uniform: bool  # whether alpha_linear or alpha_uniform > 0
+    uniform_linear: bool  # whether alpha_linear > 0
+    uniform_factors: bool  # whether alpha_uniform > 0
     compiled: bool  # whether XLA compiles the step
 
 
@@ -683,13 +684,16 @@ class _Model:
         # The parameters of the best (or last finite) epoch, kept on the device.
         self.kept = [tf.Variable(v.value, trainable=False) for v in self.variables]
         # SGD, Adagrad and FTRL update only the rows of the batch's features
-        # in their row-sparse forms. The uniform penalty has a gradient on
-        # every row, so with it they update densely.
-        self.row_sparse = key.solver.row_sparse and not key.uniform
+        # in their row-sparse forms. A uniform penalty has a gradient on every
+        # row: that of the factors makes them update densely, that of the
+        # linear weights (one number per feature) only the kernel.
+        self.row_sparse = key.solver.row_sparse and not key.uniform_factors
+        self.dense_kernel = not self.row_sparse or key.uniform_linear
         self.optimizer = _build_optimizer(key.solver, self.row_sparse)
         self.optimizer.build(self.variables)
         self.initial_state = [v.numpy() for v in self.optimizer.variables]
-        self.loss, self.uniform = key.loss, key.uniform
+        self.loss = key.loss
+        self.uniform_linear, self.uniform_factors = key.uniform_linear, key.uniform_factors
         # Row-sparse Adagrad and FTRL read each row's whole gradient: merged
         # per step, or for a distributed model after the all-reduce.
         reads_whole_rows = self.row_sparse and not getattr(self.optimizer, "adds_rows", False)
@@ -822,15 +826,16 @@ class _Model:
         shrink = weight / n_rows
         d_V += tf.reshape(shrink, [-1] + [1] * (len(V.shape) - 1)) * alpha_factors * V
         gradients = [tf.reduce_sum(d_raw, axis=0), *self._table_gradients(d_w, d_V, cols)]
-        if self.uniform:  # per step; times n_rows, the epoch's mean counts it once
-            # Shared among the replicas, whose gradients are summed.
-            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-            alpha_linear, alpha_uniform = alpha_linear / replicas, alpha_uniform / replicas
-            penalty += 0.5 * n_rows * (
-                alpha_linear * tf.reduce_sum(tf.square(kernel))
-                + alpha_uniform * tf.reduce_sum(tf.square(factors))
-            )
+        # The uniform penalties, per step; times n_rows, the epoch's mean
+        # counts them once. Shared among the replicas, whose gradients are summed.
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        if self.uniform_linear:
+            alpha_linear /= replicas
+            penalty += 0.5 * n_rows * alpha_linear * tf.reduce_sum(tf.square(kernel))
             gradients[1] += alpha_linear * kernel
+        if self.uniform_factors:
+            alpha_uniform /= replicas
+            penalty += 0.5 * n_rows * alpha_uniform * tf.reduce_sum(tf.square(factors))
             gradients[2] += alpha_uniform * factors
         self.optimizer.apply(gradients, self.variables)
         return tf.stack([objective, penalty, squared_residuals])
@@ -890,14 +895,17 @@ class _Model:
 
     def _table_gradients(self, d_w, d_V, cols):
         """The gradients of ``kernel`` and ``factors`` from the per-non-zero
-        ones: row slices for a row-sparse optimizer, else dense."""
+        ones: row slices for a row-sparse optimizer, else dense (the
+        kernel's also where its uniform penalty reaches every row)."""
         kernel, factors = self.layer.kernel, self.layer.factors
+        n_features = tf.shape(kernel)[0]
         if not self.row_sparse:
-            n_features = tf.shape(kernel)[0]
             return (
                 tf.math.unsorted_segment_sum(d_w, cols, n_features),
                 tf.math.unsorted_segment_sum(d_V, cols, n_features),
             )
+        if self.dense_kernel:
+            kernel_gradient = tf.math.unsorted_segment_sum(d_w, cols, n_features)
         if self._merge_rows:
             nnz, n_outputs = tf.shape(cols)[0], tf.shape(d_w)[1]
             vectors = tf.reshape(d_V, tf.stack([nnz, n_outputs, -1]))
@@ -905,10 +913,9 @@ class _Model:
             merged = _summed_per_column(tf.reshape(both, (nnz, -1)), cols)
             merged = tf.reshape(merged, tf.shape(both))
             d_w, d_V = merged[..., 0], tf.reshape(merged[..., 1:], tf.shape(d_V))
-        return (
-            tf.IndexedSlices(d_w, cols, tf.shape(kernel, out_type=cols.dtype)),
-            tf.IndexedSlices(d_V, cols, tf.shape(factors, out_type=cols.dtype)),
-        )
+        if not self.dense_kernel:
+            kernel_gradient = tf.IndexedSlices(d_w, cols, tf.shape(kernel, out_type=cols.dtype))
+        return kernel_gradient, tf.IndexedSlices(d_V, cols, tf.shape(factors, out_type=cols.dtype))
 
     def _epoch_function(self, matrix, order, batch_size, batch_rows, settings):
         """One epoch over the rows ``order`` of ``matrix`` with the
@@ -1126,8 +1133,10 @@ class Trainer:
     |v_j|**2``: each row regularises the factors of the features it uses, as
     in libFM's SGD. On dense data this is the usual L2 penalty; on sparse
     data it costs O(k * nnz) per batch instead of touching every parameter.
-    The uniform terms touch every parameter in every step, so with either
-    every solver updates densely.
+    The uniform terms touch every parameter in every step: with
+    ``alpha_uniform`` every solver updates densely, with ``alpha_linear``
+    alone the row-sparse ones update every linear weight and the factors of
+    the batch's features only.
 
     Made in the scope of a synchronous ``tf.distribute`` strategy, it trains
     data-parallel: each replica computes the gradient of its share of every
@@ -1203,8 +1212,10 @@ class Trainer:
         X, y, sample_weight = rows
         training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
         compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
-        uniform = alpha_linear > 0 or alpha_uniform > 0
-        key = ModelKey(width, n_outputs, n_factors, n_fields, solver, loss, uniform, compiled)
+        key = ModelKey(
+            width, n_outputs, n_factors, n_fields, solver, loss,
+            alpha_linear > 0, alpha_uniform > 0, compiled,
+        )
         if distributed:
             # Built in the scope of the strategy, as a Keras model would be.
             # Not pooled: its variables belong to this strategy.
