@@ -112,9 +112,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         ``l2_shrinkage_regularization_strength``) update only the factors of
         the features in a batch when ``alpha_uniform=0`` (and only their
         linear weights too when ``alpha_linear=0``); the others update every
-        row. 'ftrl' starts from the initial factors (FTRL-Proximal would otherwise set
-        them to 0), and its ``l1_regularization_strength`` sets weights to
-        exactly zero.
+        row. 'ftrl' starts from the initial factors (FTRL-Proximal would
+        otherwise set them to 0), and its ``l1_regularization_strength`` sets
+        weights to exactly zero.
 
     learning_rate : {'constant', 'invscaling'}, default='invscaling'
         The schedule of the optimizer's learning rate over the epochs.
