@@ -936,11 +936,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         training matrix ``X`` when the model starts. A continued model keeps
         the spread it started from and the rate 'auto' chose then."""
         if not first_call:
-            # Models unpickled from versions before 'auto' trained with the parameters.
-            kept = StepSizes(
-                getattr(self, "learning_rate_init_", self.learning_rate_init),
-                getattr(self, "init_std_", self.init_std),
-            )
+            kept = self._started_step_sizes()
             if self.learning_rate_init == "auto":
                 return kept
             return kept._replace(learning_rate_init=self.learning_rate_init)
@@ -949,6 +945,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             return given  # no pass over X's values needed
         auto = _auto_step_sizes(_mean_squared_norm(X))
         return StepSizes(*(a if value == "auto" else value for a, value in zip(auto, given)))
+
+    def _started_step_sizes(self):
+        """The :class:`StepSizes` the fitted model started with."""
+        # Models unpickled from versions before 'auto' trained with the parameters.
+        return StepSizes(
+            getattr(self, "learning_rate_init_", self.learning_rate_init),
+            getattr(self, "init_std_", self.init_std),
+        )
 
     def _initial_linear_part(self, X, y, sample_weight, n_features, n_outputs):
         """The bias (n_outputs,) and kernel (n_features, n_outputs) a new

@@ -178,6 +178,7 @@ def _metadata(estimator, params, arrays):
     ``arrays``."""
     optimizer_state = estimator._optimizer_state
     counts = estimator._stream_counts()
+    step_sizes = estimator._started_step_sizes()
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -196,10 +197,8 @@ def _metadata(estimator, params, arrays):
         "early_stopping_": bool(estimator.early_stopping_),
         # Models unpickled from versions before 'auto' trained with alpha_factors.
         "alpha_factors_": float(getattr(estimator, "alpha_factors_", estimator.alpha_factors)),
-        "learning_rate_init_": float(
-            getattr(estimator, "learning_rate_init_", estimator.learning_rate_init)
-        ),
-        "init_std_": float(getattr(estimator, "init_std_", estimator.init_std)),
+        "learning_rate_init_": float(step_sizes.learning_rate_init),
+        "init_std_": float(step_sizes.init_std),
         "best_loss_": _optional_float(estimator.best_loss_),
         "best_validation_score_": _optional_float(estimator.best_validation_score_),
         "optimizer_state": (
