@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._categorical import CategoricalEncoding
+from ._categorical import CategoricalEncoding, check_numeric_columns
 from ._data import (
     LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
@@ -272,6 +272,7 @@ def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
     (None unless ``y_and_options`` gives it, with ``y_numeric``). The one
     path of X into a model."""
     check_sparse_structure(X)
+    check_numeric_columns(X, None if encoding is None else encoding.is_categorical)
     if encoding is not None:
         X = encoding.frame(X)
     checked = validate_data(

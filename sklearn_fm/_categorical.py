@@ -2,9 +2,12 @@
 encoded inside the estimators (``categorical_features="from_dtype"``).
 
 Each such column becomes one column per category seen in the first ``fit``
-or ``partial_fit``; a value that is missing or was not seen then encodes as
-no column at all, as ``OneHotEncoder(handle_unknown="ignore")`` does. The
-other columns pass through as they are, in their place.
+or ``partial_fit``, in sorted order as ``OneHotEncoder`` sorts them; a value
+that is missing or was not seen then encodes as no column at all, as
+``OneHotEncoder(handle_unknown="ignore")`` does. The other columns pass
+through as they are, in their place, and must hold numbers: this module also
+refuses the columns of strings and dates that scikit-learn's validation would
+read as numbers.
 """
 
 from typing import NamedTuple
@@ -32,6 +35,7 @@ class CategoricalEncoding(NamedTuple):
             X = _as_pandas(X)
         if not isinstance(X, pd.DataFrame):
             return None
+        X = _with_dictionaries_as_categories(X)
         is_categorical = np.array([isinstance(dtype, pd.CategoricalDtype) for dtype in X.dtypes])
         if not is_categorical.any():
             return None
@@ -39,7 +43,7 @@ class CategoricalEncoding(NamedTuple):
         for position in np.flatnonzero(is_categorical):
             column = X.iloc[:, position]
             seen = np.unique(column.cat.codes.to_numpy())
-            categories.append(np.asarray(column.cat.categories[seen[seen >= 0]]))
+            categories.append(_sorted(column.cat.categories[seen[seen >= 0]]))
         return cls(is_categorical, categories)
 
     @property
@@ -62,10 +66,19 @@ class CategoricalEncoding(NamedTuple):
                 "columns fit saw, not a sparse matrix."
             )
         if isinstance(X, pd.DataFrame):
-            return X
+            return _with_dictionaries_as_categories(X)
         if _is_foreign_frame(X):
             return _as_pandas(X)
-        return pd.DataFrame(np.asarray(X, dtype=object))
+        rows = np.asarray(X, dtype=object)
+        if rows.ndim != 2:  # pandas would take a 1-D array for a column
+            got = "scalar" if rows.ndim == 0 else f"{rows.ndim}D"
+            raise ValueError(
+                f"Expected 2D array, got {got} array instead: X must be a "
+                "DataFrame or an array of rows. Reshape your data either using "
+                "array.reshape(-1, 1) if your data has a single feature or "
+                "array.reshape(1, -1) if it contains a single sample."
+            )
+        return pd.DataFrame(rows)
 
     def numeric_view(self, X):
         """The :meth:`frame` ``X`` with every categorical column replaced by
@@ -89,7 +102,7 @@ class CategoricalEncoding(NamedTuple):
             width = len(list(run))
             if is_categorical:
                 blocks += [
-                    _one_hot(X.iloc[:, column], next(categorical))
+                    _one_hot(X.iloc[:, column], next(categorical), X.columns[column])
                     for column in range(position, position + width)
                 ]
             else:
@@ -104,10 +117,99 @@ class CategoricalEncoding(NamedTuple):
         categorical = iter(self.categories)
         for name, is_categorical in zip(input_names, self.is_categorical):
             if is_categorical:
-                names += [f"{name}_{category}" for category in next(categorical)]
+                names += [f"{name}_{category!s}" for category in next(categorical)]
             else:
                 names.append(name)
         return np.asarray(names, dtype=object)
+
+
+def check_numeric_columns(X, is_categorical=None):
+    """Raise a clear error if a column of the data frame ``X`` that the model
+    reads as numbers holds strings or dates; the columns where the boolean
+    array ``is_categorical`` is True are encoded and not checked.
+
+    scikit-learn's validation would turn strings of digits and dates into
+    numbers (dates into nanoseconds since 1970): a silently meaningless
+    model. Arrays are left to it, as Ridge reads them.
+    """
+    for position, (name, kind) in enumerate(_column_kinds(X)):
+        if is_categorical is not None and position < len(is_categorical):
+            if is_categorical[position]:
+                continue
+        if kind == "dates":
+            raise TypeError(
+                f"The column {name!r} of X holds dates or durations, but the model reads "
+                "its columns as numbers: derive numbers from it first (for example the "
+                "year, or the days since a date)."
+            )
+        if kind == "strings":
+            raise ValueError(
+                f"The column {name!r} of X holds strings, but the model reads its columns "
+                "as numbers. Make it a category column (X[name].astype('category')), "
+                "which categorical_features='from_dtype' one-hot encodes, or encode it "
+                "first (for example with OneHotEncoder)."
+            )
+        if kind == "categories of strings":
+            raise ValueError(
+                f"The column {name!r} of X is a category column of strings, but the model "
+                "reads it as numbers (with categorical_features=None, or as a column that "
+                "was numeric in the first fit). Set categorical_features='from_dtype' to "
+                "one-hot encode it."
+            )
+
+
+def _column_kinds(X):
+    """(name, kind) of each column of the data frame ``X``, the kind being
+    "dates", "strings", "categories of strings" or None (numbers, or values
+    that scikit-learn's validation refuses itself); nothing for an array."""
+    if isinstance(X, pd.DataFrame):
+        # Numeric dtypes first: no Series is made for those columns.
+        return [
+            (name, None if pd.api.types.is_numeric_dtype(dtype) else _pandas_kind(X.iloc[:, i]))
+            for i, (name, dtype) in enumerate(zip(X.columns, X.dtypes))
+        ]
+    if not _is_foreign_frame(X):
+        return []
+    schema = X.schema  # pyarrow's has names and types, polars' is a mapping
+    columns = zip(schema.names, schema.types) if hasattr(schema, "types") else schema.items()
+    return [(name, _foreign_kind(str(dtype))) for name, dtype in columns]
+
+
+def _pandas_kind(column):
+    """The kind (as :func:`_column_kinds`) of the pandas Series ``column``,
+    which is not of a numeric dtype."""
+    dtype = column.dtype
+    if _is_dictionary(dtype):
+        dtype = column.astype("category").dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        of_strings = _kind(pd.api.types.infer_dtype(dtype.categories)) == "strings"
+        return "categories of strings" if of_strings else None
+    if (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+    ):
+        return "dates"
+    if pd.api.types.is_object_dtype(dtype):
+        # Numbers in an object column are numbers, as scikit-learn reads them.
+        inferred = pd.api.types.infer_dtype(column, skipna=True)
+        if inferred.startswith("mixed") and inferred != "mixed-integer-float":
+            return "strings" if column.map(type).isin([str, bytes]).any() else None
+        return "strings" if inferred in _STRINGS else None
+    return "strings" if pd.api.types.is_string_dtype(dtype) else None
+
+
+def _foreign_kind(name):
+    """The kind (as :func:`_column_kinds`) of a polars or pyarrow column
+    type, by the ``name`` it prints as."""
+    if name.startswith(("Datetime", "Date", "Duration", "Time", "timestamp", "date", "time")):
+        return "dates"
+    if name.startswith(("String", "Utf8", "Binary", "string", "large_string", "binary")):
+        return "strings"
+    # polars' categorical types hold strings; pyarrow's dictionaries say.
+    if name.startswith(("Categorical", "Enum", "dictionary<values=string")):
+        return "categories of strings"
+    return None
 
 
 # Data frames of other libraries, by module and class, which the encoding
@@ -138,10 +240,79 @@ def _as_pandas(X):
         ) from error
 
 
-def _one_hot(column, categories):
-    """The CSR one-hot columns of ``column`` (a Series) for ``categories``;
-    a missing value or another category is a row of zeros."""
-    codes = pd.Index(categories).get_indexer(column.to_numpy(dtype=object))  # -1: none
+def _sorted(categories):
+    """The Index ``categories`` as a sorted array, as OneHotEncoder sorts its
+    categories, so that the model does not depend on the order a frame
+    declares them in; in that order if they cannot be compared."""
+    try:
+        return np.asarray(categories.sort_values())
+    except TypeError:
+        return np.asarray(categories)
+
+
+def _with_dictionaries_as_categories(X):
+    """The pandas DataFrame ``X`` with its pyarrow dictionary columns (as
+    ``read_parquet(dtype_backend="pyarrow")`` gives) as ``category`` columns,
+    which pyarrow Tables' dictionary columns become too."""
+    dictionaries = [
+        position for position, dtype in enumerate(X.dtypes) if _is_dictionary(dtype)
+    ]
+    if not dictionaries:
+        return X
+    X = X.copy(deep=False)
+    for position in dictionaries:
+        X.isetitem(position, X.iloc[:, position].astype("category"))
+    return X
+
+
+def _is_dictionary(dtype):
+    return isinstance(dtype, pd.ArrowDtype) and str(dtype).startswith("dictionary<")
+
+
+# What pandas' infer_dtype calls the values of a column, by kind.
+_NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
+_STRINGS = {"string", "bytes"}
+
+
+def _kind(inferred):
+    """"numbers", "strings" or None (other or mixed values) for values that
+    pandas' ``infer_dtype`` calls ``inferred``."""
+    if inferred in _NUMBERS:
+        return "numbers"
+    return "strings" if inferred in _STRINGS else None
+
+
+def _comparable_values(column, categories, name):
+    """The values of ``column`` (a Series) as an object array to look up in
+    ``categories``; a TypeError if they are of another kind (strings against
+    numbers), which would make every value an unseen category."""
+    # A category column's kind is that of its categories: no pass over its rows.
+    declared = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column
+    # Missing values (NaN is a float, no category a float Index) are of no kind.
+    present = declared.dropna()
+    inferred = pd.api.types.infer_dtype(present, skipna=True) if len(present) else "empty"
+    kind, expected = _kind(inferred), _kind(pd.api.types.infer_dtype(categories, skipna=True))
+    if None not in (kind, expected) and kind != expected:
+        raise TypeError(
+            f"The category column {name!r} of X holds {kind}, but the model's categories "
+            f"for it are {expected} (such as {categories[:3].tolist()}): each value would be "
+            "read as an unseen category. Pass the values themselves, of the type they "
+            "had in fit, not their codes."
+        )
+    values = column.to_numpy(dtype=object)
+    # Booleans equal the numbers 0 and 1, as OneHotEncoder matches them, but
+    # pandas' lookup of bools among numbers finds nothing.
+    if expected == "numbers" and categories.dtype != bool and inferred == "boolean":
+        values = pd.Series(values).map({True: 1, False: 0}).to_numpy(dtype=object)
+    return values
+
+
+def _one_hot(column, categories, name):
+    """The CSR one-hot columns of ``column`` (a Series named ``name`` in X)
+    for ``categories``; a missing value or another category is a row of
+    zeros."""
+    values = _comparable_values(column, categories, name)
+    codes = pd.Index(categories).get_indexer(values)  # -1: none
     rows = np.flatnonzero(codes >= 0)
     return sp.csr_matrix(
         (np.ones(len(rows)), (rows, codes[rows])), shape=(len(column), len(categories))

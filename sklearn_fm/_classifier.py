@@ -137,8 +137,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
-        ``X`` (and the Categorical and Enum columns of a polars DataFrame, the
-        dictionary columns of a pyarrow Table) are one-hot encoded inside the estimator, as in
+        ``X`` (and the columns of other frames that :class:`FMRegressor`
+        names) are one-hot encoded inside the estimator, as in
         :class:`FMRegressor`; None treats every column as numeric.
 
     class_weight : dict, 'balanced' or None, default=None
@@ -510,7 +510,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
                 )
         if known.shape[0] < 2:
             raise ValueError(
-                "FMClassifier needs samples of at least 2 classes, but the data "
+                f"{type(self).__name__} needs samples of at least 2 classes, but the data "
                 f"contains only one class: {known.tolist()[0]!r}."
             )
         unknown = np.setdiff1d(y, known)

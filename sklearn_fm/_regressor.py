@@ -192,14 +192,15 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     categorical_features : {"from_dtype"} or None, default="from_dtype"
         With ``"from_dtype"``, the ``category`` columns of a pandas DataFrame
-        ``X`` (and the Categorical and Enum columns of a polars DataFrame, the
-        dictionary columns of a pyarrow Table) are one-hot encoded inside the estimator, one column per
-        category seen in the first ``fit`` (or ``partial_fit``), so that a
-        frame of categorical columns needs no ``OneHotEncoder``; a missing
-        value or a category not seen then encodes as no column, and the other
-        columns pass through as numbers. None treats every column as numeric
-        (a ``category`` column of strings is then refused, as columns of
-        object or string dtype always are).
+        ``X`` (and its pyarrow dictionary columns, the Categorical and Enum
+        columns of a polars DataFrame, the dictionary columns of a pyarrow
+        Table) are one-hot encoded inside the estimator, one column per
+        category seen in the first ``fit`` (or ``partial_fit``), sorted, so
+        that a frame of categorical columns needs no ``OneHotEncoder``; a
+        missing value or a category not seen then encodes as no column, and
+        the other columns pass through as numbers. None treats every column
+        as numeric (a ``category`` column of strings is then refused, as
+        columns of strings or dates always are).
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit

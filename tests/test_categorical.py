@@ -191,7 +191,7 @@ def test_arrays_at_predict_and_sparse_matrices_refused():
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "X does not have valid feature names")
             model.predict(frame.iloc[:, :3].to_numpy(dtype=object))
-    with pytest.raises(ValueError, match="could not convert string to float: 'cheap'"):
+    with pytest.raises(ValueError, match="The column 'price' of X holds strings"):
         model.predict(frame.assign(price="cheap"))
 
 
@@ -249,3 +249,118 @@ def test_a_file_whose_categories_do_not_fit_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="is_categorical_ and categories_ do not fit together"):
         load(forged)
+
+
+def test_values_of_another_kind_than_the_categories_are_refused():
+    # They were each read as an unseen category: one prediction for every
+    # row, and partial_fit trained on rows without a feature.
+    rng = np.random.RandomState(0)
+    ids = rng.randint(1, 4, 60)
+    frame = pd.DataFrame({"user": pd.Categorical(ids.astype(str)), "x": rng.normal(size=60)})
+    y = ids + frame["x"]
+    model = FMRegressor(**FAST).fit(frame, y)
+    before = model.predict(frame)
+    codes = frame.assign(user=frame["user"].cat.codes)
+    message = (
+        r"The category column .* of X holds numbers, but the model's categories for it "
+        r"are strings \(such as \['1', '2', '3'\]\)"
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
+        for X in (frame.assign(user=pd.Categorical(ids)), codes, codes.to_numpy()):
+            with pytest.raises(TypeError, match=message):
+                model.predict(X)
+    with pytest.raises(TypeError, match=message):
+        model.partial_fit(codes, y)
+    assert_array_equal(model.predict(frame), before)
+    numbers = FMRegressor(**FAST).fit(frame.assign(user=pd.Categorical(ids)), y)
+    with pytest.raises(TypeError, match="holds strings, but the model's categories for it are numbers"):
+        numbers.predict(frame)
+
+
+@pytest.mark.parametrize("numbers", [np.int64, np.float64])
+def test_booleans_match_categories_of_numbers_as_onehotencoder_matches_them(numbers):
+    # A model fitted on 0 and 1 read True and False as unseen categories.
+    levels = np.tile([0, 1], 30)
+    as_numbers = pd.DataFrame({"c": pd.Categorical(levels.astype(numbers))})
+    as_booleans = pd.DataFrame({"c": pd.Categorical(levels.astype(bool))})
+    y = 2.0 * levels
+    for fitted, other in [(as_numbers, as_booleans), (as_booleans, as_numbers)]:
+        model = FMRegressor(**FAST).fit(fitted, y)
+        assert_array_equal(model.predict(other), model.predict(fitted))
+    encoder = OneHotEncoder(handle_unknown="ignore").fit(as_numbers)
+    assert_array_equal(encoder.transform(as_booleans).toarray(), encoder.transform(as_numbers).toarray())
+
+
+def test_the_model_does_not_depend_on_the_order_a_frame_declares_its_categories_in():
+    # The categories kept the declared order, so the same values and seed
+    # trained another model, where OneHotEncoder and
+    # HistGradientBoostingRegressor sort them.
+    frame, y = clicks()
+    declared = frame["user"].cat.categories
+    reordered = frame.assign(user=frame["user"].cat.reorder_categories(declared[::-1]))
+    model = FMClassifier(**FAST).fit(frame, y)
+    other = FMClassifier(**FAST).fit(reordered, y)
+    assert_array_equal(other.factors_, model.factors_)
+    assert_array_equal(other.categories_[0], np.sort(declared))
+    assert_array_equal(other.predict_proba(frame), model.predict_proba(reordered))
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.array(["a", "b"]), "Expected 2D array, got 1D array instead"),
+        (pd.Series(["a", "b"], dtype="category"), "Expected 2D array, got 1D array instead"),
+        ("a", "Expected 2D array, got scalar array instead"),
+        (np.zeros((2, 1, 1)), "Expected 2D array, got 3D array instead"),
+    ],
+    ids=["array", "Series", "scalar", "3-D"],
+)
+def test_input_that_is_not_a_table_is_refused_by_a_categorical_model(X, message):
+    # A 1-D array or a Series was taken for a column, a scalar and a 3-D
+    # array failed inside pandas.
+    model = FMRegressor(**FAST).fit(pd.DataFrame({"c": pd.Categorical(list("abc") * 10)}), np.arange(30.0))
+    for method in (model.predict, lambda X: model.partial_fit(X, np.zeros(2))):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+
+
+def test_pyarrow_dictionary_columns_of_a_pandas_frame_are_categories():
+    # As read_parquet(dtype_backend="pyarrow") gives them; they were read as
+    # strings, refused, or taken for numbers when they held digits.
+    pa = pytest.importorskip("pyarrow")
+    frame, y = clicks()
+    dictionary = pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
+    arrow = frame.assign(user=pd.Series(pa.array(frame["user"].astype(str)).dictionary_encode(), dtype=dictionary))
+    model = FMClassifier(**FAST).fit(frame, y)
+    from_arrow = FMClassifier(**FAST).fit(arrow, y)
+    assert_array_equal(from_arrow.factors_, model.factors_)
+    assert_array_equal(from_arrow.predict_proba(arrow), model.predict_proba(frame))
+    with pytest.raises(ValueError, match="The column 'user' of X is a category column of strings"):
+        FMClassifier(categorical_features=None, **FAST).fit(arrow, y)
+
+
+@pytest.mark.parametrize("library", ["polars", "pyarrow"])
+def test_polars_and_pyarrow_columns_of_strings_and_dates_are_refused(library):
+    # scikit-learn's validation read their dates as numbers.
+    pytest.importorskip("pyarrow")
+    module = pytest.importorskip(library)
+    columns = {"x": np.arange(20.0), "when": pd.date_range("2020", periods=20)}
+    dates = module.table(columns) if library == "pyarrow" else module.DataFrame(columns)
+    with pytest.raises(TypeError, match="The column 'when' of X holds dates or durations"):
+        FMRegressor(**FAST).fit(dates, np.arange(20.0))
+    columns = {"x": np.arange(20.0), "user": [str(i) for i in range(20)]}
+    digits = module.table(columns) if library == "pyarrow" else module.DataFrame(columns)
+    with pytest.raises(ValueError, match="The column 'user' of X holds strings"):
+        FMRegressor(**FAST).fit(digits, np.arange(20.0))
+
+
+def test_feature_names_print_categories_as_onehotencoder_does():
+    # Float32 categories printed with float64's digits: c_0.10000000149011612.
+    values = np.array([0.1, 0.2, 0.3] * 20, dtype=np.float32)
+    frame = pd.DataFrame({"c": pd.Categorical(values), "d": pd.Categorical(np.arange(60) % 2)})
+    y = np.arange(60.0)
+    pairs = FMRegressor(**FAST).fit(frame, y).top_interactions(n=6)
+    encoder = OneHotEncoder().fit(frame)
+    names = set(encoder.get_feature_names_out())
+    assert set(pairs["feature_i"]) | set(pairs["feature_j"]) == names

@@ -113,14 +113,32 @@ FIT_CASES = [
          "X is a malformed sparse matrix: .*" + re.escape(message))
         for how, message in MALFORMED.items()
     ),
-    ("string column", (frame(b=["x"] * 20), y), {}, ValueError, "could not convert string to float"),
-    ("categorical column, categorical_features=None", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {"categorical_features": None}, ValueError, "could not convert string to float: 'u'"),
-    ("a string column beside a categorical one", (frame(b=pd.Categorical(["u", "v"] * 10), c=["x"] * 20), y), {}, ValueError, "could not convert string to float: 'x'"),
+    ("string column", (frame(b=["x"] * 20), y), {}, ValueError, "The column 'b' of X holds strings, but the model reads its columns as numbers. Make it a category column"),
+    # scikit-learn's validation reads strings of digits as numbers (Ridge
+    # does), but the user guide promises that columns of strings are refused.
+    *(
+        (f"strings of digits in a column of dtype {dtype}", (frame(b=pd.Series([str(i) for i in range(20)], dtype=dtype)), y), {}, ValueError, "The column 'b' of X holds strings")
+        for dtype in ["str", object, "string[python]", "string[pyarrow]"]
+    ),
+    ("numbers and strings in an object column", (frame(b=pd.Series([1.0, "2"] * 10, dtype=object)), y), {}, ValueError, "The column 'b' of X holds strings"),
+    ("categorical column, categorical_features=None", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {"categorical_features": None}, ValueError, "The column 'b' of X is a category column of strings, but the model reads it as numbers"),
+    ("categorical column of digits, categorical_features=None", (frame(b=pd.Categorical(["1", "2"] * 10)), y), {"categorical_features": None}, ValueError, "The column 'b' of X is a category column of strings"),
+    ("a string column beside a categorical one", (frame(b=pd.Categorical(["u", "v"] * 10), c=["x"] * 20), y), {}, ValueError, "The column 'c' of X holds strings"),
     ("nan in a numeric column beside a categorical one", (frame(a=with_value(X, np.nan)[:, 1], b=pd.Categorical(["u", "v"] * 10)), y), {}, ValueError, "Input X contains NaN"),
     ("None in an object column", (frame(b=pd.Series([None] + [1.0] * 19, dtype=object)), y), {}, ValueError, "Input X contains NaN"),
     ("pd.NA in a nullable column", (frame(b=pd.array([None] + [1] * 19, dtype="Int64")), y), {}, ValueError, "Input X contains NaN"),
     ("lists in cells", (np.array([[[1, 2], 1.0]] * 20, dtype=object), y), {}, ValueError, "setting an array element with a sequence"),
-    ("datetime column", (frame(b=pd.date_range("2020", periods=20)), y), {}, TypeError, "DateTime64"),
+    ("datetime column", (frame(b=pd.date_range("2020", periods=20)), y), {}, TypeError, "The column 'b' of X holds dates or durations"),
+    # Alone, such columns passed scikit-learn's validation as numbers.
+    *(
+        (f"a frame of one {kind} column", (pd.DataFrame({"when": values}), y), {}, TypeError, "The column 'when' of X holds dates or durations")
+        for kind, values in [
+            ("datetime", pd.date_range("2020", periods=20)),
+            ("time zone aware datetime", pd.date_range("2020", periods=20, tz="UTC")),
+            ("timedelta", pd.to_timedelta(np.arange(20), "s")),
+            ("period", pd.period_range("2020", periods=20, freq="D")),
+        ]
+    ),
     # Shape of X
     ("1-D X", (y, y), {}, ValueError, "Expected 2D array, got 1D array"),
     ("3-D X", (X[:, :, None], y), {}, ValueError, "Found array with dim 3"),
@@ -214,7 +232,7 @@ ONLY = {
     ],
     FMClassifier: [
         ("continuous y", (X, rng.normal(size=20)), {}, ValueError, "Unknown label type: continuous"),
-        ("one class", (X, np.zeros(20)), {}, ValueError, "only one class: 0.0"),
+        ("one class", (X, np.zeros(20)), {}, ValueError, "{name} needs samples of at least 2 classes.*only one class: 0.0"),
         ("a single sample", (X[:1], y[:1]), {}, ValueError, "only one class"),
         ("unknown class_weight", (X, y), {"class_weight": "even"}, ValueError, "'class_weight' parameter"),
         ("negative class_weight", (X, y), {"class_weight": {0.0: -1.0, 1.0: 1.0}}, ValueError, "class_weight must map classes to finite, non-negative"),
