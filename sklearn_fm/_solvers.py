@@ -11,6 +11,7 @@ without importing Keras; Keras builds the optimizer when training starts.
 
 import difflib
 import math
+import struct
 from numbers import Real
 from typing import NamedTuple
 
@@ -87,6 +88,11 @@ _UNSUPPORTED = {
         "the estimators keep the parameters of the last epoch (or with "
         "early_stopping of the best one), not moving averages of them",
     ),
+    "exclude_layers": (
+        lambda value: value is None,
+        "it takes the names of layers to train with AdamW instead, and a "
+        "solver's config holds numbers, booleans or None",
+    ),
 }
 # Settings under which SGD, Adagrad and FTRL no longer update IndexedSlices
 # row by row (weight decay, momentum, FTRL's shrinkage and clipping act on
@@ -148,11 +154,12 @@ class SolverSpec(NamedTuple):
                 raise ValueError(
                     f"The solver's setting {setting}={value!r} is not supported: {why}."
                 )
-            _check_setting(setting, value)
-        # NumPy scalars as Python's: the spec is JSON data (see serialize).
-        plain = {name: getattr(value, "item", lambda: value)() for name, value in config.items()}
         class_name = _class_name(solver["class_name"])
         _check_setting_names(class_name, config)
+        for setting, value in config.items():
+            _check_setting(class_name, setting, value)
+        # NumPy scalars as Python's: the spec is JSON data (see serialize).
+        plain = {name: getattr(value, "item", lambda: value)() for name, value in config.items()}
         return cls(class_name, tuple(sorted(plain.items())))
 
     @property
@@ -218,11 +225,14 @@ _SETTING_RANGES = {
         ("beta_1", "beta_2", "rho", "ema_momentum", "adam_beta_1", "adam_beta_2"),
         ("from 0 to 1", lambda value: 0 <= value <= 1),
     ),
+    # The optimizers divide by epsilon plus the squares of gradients, which
+    # are 0 for the features a batch lacks (and the layer's padding): 0 / 0.
+    **dict.fromkeys(
+        ("epsilon", "epsilon_1", "epsilon_2"),
+        ("greater than 0 in float32 (at least 1e-45)", lambda value: _as_float32(value) > 0),
+    ),
     **dict.fromkeys(
         (
-            "epsilon",
-            "epsilon_1",
-            "epsilon_2",
             "weight_decay",
             "adam_weight_decay",
             "clipnorm",
@@ -241,18 +251,52 @@ _SETTING_RANGES = {
         ("gradient_accumulation_steps", "ema_overwrite_frequency"),
         ("an integer of at least 1", lambda value: value >= 1 and float(value).is_integer()),
     ),
+    **dict.fromkeys(
+        ("ns_steps", "warmup_steps"),
+        ("an integer of at least 0", lambda value: value >= 0 and float(value).is_integer()),
+    ),
 }
+# Settings that must stay below 1 for an optimizer, by class name: its bias
+# correction divides by 1 - value**t, or its running average never leaves
+# its start (such fits diverged in their first epoch or stopped moving).
+_BELOW_ONE = {
+    "Adam": ("beta_1", "beta_2"),
+    "AdamW": ("beta_1", "beta_2"),
+    "Adamax": ("beta_1",),
+    "Nadam": ("beta_2",),
+    "Lamb": ("beta_1", "beta_2"),
+    "ScheduleFreeAdamW": ("beta_2",),
+    "RMSprop": ("rho",),
+    "Muon": ("adam_beta_1", "adam_beta_2"),
+}
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
-def _check_setting(setting, value):
-    """Refuse a setting's value that no optimizer can train with."""
+def _as_float32(value):
+    """The finite ``value`` rounded to float32, as Keras applies it."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _check_setting(class_name, setting, value):
+    """Refuse a setting's value that the optimizer ``class_name`` cannot
+    train with."""
     if value is None or isinstance(value, bool):
         return
     if not math.isfinite(value):
         raise ValueError(f"The solver's setting {setting}={value!r} is not a finite number.")
+    if abs(value) > _FLOAT32_MAX:  # Keras would apply it as infinity
+        raise ValueError(
+            f"The solver's setting {setting}={value!r} is beyond the range of float32 "
+            f"({_FLOAT32_MAX:.3g}), in which training computes."
+        )
     expected, valid = _SETTING_RANGES.get(setting, (None, None))
     if valid is not None and not valid(value):
         raise ValueError(f"The solver's setting {setting} must be {expected}; got {value!r}.")
+    if setting in _BELOW_ONE.get(class_name, ()) and not value < 1:
+        raise ValueError(
+            f"The solver's setting {setting} of {class_name} must be less than 1: "
+            f"{class_name} does not train with {setting}={value!r}."
+        )
 
 
 def _check_setting_names(class_name, config):

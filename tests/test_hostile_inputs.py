@@ -201,7 +201,20 @@ FIT_CASES = [
     ("a string setting of the solver", (X, y), {"solver": {"class_name": "Adam", "config": {"weight_decay": "x"}}}, TypeError, "maps setting names to numbers, booleans or None"),
     ("a nan setting of the solver", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": np.nan}}}, ValueError, "setting beta_1=nan is not a finite number"),
     ("beta_1=2", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": 2.0}}}, ValueError, "beta_1 must be from 0 to 1; got 2.0"),
-    ("a negative epsilon", (X, y), {"solver": {"class_name": "Adagrad", "config": {"epsilon": -1}}}, ValueError, "epsilon must be at least 0; got -1"),
+    ("a negative epsilon", (X, y), {"solver": {"class_name": "Adagrad", "config": {"epsilon": -1}}}, ValueError, r"epsilon must be greater than 0 in float32 \(at least 1e-45\); got -1"),
+    # Adam and RMSprop divided 0 by 0 for the features absent from a batch
+    # and diverged in the first epoch, with advice to lower the rate.
+    ("epsilon=0", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": 0.0}}}, ValueError, "epsilon must be greater than 0 in float32"),
+    ("an epsilon that is 0 in float32", (X, y), {"solver": {"class_name": "RMSprop", "config": {"epsilon": 1e-50}}}, ValueError, "epsilon must be greater than 0 in float32"),
+    # Infinity in float32: steps of zero, with only NumPy's overflow warning.
+    ("an epsilon beyond float32", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": 1e300}}}, ValueError, r"epsilon=1e\+300 is beyond the range of float32"),
+    # Bias corrections that divide by 0, running averages that never move:
+    # the fit diverged or stood still, without a word.
+    ("Adam's beta_2=1", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_2": 1.0}}}, ValueError, "setting beta_2 of Adam must be less than 1"),
+    ("RMSprop's rho=1", (X, y), {"solver": {"class_name": "RMSprop", "config": {"rho": 1}}}, ValueError, "setting rho of RMSprop must be less than 1"),
+    # Keras raised its TypeError from inside training.
+    ("Muon's ns_steps=2.5", (X, y), {"solver": {"class_name": "Muon", "config": {"ns_steps": 2.5}}}, ValueError, "ns_steps must be an integer of at least 0; got 2.5"),
+    ("Muon's exclude_layers=1", (X, y), {"solver": {"class_name": "Muon", "config": {"exclude_layers": 1}}}, ValueError, "exclude_layers=1 is not supported: it takes the names of layers"),
     ("loss_scale_factor=0", (X, y), {"solver": {"class_name": "SGD", "config": {"loss_scale_factor": 0}}}, ValueError, "loss_scale_factor=0 is not supported: it scales the loss"),
     # Keras divided the gradients by it, which training had not multiplied:
     # a learning rate 100 times smaller, or a TypeError on row-sparse updates.

@@ -148,3 +148,22 @@ def test_training_starts_from_the_fits_own_parameters_with_every_optimizer(solve
         model = FMRegressor(solver=solver, **params).fit(X, y)
         np.testing.assert_allclose(model.factors_, start.factors_, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(model.coef_, start.coef_, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        {"class_name": "Lion", "config": {"beta_2": 1.0}},
+        {"class_name": "Adadelta", "config": {"rho": 1.0}},
+        {"class_name": "Nadam", "config": {"beta_1": 1.0}},
+    ],
+    ids=lambda solver: solver["class_name"],
+)
+def test_a_setting_of_1_is_refused_only_by_the_optimizers_that_cannot_train_with_it(solver):
+    # Adam's beta_2=1 is refused (tests/test_hostile_inputs.py); these train.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = X[:, 0] * X[:, 1] + X[:, 2]
+    model = FMRegressor(solver=solver, max_iter=5, tol=None, early_stopping=False, random_state=0)
+    model.fit(X, y)
+    assert model.n_iter_ == 5 and model.loss_curve_[-1] < 0.9 * model.loss_curve_[0]
