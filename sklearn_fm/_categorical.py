@@ -145,7 +145,7 @@ def check_numeric_columns(X, is_categorical=None):
         if kind == "strings":
             raise ValueError(
                 f"The column {name!r} of X holds strings, but the model reads its columns "
-                "as numbers. Make it a category column (X[name].astype('category')), "
+                f"as numbers. Make it a category column (X[{name!r}].astype('category')), "
                 "which categorical_features='from_dtype' one-hot encodes, or encode it "
                 "first (for example with OneHotEncoder)."
             )
@@ -182,7 +182,7 @@ def _pandas_kind(column):
     if _is_dictionary(dtype):
         dtype = column.astype("category").dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        of_strings = _kind(pd.api.types.infer_dtype(dtype.categories)) == "strings"
+        of_strings = _values_kind(pd.api.types.infer_dtype(dtype.categories)) == "strings"
         return "categories of strings" if of_strings else None
     if (
         pd.api.types.is_datetime64_any_dtype(dtype)
@@ -274,7 +274,7 @@ _NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
 _STRINGS = {"string", "bytes"}
 
 
-def _kind(inferred):
+def _values_kind(inferred):
     """"numbers", "strings" or None (other or mixed values) for values that
     pandas' ``infer_dtype`` calls ``inferred``."""
     if inferred in _NUMBERS:
@@ -291,7 +291,8 @@ def _comparable_values(column, categories, name):
     # Missing values (NaN is a float, no category a float Index) are of no kind.
     present = declared.dropna()
     inferred = pd.api.types.infer_dtype(present, skipna=True) if len(present) else "empty"
-    kind, expected = _kind(inferred), _kind(pd.api.types.infer_dtype(categories, skipna=True))
+    kind = _values_kind(inferred)
+    expected = _values_kind(pd.api.types.infer_dtype(categories, skipna=True))
     if None not in (kind, expected) and kind != expected:
         raise TypeError(
             f"The category column {name!r} of X holds {kind}, but the model's categories "
