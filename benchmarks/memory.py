@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/memory.py [--rows 4000000] [--epochs 3] [--early-stopping]
     python benchmarks/memory.py --sizes 200000 201000 207000 215000 230000 260000 290000
+    python benchmarks/memory.py --wide 1000000
 
 Fits ``FMRegressor(n_factors=8, max_iter=epochs, early_stopping=False,
 tol=None, random_state=0)`` on ``--rows`` one-hot rows of a user and an item
@@ -19,6 +20,12 @@ rows and scores them after each epoch.
 With ``--sizes``, times instead one-epoch fits (``batch_size=1024``) of the
 first rows of the set in each of these numbers: a size whose padded matrix
 (``_trainer._bucket``) is new compiles the training step again.
+
+With ``--wide COLUMNS``, measures instead what the parameters of a wide model
+cost: ``FMRegressor(max_iter=2, random_state=0)`` (its defaults: 32 factors,
+Adam) on 50 rows of ``COLUMNS`` columns with 5 non-zeros each, after a
+warm-up fit of 1,000 columns; prints the peak RSS added in MiB and in float32
+factor tables (``COLUMNS`` x 32 x 4 bytes), the size of the layer's table.
 """
 
 import argparse
@@ -57,9 +64,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+")
     parser.add_argument("--early-stopping", action="store_true")
+    parser.add_argument("--wide", type=int, metavar="COLUMNS")
     args = parser.parse_args()
     if args.sizes:
         return time_sizes(args.sizes)
+    if args.wide:
+        return measure_wide(args.wide)
     X, y = one_hot_rows(args.rows)
     csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
 
@@ -78,6 +88,29 @@ def main():
     print(f"{args.rows:,} rows, {X.nnz:,} non-zeros, CSR {csr_mib:.0f} MiB; "
           f"{args.epochs} epochs in {seconds:.1f} s; early stopping: {args.early_stopping}.")
     print(f"Peak RSS added by the fit: {added:.0f} MiB = {added / csr_mib:.1f}x the CSR matrix.")
+
+
+def measure_wide(n_columns, n_rows=50, per_row=5):
+    from sklearn_fm import FMRegressor
+
+    rng = np.random.RandomState(0)
+    X = sp.csr_matrix(
+        (
+            rng.uniform(0.5, 1.5, n_rows * per_row),
+            rng.randint(n_columns, size=n_rows * per_row),
+            np.arange(0, n_rows * per_row + 1, per_row),
+        ),
+        shape=(n_rows, n_columns),
+    )
+    y = rng.normal(size=n_rows)
+    FMRegressor(max_iter=1, random_state=0).fit(X[:, :1000], y)
+    baseline = peak_mib()
+    FMRegressor(max_iter=2, random_state=0).fit(X, y)
+    added = peak_mib() - baseline
+    table_mib = n_columns * 32 * 4 / 2**20
+    print(f"Machine: {machine()}.")
+    print(f"{n_columns:,} columns, 32 factors: a float32 factor table is {table_mib:.0f} MiB.")
+    print(f"Peak RSS added by the fit: {added:.0f} MiB = {added / table_mib:.1f} tables.")
 
 
 def time_sizes(sizes):

@@ -66,7 +66,8 @@ def _check_representable_products(factors, init_std):
     """Refuse starting factors whose pairwise products overflow float32, the
     precision training runs in: such a start diverges in its first epoch and
     leaves a model that no input can be predicted with."""
-    largest = np.abs(factors).max(initial=0.0)
+    # max and min instead of abs: no temporary copy of the largest array of a fit.
+    largest = max(float(factors.max(initial=0.0)), -float(factors.min(initial=0.0)))
     if largest >= LARGEST_TRAINABLE_VALUE:
         raise ValueError(
             f"init_std={init_std!r} draws initial factors up to {largest:.3g}, whose "
@@ -648,7 +649,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             intercept_, coef_, factors_ = self.intercept_, self.coef_, self.factors_
         else:
             kept = params if fitted.params is None else fitted.params
-            intercept_, coef_, factors_ = rescale_fm(*kept, targets.shift, targets.scale)
+            # The trained parameters are this fit's own arrays: rescaled in
+            # place, without a copy of the factors (the starting ones may be
+            # the model's, when it warm-starts).
+            intercept_, coef_, factors_ = rescale_fm(
+                *kept, targets.shift, targets.scale, in_place=fitted.params is not None
+            )
         # Assigned only now and in one step, the input contract with the
         # parameters, so that neither an interrupted fit nor a predict in
         # another thread (see _fitted_copy) can see a half-updated model.

@@ -79,13 +79,18 @@ def estimator_outputs(outputs):
     return outputs[:, 0] if outputs.shape[1] == 1 else outputs
 
 
-def rescale_fm(intercept, coef, factors, shift, scale):
+def rescale_fm(intercept, coef, factors, shift, scale, in_place=False):
     """The parameters of the FM ``shift + scale * f``, for an FM ``f`` and ``scale > 0``.
 
     The linear weights scale by ``scale`` and the factors by its square root,
     so that every interaction weight ``<v_i, v_j>`` scales by ``scale``.
+    ``in_place`` scales the arrays ``coef`` and ``factors`` themselves.
     """
-    return shift + scale * intercept, scale * coef, np.sqrt(scale) * factors
+    if not in_place:
+        return shift + scale * intercept, scale * coef, np.sqrt(scale) * factors
+    coef *= scale
+    factors *= np.sqrt(scale)
+    return shift + scale * intercept, coef, factors
 
 
 def fm_decision(X, intercept, coef, factors):

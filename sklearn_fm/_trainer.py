@@ -691,7 +691,7 @@ class _Model:
         self.dense_kernel = not self.row_sparse or key.uniform_linear
         self.optimizer = _build_optimizer(key.solver, self.row_sparse)
         self.optimizer.build(self.variables)
-        self.initial_state = [v.numpy() for v in self.optimizer.variables]
+        self.initial_state = [_compact(v.numpy()) for v in self.optimizer.variables]
         self.loss = key.loss
         self.uniform_linear, self.uniform_factors = key.uniform_linear, key.uniform_factors
         # Row-sparse Adagrad and FTRL read each row's whole gradient: merged
@@ -741,7 +741,7 @@ class _Model:
                 f"but {type(self.optimizer).__name__} for these parameters has {expected}."
             )
         for variable, value in zip(self.variables, (bias, kernel, factors)):
-            _assign_leading_rows(variable, value, np.zeros(variable.shape, np.float32))
+            _assign_leading_rows(variable, value, np.broadcast_to(np.float32(0), variable.shape))
         for variable, value, initial in zip(self.optimizer.variables, state, self.initial_state):
             _assign_leading_rows(variable, value, initial)
         if optimizer_state is None:
@@ -1023,9 +1023,29 @@ def _leading_rows(arrays, n_rows):
     return [array[:n_rows] if np.ndim(array) >= 2 else array for array in arrays]
 
 
+def _compact(array):
+    """``array``, or if all its entries are equal (as in an optimizer's
+    initial slots) a read-only broadcast of the one value: a pooled model
+    keeps its optimizer's initial state while the process lives, and each
+    slot would hold as many numbers as the parameters."""
+    flat = array.reshape(-1)
+    if flat.size > 1 and (flat == flat[0]).all():
+        return np.broadcast_to(flat[0], array.shape)
+    return array
+
+
+def _is_one_value(array):
+    """Whether ``array`` is a broadcast of one value (see ``_compact``)."""
+    return isinstance(array, np.ndarray) and array.size > 0 and not any(array.strides)
+
+
 def _assign_leading_rows(variable, value, zero_model):
     """Assign ``value`` to the first rows of the Keras ``variable`` and the
     rows of ``zero_model`` (the variable's shape) beyond them to the others."""
+    if _is_one_value(value) and _is_one_value(zero_model) and value.flat[0] == zero_model.flat[0]:
+        # One number throughout: filled on the device, no table on the host.
+        variable.assign(tf.fill(variable.shape, tf.constant(value.flat[0], variable.dtype)))
+        return
     n_rows = np.shape(value)[0] if np.ndim(value) >= 2 else None
     if n_rows is None or n_rows == variable.shape[0]:
         variable.assign(value)
