@@ -194,6 +194,11 @@ def _scalar_label(value):
         return (bool(value),)
     if isinstance(value, (Integral, np.integer)):
         return (int(value),)
+    if isinstance(value, (complex, np.complexfloating)):  # as scikit-learn words it
+        raise ValueError(
+            "Complex data not supported: MultiHotEncoder's labels are strings, "
+            f"numbers or other hashable values that sort; got {value!r}."
+        )
     if isinstance(value, _LABEL_SETS) or not isinstance(value, Hashable):
         raise TypeError(
             "MultiHotEncoder reads a cell as a string of labels, a list, tuple or set "
