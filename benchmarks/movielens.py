@@ -53,13 +53,14 @@ IDS = ["user_id", "item_id"]
 SIDE = ["gender", "age", "occupation"]
 
 
-def load_split(variant, data, fold=1):
+def load_split(variant, data, fold=1, seed=0):
     """Train and test frames of ratings joined with user and item columns;
-    for ML-100K, those of the split ``u{fold}``."""
+    for ML-100K, those of the split ``u{fold}``; for ML-1M, the 90/10 split
+    that ``RandomState(seed)`` shuffles (0: the data README's standard one)."""
     movielens = load_movielens(variant, data_home=data, download=False)
     if variant == "1m":
         ratings = movielens.ratings
-        order = np.random.RandomState(0).permutation(len(ratings))
+        order = np.random.RandomState(seed).permutation(len(ratings))
         n_test = len(ratings) // 10
         train, test = ratings.iloc[order[n_test:]], ratings.iloc[order[:n_test]]
     else:
