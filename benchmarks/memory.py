@@ -23,9 +23,10 @@ first rows of the set in each of these numbers: a size whose padded matrix
 
 With ``--wide COLUMNS``, measures instead what the parameters of a wide model
 cost: ``FMRegressor(max_iter=2, random_state=0)`` (its defaults: 32 factors,
-Adam) on 50 rows of ``COLUMNS`` columns with 5 non-zeros each, after a
-warm-up fit of 1,000 columns; prints the peak RSS added in MiB and in float32
-factor tables (``COLUMNS`` x 32 x 4 bytes), the size of the layer's table.
+Adam) on 50 rows of ``COLUMNS`` columns with 5 non-zeros each on average,
+after a warm-up fit of 1,000 columns; prints the peak RSS added in MiB and in
+float32 factor tables (``COLUMNS`` x 32 x 4 bytes), the size of the layer's
+table.
 """
 
 import argparse
@@ -93,16 +94,8 @@ def main():
 def measure_wide(n_columns, n_rows=50, per_row=5):
     from sklearn_fm import FMRegressor
 
-    rng = np.random.RandomState(0)
-    X = sp.csr_matrix(
-        (
-            rng.uniform(0.5, 1.5, n_rows * per_row),
-            rng.randint(n_columns, size=n_rows * per_row),
-            np.arange(0, n_rows * per_row + 1, per_row),
-        ),
-        shape=(n_rows, n_columns),
-    )
-    y = rng.normal(size=n_rows)
+    X = sp.random(n_rows, n_columns, density=per_row / n_columns, format="csr", random_state=0)
+    y = np.random.RandomState(0).normal(size=n_rows)
     FMRegressor(max_iter=1, random_state=0).fit(X[:, :1000], y)
     baseline = peak_mib()
     FMRegressor(max_iter=2, random_state=0).fit(X, y)
