@@ -4,7 +4,7 @@ LogisticRegression and modern-fm's FFMClassifier and FMClassifier.
 Usage::
 
     python benchmarks/ffm.py --data ../shared/data [--task movielens|generated|both]
-        [--repeats 3] [--no-peers]
+        [--repeats 3] [--no-peers] [--split test|validation] [--n-factors K]
 
 Two click tasks, each with its columns one-hot encoded per field:
 
@@ -23,6 +23,12 @@ AUC and log-loss, fit seconds and seconds per epoch, medians over
 (TensorFlow's import and the compilation of each shape, about 5 s, are paid
 once per process). modern-fm runs when it is
 importable (``pip install modern-fm``); it is not a dependency.
+
+``--split validation`` scores the MovieLens task on ``validation_split`` of
+its training part instead of the test part (the data the settings were
+chosen on). ``--n-factors K`` gives FFMClassifier (fields) and FMClassifier
+the rank K instead of their defaults (8 per field and 32), to compare them at
+equal rank.
 """
 
 import argparse
@@ -42,7 +48,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.preprocessing import OneHotEncoder
 
 from sklearn_fm import FFMClassifier, FMClassifier, MultiHotEncoder
-from movielens import load_split, machine
+from movielens import load_split, machine, validation_split
 
 
 class Task(NamedTuple):
@@ -81,8 +87,10 @@ def movielens_blocks():
     return blocks + [("genres", MultiHotEncoder(norm="l2"), ["genres"])]
 
 
-def movielens_clicks(data):
+def movielens_clicks(data, split="test"):
     train, test = load_split("1m", data)
+    if split == "validation":
+        train, test = validation_split(train)
     task = encoded(
         movielens_blocks(), train, test, (train["rating"] >= 4).to_numpy(int),
         (test["rating"] >= 4).to_numpy(int), "ML-1M clicks",
@@ -113,15 +121,19 @@ def generated_clicks(n_samples=200_000, seed=0):
     )
 
 
-def contenders(task, peers):
-    """(name, estimator, fit keyword arguments) of each model."""
-    models = [("FFMClassifier (fields)", FFMClassifier(fields=task.fields, random_state=0), {})]
+def contenders(task, peers, n_factors=None):
+    """(name, estimator, fit keyword arguments) of each model; the FM and the
+    FFM of ``fields`` of rank ``n_factors`` (None: their defaults)."""
+    rank = {} if n_factors is None else {"n_factors": n_factors}
+    models = [
+        ("FFMClassifier (fields)", FFMClassifier(fields=task.fields, random_state=0, **rank), {})
+    ]
     if task.coarse_fields is not None:
         # n_factors=32 was chosen on a validation split of the training data.
         coarse = FFMClassifier(fields=task.coarse_fields, n_factors=32, random_state=0)
         models.append(("FFMClassifier (2 coarse fields, n_factors=32)", coarse, {}))
     models += [
-        ("FMClassifier", FMClassifier(random_state=0), {}),
+        ("FMClassifier", FMClassifier(random_state=0, **rank), {}),
         ("LogisticRegression", LogisticRegression(max_iter=1000), {}),
     ]
     if peers:
@@ -154,8 +166,8 @@ def contenders(task, peers):
     return models
 
 
-def run(task, repeats, peers):
-    models = contenders(task, peers)
+def run(task, repeats, peers, n_factors=None):
+    models = contenders(task, peers, n_factors)
     results = {name: [] for name, _, _ in models}
     for name, estimator, fit_args in models:  # untimed: start-up and compilation
         estimator.fit(task.X_train, task.y_train, **fit_args)
@@ -201,6 +213,8 @@ def main():
     parser.add_argument("--task", choices=["movielens", "generated", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-peers", action="store_true", help="skip modern-fm")
+    parser.add_argument("--split", choices=["test", "validation"], default="test")
+    parser.add_argument("--n-factors", type=int)
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -212,9 +226,9 @@ def main():
     if args.task in ("generated", "both"):
         tasks.append(generated_clicks)
     if args.task in ("movielens", "both"):
-        tasks.append(lambda: movielens_clicks(args.data))
+        tasks.append(lambda: movielens_clicks(args.data, args.split))
     for make_task in tasks:
-        run(make_task(), args.repeats, not args.no_peers)
+        run(make_task(), args.repeats, not args.no_peers, args.n_factors)
 
 
 if __name__ == "__main__":
