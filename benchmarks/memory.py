@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/memory.py [--rows 4000000] [--epochs 3] [--early-stopping]
     python benchmarks/memory.py --sizes 200000 201000 207000 215000 230000 260000 290000
-    python benchmarks/memory.py --wide 1000000
+    python benchmarks/memory.py --wide 1000000 [--partial-fit]
 
 Fits ``FMRegressor(n_factors=8, max_iter=epochs, early_stopping=False,
 tol=None, random_state=0)`` on ``--rows`` one-hot rows of a user and an item
@@ -26,7 +26,9 @@ cost: ``FMRegressor(max_iter=2, random_state=0)`` (its defaults: 32 factors,
 Adam) on 50 rows of ``COLUMNS`` columns with 5 non-zeros each on average,
 after a warm-up fit of 1,000 columns; prints the peak RSS added in MiB and in
 float32 factor tables (``COLUMNS`` x 32 x 4 bytes), the size of the layer's
-table.
+table. With ``--partial-fit`` as well, measures a third ``partial_fit`` call
+of that model instead (after two unmeasured ones), as a stream of chunks of
+a wide model makes them.
 """
 
 import argparse
@@ -44,6 +46,14 @@ from movielens import machine
 
 def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def status_mib(field):
+    """A memory figure of this process from Linux's /proc/self/status
+    (VmRSS, or its peak VmHWM, which /proc/self/clear_refs resets), in MiB."""
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
 
 
 def one_hot_rows(n_rows, n_users=50_000, n_items=20_000, seed=0):
@@ -66,11 +76,12 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+")
     parser.add_argument("--early-stopping", action="store_true")
     parser.add_argument("--wide", type=int, metavar="COLUMNS")
+    parser.add_argument("--partial-fit", action="store_true")
     args = parser.parse_args()
     if args.sizes:
         return time_sizes(args.sizes)
     if args.wide:
-        return measure_wide(args.wide)
+        return measure_wide(args.wide, args.partial_fit)
     X, y = one_hot_rows(args.rows)
     csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
 
@@ -91,15 +102,23 @@ def main():
     print(f"Peak RSS added by the fit: {added:.0f} MiB = {added / csr_mib:.1f}x the CSR matrix.")
 
 
-def measure_wide(n_columns, n_rows=50, per_row=5):
+def measure_wide(n_columns, partial_fit=False, n_rows=50, per_row=5):
     from sklearn_fm import FMRegressor
 
     X = sp.random(n_rows, n_columns, density=per_row / n_columns, format="csr", random_state=0)
     y = np.random.RandomState(0).normal(size=n_rows)
     FMRegressor(max_iter=1, random_state=0).fit(X[:, :1000], y)
-    baseline = peak_mib()
-    FMRegressor(max_iter=2, random_state=0).fit(X, y)
-    added = peak_mib() - baseline
+    if partial_fit:
+        model = FMRegressor(random_state=0).partial_fit(X, y).partial_fit(X, y)
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")  # resets the peak (VmHWM) to the current resident size
+        baseline = status_mib("VmRSS")
+        model.partial_fit(X, y)
+        added = status_mib("VmHWM") - baseline
+    else:
+        baseline = peak_mib()
+        FMRegressor(max_iter=2, random_state=0).fit(X, y)
+        added = peak_mib() - baseline
     table_mib = n_columns * 32 * 4 / 2**20
     print(f"Machine: {machine()}.")
     print(f"{n_columns:,} columns, 32 factors: a float32 factor table is {table_mib:.0f} MiB.")

@@ -564,6 +564,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # (X made canonical, the targets) need not live through the epochs.
         del X, y, sample_weight
         targets = targets._replace(y=None, sample_weight=None)
+        if not first_call:
+            # Nor the starting parameters of a continued fit, a copy of the
+            # model's: if no epoch is kept, the model stays as it is (_keep).
+            params = None
         measure = _epoch_measure(data.n_train, n_data, state["batch_size_"], self.tol)
         fitted = self._fit_stochastic(
             trainer, data, state, targets, rng, incremental, measure, factor_penalty
