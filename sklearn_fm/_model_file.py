@@ -109,7 +109,11 @@ def write(estimator, file):
     metadata = _metadata(estimator, params, arrays)
     if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
         _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
-    elif isinstance(file, io.TextIOBase) or not callable(getattr(file, "write", None)):
+    elif (
+        isinstance(file, io.TextIOBase)
+        or not callable(getattr(file, "write", None))
+        or callable(getattr(file, "writable", None)) and not file.writable()  # open to read
+    ):
         raise TypeError(
             "save writes to a path or to a file object open for writing bytes (mode "
             f"'wb'); got {type(file).__name__}."

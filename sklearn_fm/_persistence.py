@@ -79,7 +79,12 @@ def load(file):
 
 def _binary(file):
     """``file``, a file object open for reading bytes, or a TypeError."""
-    if isinstance(file, io.TextIOBase) or not callable(getattr(file, "read", None)):
+    readable = getattr(file, "readable", None)
+    if (
+        isinstance(file, io.TextIOBase)
+        or not callable(getattr(file, "read", None))
+        or callable(readable) and not readable()  # open for writing only
+    ):
         raise TypeError(
             "load reads a path, a file object open for reading bytes (mode 'rb') or "
             f"bytes; got {type(file).__name__}."

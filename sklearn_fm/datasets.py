@@ -96,8 +96,12 @@ def load_movielens(variant="100k", data_home=None, download=True):
         When the files are missing and ``download`` is False.
     ValueError
         When a file is damaged: empty, a line with the wrong number of
-        fields, or a value out of its range (ratings are 1 to 5). The message
-        names the file and the line.
+        fields, or a value out of its range (ratings are 1 to 5), where the
+        message names the file and the line; or when the files do not fit
+        together (a user or item listed twice, or rated but not listed, as a
+        file cut at the end of a line leaves them).
+    TypeError
+        When ``data_home`` is not a path, or ``download`` not a bool.
     OSError
         When the download fails (for example offline) or the archive's
         checksum does not match.
@@ -107,6 +111,8 @@ def load_movielens(variant="100k", data_home=None, download=True):
     if not isinstance(download, (bool, np.bool_)):
         # A string such as "no" is truthy and would download.
         raise TypeError(f"download must be a bool, got {download!r}.")
+    if not (data_home is None or isinstance(data_home, str) or hasattr(data_home, "__fspath__")):
+        raise TypeError(f"data_home must be a path (str or path-like) or None, got {data_home!r}.")
     archive = ARCHIVES[variant]
     if data_home is None:
         from sklearn.datasets import get_data_home
@@ -200,6 +206,8 @@ def _read_100k(folder):
     flags = raw[genre_names].to_numpy(dtype=bool)
     genres = ["|".join(g for g, on in zip(genre_names, row) if on) for row in flags]
     items = pd.DataFrame({"item_id": raw["item_id"], "title": raw["title"], "genres": genres})
+    paths = (folder / "u.data", folder / "u.user", folder / "u.item")
+    _check_references(ratings, users, items, *paths)
     return ratings, users, items
 
 
@@ -218,7 +226,25 @@ def _read_1m(folder):
     items = _read_records(
         folder / "movies.dat", "::", ["item_id", "title", "genres"], {"item_id": _ID}
     )
+    _check_references(ratings, users, items, path, folder / "users.dat", folder / "movies.dat")
     return ratings, users, items
+
+
+def _check_references(ratings, users, items, ratings_path, users_path, items_path):
+    """Refuse tables that do not fit together: a user or item listed twice,
+    or rated but not listed, as a file cut at the end of a line leaves it."""
+    for table, column, path in [(users, "user_id", users_path), (items, "item_id", items_path)]:
+        repeated = table[column][table[column].duplicated()]
+        if len(repeated):
+            raise ValueError(
+                f"{path} lists {column} {repeated.iloc[0]} twice: the file is damaged."
+            )
+        unlisted = ~ratings[column].isin(table[column])
+        if unlisted.any():
+            raise ValueError(
+                f"{ratings_path} rates {column} {ratings[column][unlisted].iloc[0]}, which "
+                f"{path} does not list: a file is truncated or damaged."
+            )
 
 
 def _read_records(path, separator, names, integer_ranges):
@@ -233,7 +259,8 @@ def _read_records(path, separator, names, integer_ranges):
     # faster than pandas' parser for the multi-character "::" separator.
     with open(path, encoding="latin-1") as lines:
         rows = [line.rstrip("\r\n").split(separator) for line in lines]
-    kept = np.flatnonzero([row != [""] for row in rows])
+    # A line of nothing but spaces is blank too.
+    kept = np.flatnonzero([len(row) > 1 or row[0].strip() != "" for row in rows])
     if len(kept) < len(rows):
         rows = [rows[i] for i in kept]
     line_numbers = kept + 1

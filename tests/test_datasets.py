@@ -70,6 +70,20 @@ def test_reads_unzipped_100k(tmp_path):
     check_100k(load_movielens("100k", data_home=tmp_path, download=False))
 
 
+@pytest.mark.parametrize("data_home", [5, ["data"]])
+def test_data_home_must_be_a_path(data_home):
+    # pathlib's TypeError did not name the parameter.
+    with pytest.raises(TypeError, match="data_home must be a path"):
+        load_movielens(data_home=data_home, download=False)
+
+
+def test_lines_of_spaces_are_blank_lines(tmp_path):
+    # They were refused as records of one field, where the docstring says
+    # blank lines are skipped.
+    write(tmp_path / "ml-100k", dict(FILES_100K, **{"u.data": FILES_100K["u.data"] + "   \n"}))
+    check_100k(load_movielens("100k", data_home=tmp_path, download=False))
+
+
 def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
     write(tmp_path / "ml-1m", FILES_1M)
     check_1m(load_movielens("1m", data_home=tmp_path, download=False))
@@ -114,6 +128,14 @@ def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
         ("1m", "users.dat", "1::F::1::10\n", r"users.dat, line 1: expected 5 fields"),
         ("1m", "movies.dat", "-3::Toy Story (1995)::Comedy\n",
          r"movies.dat, line 1: item_id must be an integer from 1 up, got '-3'"),
+        # Cut at the end of a line, a file read as whole tables that did not
+        # fit together: ratings of users and items no table listed.
+        ("100k", "u.user", "1|24|M|technician|85711\n",
+         r"u.data rates user_id 2, which .*u.user does not list: a file is truncated"),
+        ("1m", "movies.dat", "10::Toy Story (1995)::Animation|Comedy\n",
+         r"ratings.dat rates item_id 20, which .*movies.dat does not list"),
+        ("1m", "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n1::F::1::10::48067\n",
+         r"users.dat lists user_id 1 twice"),
     ],
 )
 def test_damaged_files_are_refused_naming_the_file_and_line(tmp_path, variant, name, text, message):

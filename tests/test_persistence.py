@@ -1003,3 +1003,13 @@ def test_save_to_what_is_no_binary_file_raises_a_type_error(fitted, tmp_path):
         fitted.save(text)
     with pytest.raises(TypeError, match="got bytearray"):
         fitted.save(bytearray())
+
+
+def test_a_file_object_open_the_other_way_raises_a_type_error(fitted, tmp_path):
+    # Saving to a file open for reading raised io.UnsupportedOperation, and
+    # loading from one open for writing called the model file corrupted.
+    fitted.save(tmp_path / "model.fm")
+    with open(tmp_path / "model.fm", "rb") as file, pytest.raises(TypeError, match="mode 'wb'"):
+        fitted.save(file)
+    with open(tmp_path / "other.fm", "wb") as file, pytest.raises(TypeError, match="mode 'rb'"):
+        sklearn_fm.load(file)
