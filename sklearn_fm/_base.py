@@ -26,6 +26,7 @@ from ._data import (
     check_sparse_structure,
     check_trainable_range,
     index_dtype,
+    largest_magnitude,
     non_finite_error,
     scaled_to_at_most_1,
     training_matrix,
@@ -66,8 +67,7 @@ def _check_representable_products(factors, init_std):
     """Refuse starting factors whose pairwise products overflow float32, the
     precision training runs in: such a start diverges in its first epoch and
     leaves a model that no input can be predicted with."""
-    # max and min instead of abs: no temporary copy of the largest array of a fit.
-    largest = max(float(factors.max(initial=0.0)), -float(factors.min(initial=0.0)))
+    largest = largest_magnitude(factors)
     if largest >= LARGEST_TRAINABLE_VALUE:
         raise ValueError(
             f"init_std={init_std!r} draws initial factors up to {largest:.3g}, whose "

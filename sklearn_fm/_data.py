@@ -16,8 +16,7 @@ def check_trainable_range(values, name, advice=None):
     Larger values overflow the squares of the FM and of the squared error:
     refusing them names the problem, where training would only diverge.
     """
-    # max and min instead of abs: no temporary copy of a large dense X.
-    largest = float(max(values.max(initial=0.0), -values.min(initial=0.0)))
+    largest = largest_magnitude(values)
     if not np.isfinite(largest):
         raise non_finite_error(name, largest)
     if not largest <= LARGEST_TRAINABLE_VALUE:
@@ -28,6 +27,13 @@ def check_trainable_range(values, name, advice=None):
             f"computes in float32, whose squares overflow beyond {LARGEST_TRAINABLE_VALUE:.3g}. "
             + advice
         )
+
+
+def largest_magnitude(values):
+    """The largest absolute value of the array ``values`` (0 if empty; NaN
+    if it holds one), as a float."""
+    # max and min instead of abs: no temporary copy of a large array.
+    return float(max(values.max(initial=0.0), -values.min(initial=0.0)))
 
 
 class ScaledWeights(NamedTuple):
