@@ -166,6 +166,36 @@ def _merged_tf_coordinates(tf, inputs):
     return indices[:, 0], indices[:, 1], tf.where(first, sums, tf.zeros_like(sums))
 
 
+def _take_rows(table, cols):
+    """``ops.take(table, cols, axis=0)``, whose TensorFlow gradient holds a
+    column's whole gradient in one slice.
+
+    Keras' optimizers read the slices of an ``IndexedSlices`` gradient apart
+    (Adam, RMSprop, Adagrad and FTRL square each one), so a column in several
+    rows of a batch would train otherwise than the same batch given dense.
+    Each column's first slice carries the sum, its other slices zeros, which
+    keeps the shapes static for XLA.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return ops.take(table, cols, axis=0)  # JAX's gradients are dense
+    import tensorflow as tf  # already imported by Keras
+
+    @tf.custom_gradient
+    def take(table):
+        def gradient(upstream):
+            order, first, sums = key_sums(tf, cols, tf.convert_to_tensor(upstream))
+            first = tf.reshape(first, tf.concat([[-1], tf.ones_like(tf.shape(sums)[1:])], 0))
+            return tf.IndexedSlices(
+                tf.where(first, sums, tf.zeros_like(sums)),
+                tf.gather(cols, order),
+                tf.shape(table, out_type=cols.dtype),
+            )
+
+        return tf.gather(table, cols), gradient
+
+    return take(table)
+
+
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(
@@ -321,8 +351,8 @@ class FactorizationMachine(keras.layers.Layer):
             rows, cols, values = coordinates
             outputs = self._gathered_outputs(
                 bias,
-                ops.take(kernel, cols, axis=0),
-                ops.take(factors, cols, axis=0),
+                _take_rows(kernel, cols),
+                _take_rows(factors, cols),
                 ops.cast(values, dtype),
                 rows,
                 cols,

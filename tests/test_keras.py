@@ -281,6 +281,44 @@ def test_layer_trains_inside_a_keras_model_on_sparse_input():
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
 
+@pytest.mark.parametrize(
+    "kind, optimizer",
+    [("fm", name) for name in ["sgd", "adam", "nadam", "rmsprop", "adagrad", "ftrl"]]
+    + [("ffm", name) for name in ["adam", "ftrl"]],
+)
+def test_sparse_and_dense_input_train_the_same_model(kind, optimizer):
+    # Every column occurs in several rows of a batch. Keras' optimizers read
+    # each slice of a gradient apart (Adam squared them one by one, which
+    # moved weights by up to 1.4 times the rate in its first step), so the
+    # layer must give them one slice per column, as a dense gradient sums.
+    rng = np.random.RandomState(0)
+    X = sp.random(40, 6, density=0.5, random_state=rng, format="csr", dtype=np.float32)
+    y = rng.normal(size=40).astype(np.float32)
+    trained = []
+    for data, sparse_input in [(X.toarray(), False), (X, True)]:
+        arguments = dict(
+            n_factors=3, units=2, factors_initializer=keras.initializers.RandomNormal(seed=0)
+        )
+        layer = (
+            FactorizationMachine(**arguments)
+            if kind == "fm"
+            else FieldAwareFactorizationMachine(fields=[0, 0, 1, 1, 2, 2], **arguments)
+        )
+        inputs = keras.Input(shape=(6,), sparse=sparse_input)
+        model = keras.Model(inputs, layer(inputs))
+        model.compile(
+            optimizer=keras.optimizers.get({"class_name": optimizer, "config": {}}), loss="mse"
+        )
+        model.optimizer.learning_rate = 0.1
+        model.fit(data, np.column_stack([y, -y]), epochs=3, batch_size=20, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    # Adam's steps are as large for a gradient of 1e-9 as for one of 1, so
+    # rounding alone may move a weight by 1e-4; the slices read apart moved
+    # weights by 0.01 to 0.3.
+    for sparse_weights, dense_weights in zip(trained[1], trained[0]):
+        assert_allclose(sparse_weights, dense_weights, atol=1e-3)
+
+
 # Under another backend, in a fresh interpreter: the layer against the
 # brute-force FM on dense and (where the backend has it) sparse input,
 # training in model.fit, and a .keras round trip.
