@@ -99,7 +99,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         scale (``n_samples_seen_``), from 16 to 4096, as in
         :class:`FMRegressor`. The size used is ``batch_size_``.
 
-    max_iter : int, default=200
+    max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
 
     tol : float or None, default=1e-3
@@ -311,7 +311,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         learning_rate_init="auto",
         power_t=1.0,
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         tol=1e-3,
         early_stopping="auto",
         validation_fraction=0.1,

@@ -149,7 +149,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         more steps on small data, where steps are cheap, and at most 4096
         rows per step on large data. The size used is ``batch_size_``.
 
-    max_iter : int, default=200
+    max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
 
     tol : float or None, default=1e-3
@@ -376,7 +376,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         learning_rate_init="auto",
         power_t=1.0,
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         tol=1e-3,
         early_stopping="auto",
         validation_fraction=0.1,
