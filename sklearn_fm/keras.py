@@ -121,8 +121,11 @@ def ffm_outputs(bias, kernel, factors, values, rows, fields, n_rows, n_fields):
     field_sums = ops.reshape(by_field, (n_rows, n_fields, *ops.shape(factors)[1:]))
     # All ordered pairs (i, j), i == j included: sum_{f,g} <S[f, g], S[g, f]>.
     crossed = ops.sum(field_sums * ops.transpose(field_sums, (0, 3, 2, 1, 4)), axis=(1, 3, 4))
-    own = ops.take_along_axis(v, ops.reshape(fields, (-1, 1, 1, 1)), axis=2)
-    x2v2 = ops.segment_sum(ops.sum(ops.square(own), axis=(2, 3)), rows, n_rows)
+    # v_i f(i) by a one-hot sum: ops.take_along_axis makes TensorFlow log an
+    # error line about int64 on CPUs whose oneDNN lacks it.
+    in_own_field = ops.one_hot(fields, n_fields, dtype=v.dtype)[:, None, :, None]
+    own = ops.sum(v * in_own_field, axis=2)
+    x2v2 = ops.segment_sum(ops.sum(ops.square(own), axis=-1), rows, n_rows)
     return bias + linear + 0.5 * (crossed - x2v2), field_sums
 
 

@@ -455,6 +455,20 @@ def test_ffm_outputs_on_gathered_parameters_and_field_sums():
     assert_allclose(field_sums, expected, atol=1e-12)
 
 
+def test_ffm_outputs_log_no_error_lines():
+    # ops.take_along_axis made TensorFlow log "E0000 ... oneDNN supports
+    # DT_INT64 only on platforms with AVX-512" at every field-aware fit on
+    # such CPUs, an error line a user cannot act on.
+    script = (
+        "import numpy as np\n"
+        "from sklearn_fm.keras import ffm_outputs\n"
+        "ffm_outputs(np.zeros(1), np.zeros((4, 1)), np.ones((4, 1, 2, 3)), np.ones(4),\n"
+        "            np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), 2, 2)\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}
+    assert "DT_INT64" not in run_python("-c", script, env=env, timeout=300).stderr
+
+
 def test_ffm_with_one_field_is_the_fm():
     X = np.random.RandomState(0).normal(size=(15, 6))
     ffm, (bias, kernel, factors) = built_ffm([0] * 6, 3, seed=1, units=2)
