@@ -25,8 +25,15 @@ _CLASSIFIERS = (FMClassifier, FFMClassifier)
 # Options of skl2onnx's own classifiers that its classifier parser and its
 # ``get_label_classes`` implement for any classifier declaring them: the
 # probabilities as a tensor or as dictionaries ("zipmap"), class indices
-# instead of labels ("nocl").
-_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
+# instead of labels ("nocl"); and "raw_scores", the decision scores in place
+# of the probabilities, which skl2onnx's converters of CalibratedClassifierCV
+# and of StackingClassifier(stack_method="decision_function") set on the
+# classifiers they hold.
+_CLASSIFIER_OPTIONS = {
+    "zipmap": [True, False, "columns"],
+    "nocl": [True, False],
+    "raw_scores": [True, False],
+}
 
 
 def register_onnx_converters():
@@ -49,8 +56,15 @@ def register_onnx_converters():
     rather than a list of dictionaries (or ``"columns"`` for one output per
     class; ONNX's ZipMap takes float32 only, so float64 input needs one of
     these), and ``{"nocl": True}`` for class indices instead of labels.
-    Class labels must be integers (or integral floats, or booleans, which
-    come out as int64) or strings.
+    Class labels must be integers that int64 holds (or integral floats, or
+    booleans, which come out as int64) or strings; other numeric labels are
+    refused with a ValueError (use ``{"nocl": True}``). skl2onnx's
+    converters of :class:`~sklearn.calibration.CalibratedClassifierCV` and
+    :class:`~sklearn.ensemble.StackingClassifier` get the scores of
+    ``decision_function`` from a classifier through the option
+    ``{"raw_scores": True}``, as from scikit-learn's own, in place of the
+    probabilities. :class:`MultiHotEncoder` and
+    :class:`ImplicitFeedbackEncoder` have no converter.
 
     A model fitted on pandas ``category`` columns, which it encodes itself
     (``is_categorical_`` is not None), is refused when converted: put a
@@ -177,10 +191,15 @@ def _convert_classifier(scope, operator, container):
     graph = _Graph(scope, container, operator)
     scores = _fm_scores(graph, model)
     label, probabilities = (variable.full_name for variable in operator.outputs[:2])
+    raw_scores = container.get_options(model, {"raw_scores": False})["raw_scores"]
     if len(model.classes_) == 2:
-        # One score, the log-odds of classes_[1].
-        positive = graph.node("Sigmoid", [scores])
-        negative = graph.node("Sub", [graph.constant("one", 1.0), positive])
+        # One score, the log-odds of classes_[1]; as raw scores, as
+        # skl2onnx's binary linear classifiers give them: (-score, score).
+        if raw_scores:
+            positive, negative = scores, graph.node("Neg", [scores])
+        else:
+            positive = graph.node("Sigmoid", [scores])
+            negative = graph.node("Sub", [graph.constant("one", 1.0), positive])
         graph.node("Concat", [negative, positive], output=probabilities, axis=1)
         # predict takes classes_[1] for a score > 0, not for a probability
         # > 0.5: the two differ once the probability rounds to 0.5.
@@ -188,7 +207,10 @@ def _convert_classifier(scope, operator, container):
         index = graph.node("Cast", [is_positive], to=graph.onnx_type(np.int64))
         index = graph.node("Reshape", [index, graph.constant("flat", [-1], np.int64)])
     else:
-        graph.node("Softmax", [scores], output=probabilities, axis=1)
+        if raw_scores:
+            graph.node("Identity", [scores], output=probabilities)
+        else:
+            graph.node("Softmax", [scores], output=probabilities, axis=1)
         index = graph.node("ArgMax", [scores], axis=1, keepdims=0)
     # get_label_classes gives class indices with the option "nocl", as the
     # shape calculator and skl2onnx's ZipMap take them.
@@ -203,7 +225,15 @@ def _label_tensor(classes):
     numbers as labels), UTF-8 strings otherwise."""
     classes = np.asarray(classes)
     if classes.dtype.kind in "biuf":
-        return classes.astype(np.int64)
+        labels = classes.astype(np.int64)
+        if not np.array_equal(labels, classes):
+            raise ValueError(
+                "ONNX gives numeric class labels as int64, which cannot hold the labels "
+                f"{classes[labels != classes].tolist()} of this classifier. Relabel the "
+                "classes (with sklearn.preprocessing.LabelEncoder, for example), or convert "
+                "with the option {'nocl': True} to get class indices."
+            )
+        return labels
     # Encoded here: onnx before 1.15 takes strings only as bytes.
     return np.array([str(label).encode("utf-8") for label in classes], dtype=object)
 
@@ -228,11 +258,14 @@ def _fm_scores(graph, model, output=None):
         "MatMul", [X_squared, graph.constant("factors_squared", np.square(own).sum(axis=2))]
     )
     pairs = _pairwise_sums(graph, X, factors, fields)
-    # The sum over fields and factors of each output's products: each
-    # output's block of the flattened products, summed by a 0/1 matrix.
-    output_of = np.indices((n_fields, n_outputs, n_fields, n_factors))[1].ravel()
-    block_sum = (output_of[:, None] == np.arange(n_outputs)).astype(np.float64)
-    crossed = graph.node("MatMul", [pairs, graph.constant("block_sum", block_sum)])
+    # The sum of each output's products, by a column of ones: a constant
+    # the size of one output's products, where a 0/1 matrix summing the
+    # blocks of all outputs at once was n_outputs times the factors' size.
+    ones = graph.constant("ones", np.ones((n_fields * n_fields * n_factors, 1)))
+    summed = graph.node("MatMul", [pairs, ones])  # (n_samples, n_outputs, 1)
+    crossed = graph.node(
+        "Reshape", [summed, graph.constant("by_output", [-1, n_outputs], np.int64)]
+    )
     interaction = graph.node(
         "Mul", [graph.node("Sub", [crossed, squared]), graph.constant("half", 0.5)]
     )
@@ -241,15 +274,18 @@ def _fm_scores(graph, model, output=None):
 
 
 def _pairwise_sums(graph, X, factors, fields):
-    """The products ``s[r, f, o, g, k] * s[r, g, o, f, k]`` flattened to
-    (n_samples, n_fields * n_outputs * n_fields * k), where ``s[r, f]`` is
-    the sum of ``x_ri`` times the factors of the features ``i`` of field
+    """The products ``s[r, f, o, g, k] * s[r, g, o, f, k]`` of each output
+    ``o``, (n_samples, n_outputs, n_fields * n_fields * k), where ``s[r, f]``
+    is the sum of ``x_ri`` times the factors of the features ``i`` of field
     ``f``; for one field, ``(x_r @ V)**2``."""
     n_features, n_outputs, n_fields, n_factors = factors.shape
     flat = factors.reshape(n_features, -1)
+    # The widths given, as with no rows a -1 there could not be inferred.
+    width = n_fields * n_fields * n_factors
+    by_output = graph.constant("by_output", [-1, n_outputs, width], np.int64)
     if n_fields == 1:
         sums = graph.node("MatMul", [X, graph.constant("factors", flat)])
-        return graph.node("Mul", [sums, sums])
+        return graph.node("Reshape", [graph.node("Mul", [sums, sums]), by_output])
     # Each field's columns times their factors: only the model's weights are
     # stored, where one masked matrix per field would store n_fields times
     # as many.
@@ -265,9 +301,8 @@ def _pairwise_sums(graph, X, factors, fields):
     sums = graph.node("Reshape", [sums, graph.constant("shape", shape, np.int64)])
     crossed = graph.node("Transpose", [sums], perm=[0, 3, 2, 1, 4])
     products = graph.node("Mul", [sums, crossed])
-    # The width given, as with no rows a -1 there could not be inferred.
-    width = n_fields * n_outputs * n_fields * n_factors
-    return graph.node("Reshape", [products, graph.constant("flat", [-1, width], np.int64)])
+    outputs_first = graph.node("Transpose", [products], perm=[0, 2, 1, 3, 4])
+    return graph.node("Reshape", [outputs_first, by_output])
 
 
 class _Graph:

@@ -45,8 +45,13 @@ def skops_trusted_types():
     continue where training stopped (``sklearn_fm._solvers.SolverSpec`` and
     ``sklearn_fm._solvers.OptimizerState``, which hold only strings, numbers
     and NumPy arrays). It covers every fitted estimator, whatever its solver,
-    targets or input (categorical columns included), alone or in a
-    :class:`~sklearn.pipeline.Pipeline` of scikit-learn steps.
+    targets or input (categorical columns of numbers, strings, booleans,
+    dates or durations included), alone or in a
+    :class:`~sklearn.pipeline.Pipeline` of scikit-learn steps. Categories
+    that are pandas objects of their own (``pandas.Interval``,
+    ``pandas.Period``, a ``pandas.Timestamp`` with a time zone) are kept as
+    such, and skops names their types as untrusted too: trust them yourself,
+    or make them strings before fitting.
 
     Returns
     -------

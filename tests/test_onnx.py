@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import StackingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -235,6 +238,66 @@ def test_field_aware_multiclass_classifier(numbers):
     model = FFMClassifier(fields=[0, 1, 1, 0], **FAST).fit(X, labels)
     options = {FFMClassifier: {"zipmap": False}}
     predicted, proba = run_onnx(skl2onnx.to_onnx(model, X[:1], options=options), X)
+    assert_array_equal(predicted, model.predict(X))
+    assert_allclose(proba, model.predict_proba(X), **FLOAT32_TOL)
+
+
+@pytest.mark.parametrize(
+    "classifier, n_classes",
+    [
+        (FMClassifier(**FAST), 2),
+        (FMClassifier(**FAST), 3),
+        (FFMClassifier(fields=[0, 1, 1, 0], **FAST), 3),
+    ],
+)
+def test_calibrated_classifier_exports_its_calibrated_probabilities(
+    numbers, classifier, n_classes
+):
+    # CalibratedClassifierCV's calibrators read decision_function: skl2onnx
+    # asks the classifier's converter for them with the option raw_scores,
+    # and fed them the probabilities while ours ignored it (labels agreed
+    # on half of the rows).
+    X, y, labels = numbers
+    target = labels if n_classes == 3 else y > np.median(y)
+    model = CalibratedClassifierCV(classifier, cv=3).fit(X, target)
+    predicted, proba = run_onnx(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert_array_equal(predicted, model.predict(X))
+    assert_allclose(proba, model.predict_proba(X), **FLOAT32_TOL)
+
+
+def test_stacking_on_decision_functions_exports_its_probabilities(numbers):
+    X, _, labels = numbers
+    model = StackingClassifier(
+        [("fm", FMClassifier(**FAST))], LogisticRegression(), stack_method="decision_function"
+    ).fit(X, labels)
+    predicted, proba = run_onnx(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert_array_equal(predicted, model.predict(X))
+    assert_allclose(proba, model.predict_proba(X), **FLOAT32_TOL)
+
+
+def test_numeric_labels_beyond_int64_are_refused(numbers):
+    # ONNX's numeric labels are int64: 2**63 + 5 came out as -2**63 + 5.
+    X, y, _ = numbers
+    labels = np.array([1, 2**63 + 5], dtype=np.uint64)[(y > np.median(y)).astype(int)]
+    model = FMClassifier(**FAST).fit(X, labels)
+    message = r"int64, which cannot hold the labels \[9223372036854775813\]"
+    with pytest.raises(ValueError, match=message):
+        skl2onnx.to_onnx(model, X[:1], options={"zipmap": False})
+    # Class indices need no labels.
+    _, proba = run_onnx(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False, "nocl": True}), X)
+    assert_allclose(proba, model.predict_proba(X), **FLOAT32_TOL)
+
+
+def test_the_field_aware_graph_stores_about_the_model_itself(numbers):
+    # A 0/1 matrix summing each output's products held n_outputs times as
+    # many numbers as the factors (1.28 million for 10 classes, 40 fields).
+    X, _, _ = numbers
+    classes = np.arange(150) % 10
+    model = FFMClassifier(fields=[0, 1, 2, 3], **FAST).fit(X, classes)
+    onx = skl2onnx.to_onnx(model, X[:1], options={"zipmap": False})
+    stored = sum(np.prod(tensor.dims) for tensor in onx.graph.initializer)
+    assert stored < 1.2 * (model.factors_.size + model.coef_.size) + 100
+    predicted, proba = run_onnx(onx, X)
     assert_array_equal(predicted, model.predict(X))
     assert_allclose(proba, model.predict_proba(X), **FLOAT32_TOL)
 
