@@ -3,18 +3,22 @@
 import argparse
 import os
 
+from ._version import __version__
+
+_DEMO = (
+    "tune FMRegressor on generated ratings and FMClassifier on generated clicks, "
+    "and compare them with linear models (about 35 s, no download)"
+)
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="sklearn-fm",
         description="Factorization Machines as scikit-learn estimators, trained with Keras.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "demo",
-        help="tune FMRegressor on generated ratings and FMClassifier on generated clicks, "
-        "and compare them with linear models (about 30 s, no download)",
-    )
+    commands.add_parser("demo", help=_DEMO, description=_DEMO[0].upper() + _DEMO[1:] + ".")
     args = parser.parse_args(argv)
     # This is a program, not the library: keep TensorFlow's C++ logging (a
     # harmless "failed call to cuInit" on machines without a GPU, among

@@ -37,6 +37,15 @@ def test_console_script_is_installed_and_lists_the_demo():
     assert "demo" in result.stdout
 
 
+def test_version_and_the_demo_s_help_say_what_they_are():
+    from sklearn_fm import __version__
+
+    version = run_python("-m", "sklearn_fm", "--version")
+    assert version.stdout.strip() == f"sklearn-fm {__version__}"
+    demo_help = run_python("-m", "sklearn_fm", "demo", "--help")
+    assert "Tune FMRegressor on generated ratings" in demo_help.stdout
+
+
 def test_unknown_command_exits_with_usage():
     result = subprocess.run(
         [sys.executable, "-m", "sklearn_fm", "nonsense"], capture_output=True, text=True
