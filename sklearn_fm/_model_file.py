@@ -100,6 +100,18 @@ def from_labels(labels):
     return array
 
 
+def is_binary_file(file, operation):
+    """Whether ``file`` is a file object open to ``operation`` ("read" or
+    "write") bytes: not a text file, with the method, and not one that says
+    it is open only the other way."""
+    able = getattr(file, {"read": "readable", "write": "writable"}[operation], None)
+    return not (
+        isinstance(file, io.TextIOBase)
+        or not callable(getattr(file, operation, None))
+        or callable(able) and not able()
+    )
+
+
 def write(estimator, file):
     """Write the fitted ``estimator`` to ``file`` (a path or a binary file);
     its ``save`` has checked that it is fitted and that its parameters
@@ -109,11 +121,7 @@ def write(estimator, file):
     metadata = _metadata(estimator, params, arrays)
     if isinstance(file, (str, bytes)) or hasattr(file, "__fspath__"):
         _replace_atomically(file, lambda opened: _write_archive(opened, metadata, arrays))
-    elif (
-        isinstance(file, io.TextIOBase)
-        or not callable(getattr(file, "write", None))
-        or callable(getattr(file, "writable", None)) and not file.writable()  # open to read
-    ):
+    elif not is_binary_file(file, "write"):
         raise TypeError(
             "save writes to a path or to a file object open for writing bytes (mode "
             f"'wb'); got {type(file).__name__}."

@@ -15,7 +15,13 @@ import pandas as pd
 from ._categorical import CategoricalEncoding
 from ._classifier import FMClassifier
 from ._field_aware import FFMClassifier, FFMRegressor, field_codes
-from ._model_file import from_labels, optimizer_state_names, read, unreadable
+from ._model_file import (
+    from_labels,
+    is_binary_file,
+    optimizer_state_names,
+    read,
+    unreadable,
+)
 from ._parameters import estimator_form, layer_factors_shape, n_outputs_of, parameter_shapes
 from ._regressor import FMRegressor
 from ._solvers import OptimizerState, SolverSpec
@@ -79,12 +85,7 @@ def load(file):
 
 def _binary(file):
     """``file``, a file object open for reading bytes, or a TypeError."""
-    readable = getattr(file, "readable", None)
-    if (
-        isinstance(file, io.TextIOBase)
-        or not callable(getattr(file, "read", None))
-        or callable(readable) and not readable()  # open for writing only
-    ):
+    if not is_binary_file(file, "read"):
         raise TypeError(
             "load reads a path, a file object open for reading bytes (mode 'rb') or "
             f"bytes; got {type(file).__name__}."
