@@ -18,6 +18,14 @@ class KeySums(NamedTuple):
     first: object  # bool (n,)
     sums: object  # (n, ...) like the values
 
+    def once(self, tf):
+        """The sums at each key's first sorted entry and zeros at its others:
+        the entries merged without dropping any, so that shapes stay static
+        for XLA."""
+        shape = tf.concat([[-1], tf.ones_like(tf.shape(self.sums)[1:])], axis=0)
+        first = tf.reshape(self.first, shape)  # broadcast over the values' axes
+        return tf.where(first, self.sums, tf.zeros_like(self.sums))
+
 
 def key_sums(tf, key, values):
     """The :class:`KeySums` of ``values`` (n, ...) under ``key`` (n,), with

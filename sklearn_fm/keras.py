@@ -161,12 +161,12 @@ def _sparse_coordinates(inputs):
 def _merged_tf_coordinates(tf, inputs):
     """The coordinates of a ``tf.SparseTensor`` in row-major order, with each
     repeated coordinate's sum in its first entry and zeros in the others
-    (merged without dropping entries, so that the shapes stay static for XLA).
+    (``KeySums.once``).
     """
     key = inputs.indices[:, 0] * inputs.dense_shape[1] + inputs.indices[:, 1]
-    order, first, sums = key_sums(tf, key, inputs.values)
-    indices = tf.gather(inputs.indices, order)
-    return indices[:, 0], indices[:, 1], tf.where(first, sums, tf.zeros_like(sums))
+    sums = key_sums(tf, key, inputs.values)
+    indices = tf.gather(inputs.indices, sums.order)
+    return indices[:, 0], indices[:, 1], sums.once(tf)
 
 
 def _take_rows(table, cols):
@@ -176,8 +176,8 @@ def _take_rows(table, cols):
     Keras' optimizers read the slices of an ``IndexedSlices`` gradient apart
     (Adam, RMSprop, Adagrad and FTRL square each one), so a column in several
     rows of a batch would train otherwise than the same batch given dense.
-    Each column's first slice carries the sum, its other slices zeros, which
-    keeps the shapes static for XLA.
+    Each column's first slice carries the sum, its other slices zeros
+    (``KeySums.once``).
     """
     if keras.backend.backend() != "tensorflow":
         return ops.take(table, cols, axis=0)  # JAX's gradients are dense
@@ -186,12 +186,9 @@ def _take_rows(table, cols):
     @tf.custom_gradient
     def take(table):
         def gradient(upstream):
-            order, first, sums = key_sums(tf, cols, tf.convert_to_tensor(upstream))
-            first = tf.reshape(first, tf.concat([[-1], tf.ones_like(tf.shape(sums)[1:])], 0))
+            sums = key_sums(tf, cols, tf.convert_to_tensor(upstream))
             return tf.IndexedSlices(
-                tf.where(first, sums, tf.zeros_like(sums)),
-                tf.gather(cols, order),
-                tf.shape(table, out_type=cols.dtype),
+                sums.once(tf), tf.gather(cols, sums.order), tf.shape(table, out_type=cols.dtype)
             )
 
         return tf.gather(table, cols), gradient
