@@ -104,7 +104,9 @@ def fm_decision(X, intercept, coef, factors):
 
     Each row goes through the same operations whatever the other rows are, so
     predicting rows one by one or together gives bit-identical results. A
-    plain BLAS matmul would not: it picks its kernel by shape.
+    plain BLAS matmul would not: it picks its kernel by shape. ``X`` is read
+    in float64 whatever its dtype: squared in float32, values of 1e6 and more
+    would lose the pairwise term to round-off.
     """
     intercept, coef, factors = layer_form(intercept, coef, factors)
     _, n_outputs, n_factors = factors.shape
@@ -113,14 +115,14 @@ def fm_decision(X, intercept, coef, factors):
         # O(k * nnz) instead of O(k * n_features). The column map is monotone,
         # so each row's operations keep their order.
         used = np.unique(X.indices)
-        X, coef, factors = X[:, used], coef[used], factors[used]
+        X, coef, factors = X[:, used].astype(np.float64), coef[used], factors[used]
         X_squared = X.multiply(X)
 
         def dot(A, W):
             return A @ W
 
     else:
-        X = np.ascontiguousarray(X)  # the per-row BLAS call needs contiguous rows
+        X = np.ascontiguousarray(X, dtype=np.float64)  # per-row BLAS calls need contiguous rows
         X_squared = X * X
 
         def dot(A, W):
@@ -174,7 +176,9 @@ def _ffm_block_outputs(X, intercept, coef, flat, own, fields, in_field):
     (_, n_fields), (_, n_outputs, n_factors) = in_field.shape, own.shape
     if sp.issparse(X):
         used = np.unique(X.indices)  # as in fm_decision
-        X, coef, flat, own, fields = X[:, used], coef[used], flat[used], own[used], fields[used]
+        X, coef, flat, own, fields = (
+            X[:, used].astype(np.float64), coef[used], flat[used], own[used], fields[used]
+        )
         # field_sums[r, f] = X[r, columns of field f] @ their factors, field by field.
         field_sums = np.stack(
             [X[:, fields == f] @ flat[fields == f] for f in range(n_fields)], axis=1
@@ -182,7 +186,7 @@ def _ffm_block_outputs(X, intercept, coef, flat, own, fields, in_field):
         linear = X @ coef
         squared = X.multiply(X) @ np.square(own).sum(axis=2)
     else:
-        X = np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X, dtype=np.float64)
         by_field = np.ascontiguousarray(X[:, None, :] * in_field.T[None])  # (rows, F, n)
         field_sums = by_field @ flat  # the same (F, n) @ (n, m) per row
         linear = (X[:, None, :] @ coef)[:, 0]

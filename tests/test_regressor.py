@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
-from sklearn_fm import FMRegressor
+from sklearn_fm import FFMRegressor, FMClassifier, FMRegressor
 
 from .conftest import make_interaction_data, numerical_gradient, with_peak_memory
 
@@ -379,6 +379,23 @@ def test_float32_and_float64_input_train_the_same_model(interaction_data):
     b = FMRegressor(**FAST).fit(X32.astype(np.float64), y)
     assert_array_equal(a.factors_, b.factors_)
     assert a.predict(X32).dtype == np.float64
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("kind", ["FM", "FFM", "FM classifier"])
+def test_float32_input_predicts_as_its_values_in_float64(interaction_data, kind, container):
+    # Squared in float32, 1e9 became 1e18 to 7 digits, and the difference of
+    # the FM's two sums of squares lost its pairwise term: predictions 3x off.
+    X, y = interaction_data
+    model = {
+        "FM": FMRegressor(**FAST),
+        "FFM": FFMRegressor(fields=[0, 0, 1, 1, 2, 2], **FAST),
+        "FM classifier": FMClassifier(**FAST),
+    }[kind].fit(X, y if kind != "FM classifier" else y > np.median(y))
+    large = X[:5].astype(np.float32)
+    large[:, 0] = [1e6, 1e9, -1e9, 1e12, 1e20]
+    scores = model.predict if kind != "FM classifier" else model.decision_function
+    assert_array_equal(scores(container(large)), scores(container(large.astype(np.float64))))
 
 
 def test_lists_and_dataframes(interaction_data):
