@@ -273,6 +273,9 @@ def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
     (None unless ``y_and_options`` gives it, with ``y_numeric``). The one
     path of X into a model."""
     check_sparse_structure(X)
+    if not reset and getattr(estimator, "feature_names_in_", None) is not None:
+        # Names first: a column in another's place would be refused for its kind.
+        validate_data(estimator, X, reset=False, skip_check_array=True, ensure_2d=False)
     check_numeric_columns(X, None if encoding is None else encoding.is_categorical)
     if encoding is not None:
         X = encoding.frame(X)

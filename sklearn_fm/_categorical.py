@@ -182,7 +182,8 @@ def _pandas_kind(column):
     if _is_dictionary(dtype):
         dtype = column.astype("category").dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        of_strings = _values_kind(pd.api.types.infer_dtype(dtype.categories)) == "strings"
+        kind = _values_kind(pd.api.types.infer_dtype(dtype.categories))
+        of_strings = kind in ("strings", "bytes")
         return "categories of strings" if of_strings else None
     if (
         pd.api.types.is_datetime64_any_dtype(dtype)
@@ -275,17 +276,17 @@ _STRINGS = {"string", "bytes"}
 
 
 def _values_kind(inferred):
-    """"numbers", "strings" or None (other or mixed values) for values that
-    pandas' ``infer_dtype`` calls ``inferred``."""
+    """"numbers", "strings", "bytes" or None (other or mixed values) for
+    values that pandas' ``infer_dtype`` calls ``inferred``."""
     if inferred in _NUMBERS:
         return "numbers"
-    return "strings" if inferred in _STRINGS else None
+    return {"string": "strings", "bytes": "bytes"}.get(inferred)
 
 
 def _comparable_values(column, categories, name):
     """The values of ``column`` (a Series) as an object array to look up in
-    ``categories``; a TypeError if they are of another kind (strings against
-    numbers), which would make every value an unseen category."""
+    ``categories``; a TypeError if they are of another kind (strings, bytes
+    or numbers), which would make every value an unseen category."""
     # A category column's kind is that of its categories: no pass over its rows.
     declared = column.cat.categories if isinstance(column.dtype, pd.CategoricalDtype) else column
     # Missing values (NaN is a float, no category a float Index) are of no kind.

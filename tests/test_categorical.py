@@ -278,6 +278,29 @@ def test_values_of_another_kind_than_the_categories_are_refused():
         numbers.predict(frame)
 
 
+def test_bytes_for_categories_of_strings_are_refused_as_another_kind():
+    # b"1" is not "1": each row was read as an unseen category, silently.
+    rng = np.random.RandomState(0)
+    ids = rng.randint(1, 4, 60).astype(str)
+    frame = pd.DataFrame({"user": pd.Categorical(ids), "x": rng.normal(size=60)})
+    model = FMRegressor(**FAST).fit(frame, rng.normal(size=60))
+    as_bytes = frame.assign(user=pd.Categorical(np.char.encode(ids)))
+    message = "holds bytes, but the model's categories for it are strings"
+    for X in (as_bytes, as_bytes.astype({"user": object})):
+        with pytest.raises(TypeError, match=message):
+            model.predict(X)
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])
+def test_columns_in_another_order_are_refused_for_their_order(estimator):
+    # The category column in the numeric column's place was refused as a
+    # category column read as numbers, with advice to set what was set.
+    frame, y = clicks(200)
+    model = estimator(**FAST).fit(frame, y)
+    with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+        model.predict(frame[["user", "price", "device", "ad"]])
+
+
 @pytest.mark.parametrize("numbers", [np.int64, np.float64])
 def test_booleans_match_categories_of_numbers_as_onehotencoder_matches_them(numbers):
     # A model fitted on 0 and 1 read True and False as unseen categories.
