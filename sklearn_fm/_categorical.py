@@ -130,7 +130,7 @@ def check_numeric_columns(X, is_categorical=None):
 
     scikit-learn's validation would turn strings of digits and dates into
     numbers (dates into nanoseconds since 1970): a silently meaningless
-    model. Arrays are left to it, as Ridge reads them.
+    model. So would it read NumPy arrays of strings, and lists of them.
     """
     for position, (name, kind) in enumerate(_column_kinds(X)):
         if is_categorical is not None and position < len(is_categorical):
@@ -143,11 +143,15 @@ def check_numeric_columns(X, is_categorical=None):
                 "year, or the days since a date)."
             )
         if kind == "strings":
+            as_category = (
+                f"Make it a category column (X[{name!r}].astype('category'))"
+                if hasattr(X, "columns")
+                else "Pass a DataFrame with it as a category column"
+            )
             raise ValueError(
                 f"The column {name!r} of X holds strings, but the model reads its columns "
-                f"as numbers. Make it a category column (X[{name!r}].astype('category')), "
-                "which categorical_features='from_dtype' one-hot encodes, or encode it "
-                "first (for example with OneHotEncoder)."
+                f"as numbers. {as_category}, which categorical_features='from_dtype' "
+                "one-hot encodes, or encode it first (for example with OneHotEncoder)."
             )
         if kind == "categories of strings":
             raise ValueError(
@@ -161,7 +165,18 @@ def check_numeric_columns(X, is_categorical=None):
 def _column_kinds(X):
     """(name, kind) of each column of the data frame ``X``, the kind being
     "dates", "strings", "categories of strings" or None (numbers, or values
-    that scikit-learn's validation refuses itself); nothing for an array."""
+    that scikit-learn's validation refuses itself); for an array of strings
+    or objects, (position, kind); nothing for other input."""
+    if isinstance(X, (list, tuple)):
+        try:
+            X = np.asarray(X)
+        except ValueError:  # ragged: scikit-learn's validation says so
+            return []
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.dtype.kind not in "OSU":
+            return []
+        columns = (pd.Series(X[:, position], dtype=object) for position in range(X.shape[1]))
+        return [(position, _pandas_kind(column)) for position, column in enumerate(columns)]
     if isinstance(X, pd.DataFrame):
         # Numeric dtypes first: no Series is made for those columns.
         return [

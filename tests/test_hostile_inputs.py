@@ -121,6 +121,10 @@ FIT_CASES = [
         for dtype in ["str", object, "string[python]", "string[pyarrow]"]
     ),
     ("numbers and strings in an object column", (frame(b=pd.Series([1.0, "2"] * 10, dtype=object)), y), {}, ValueError, "The column 'b' of X holds strings"),
+    # So it reads NumPy arrays and lists of them, which Ridge predicts from only as numbers.
+    ("a NumPy array of strings of digits", (X.astype(str), y), {}, ValueError, "The column 0 of X holds strings, .* Pass a DataFrame with it as a category column"),
+    ("a list of rows of strings of digits", (X.astype(str).tolist(), y), {}, ValueError, "The column 0 of X holds strings"),
+    ("strings of digits in a column of an object array", (np.column_stack([X[:, :2].astype(object), X[:, 2].astype(str).astype(object)]), y), {}, ValueError, "The column 2 of X holds strings"),
     ("categorical column, categorical_features=None", (frame(b=pd.Categorical(["u", "v"] * 10)), y), {"categorical_features": None}, ValueError, "The column 'b' of X is a category column of strings, but the model reads it as numbers"),
     ("categorical column of digits, categorical_features=None", (frame(b=pd.Categorical(["1", "2"] * 10)), y), {"categorical_features": None}, ValueError, "The column 'b' of X is a category column of strings"),
     ("a string column beside a categorical one", (frame(b=pd.Categorical(["u", "v"] * 10), c=["x"] * 20), y), {}, ValueError, "The column 'c' of X holds strings"),
@@ -310,7 +314,8 @@ def predict_cases(model):
              "X is a malformed sparse matrix: .*" + re.escape(message))
             for how, message in MALFORMED.items()
         ),
-        ("strings", np.array([["a", "b", "c"]], dtype=object), ValueError, "could not convert"),
+        ("strings", np.array([["a", "b", "c"]], dtype=object), ValueError, "The column 0 of X holds strings"),
+        ("strings of digits", X.astype(str), ValueError, "The column 0 of X holds strings"),
         ("complex", X + 1j, ValueError, "Complex data not supported"),
         ("1-D X", X[0], ValueError, "Expected 2D array, got 1D array"),
         ("3-D X", X[:, :, None], ValueError, "Found array with dim 3"),
