@@ -116,10 +116,26 @@ def _auto_step_sizes(squared_norm):
     return StepSizes(rate, spread)
 
 
-def _mean_squared_norm(X):
-    """The mean squared norm of the rows of the CSR matrix ``X``, summed in
-    float64 (squares of float32 values above 1.8e19 overflow float32)."""
-    return float(np.einsum("i,i->", X.data, X.data, dtype=np.float64)) / X.shape[0]
+# The non-zeros _mean_squared_norm weighs at once: 8 MiB of float64 weights.
+_NNZ_PER_BLOCK = 1 << 20
+
+
+def _mean_squared_norm(X, sample_weight):
+    """The mean squared norm of the rows of the CSR matrix ``X`` weighted by
+    ``sample_weight``, so that a row of weight 0 counts as no row and a
+    weight of 2 as the row twice; summed in float64 (squares of float32
+    values above 1.8e19 overflow float32)."""
+    if sample_weight.min() == sample_weight.max():
+        return float(np.einsum("i,i->", X.data, X.data, dtype=np.float64)) / X.shape[0]
+    total, start = 0.0, 0
+    while start < X.shape[0]:  # blocks of rows, for a copy of the weights per non-zero
+        end = np.searchsorted(X.indptr, X.indptr[start] + _NNZ_PER_BLOCK, side="right") - 1
+        stop = min(max(int(end), start + 1), X.shape[0])
+        data = X.data[X.indptr[start] : X.indptr[stop]]
+        weights = np.repeat(sample_weight[start:stop], np.diff(X.indptr[start : stop + 1]))
+        total += float(np.einsum("i,i,i->", weights, data, data, dtype=np.float64))
+        start = stop
+    return total / float(np.sum(sample_weight, dtype=np.float64))
 
 
 # alpha_factors='auto' is at least this: on rating and click data of many
@@ -529,7 +545,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         data = self._training_and_validation(targets, rng, incremental)
-        step_sizes = self._step_sizes(X, first_call)
+        step_sizes = self._step_sizes(X, targets.sample_weight, first_call)
         params, state = self._start_state(
             first_call, incremental, X, data, targets, rng, fields, step_sizes.init_std
         )
@@ -944,11 +960,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 f"but solver is now {solver}; {remedy}"
             )
 
-    def _step_sizes(self, X, first_call):
+    def _step_sizes(self, X, sample_weight, first_call):
         """The :class:`StepSizes` of this fit: ``learning_rate_init`` and
         ``init_std``, with 'auto' chosen from the rows of the canonical
-        training matrix ``X`` when the model starts. A continued model keeps
-        the spread it started from and the rate 'auto' chose then."""
+        training matrix ``X``, weighted by ``sample_weight``, when the model
+        starts. A continued model keeps the spread it started from and the
+        rate 'auto' chose then."""
         if not first_call:
             kept = self._started_step_sizes()
             if self.learning_rate_init == "auto":
@@ -957,7 +974,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         given = StepSizes(self.learning_rate_init, self.init_std)
         if "auto" not in given:
             return given  # no pass over X's values needed
-        auto = _auto_step_sizes(_mean_squared_norm(X))
+        auto = _auto_step_sizes(_mean_squared_norm(X, sample_weight))
         return StepSizes(*(a if value == "auto" else value for a, value in zip(auto, given)))
 
     def _started_step_sizes(self):

@@ -135,8 +135,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         norm ``s`` above that (200 standardised dense columns: 0.003): Adam
         moves every weight by about the rate in a step, and a row's output
         by about the rate times the row's norm. Chosen from the rows of the
-        first call to ``fit`` or ``partial_fit`` and kept by the calls that
-        continue the model; the rate used is ``learning_rate_init_``.
+        first call to ``fit`` or ``partial_fit``, the mean weighted by
+        ``sample_weight``, and kept by the calls that continue the model;
+        the rate used is ``learning_rate_init_``.
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule: with 1, the rate of epoch

@@ -291,6 +291,30 @@ def test_sample_weight_pulls_predictions_towards_heavy_samples():
     assert_allclose(fm.predict(np.eye(4)), [0.1, 0.1, 0.9, 0.9], atol=0.01)
 
 
+@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier])
+def test_auto_step_sizes_count_rows_by_their_weights(estimator, monkeypatch):
+    # Rows of weight 0 made the 'auto' rate and spread 10 and 15 times
+    # smaller here, as if they were trained on.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 10)) * rng.uniform(0.5, 3, size=(300, 1))  # norms vary
+    X[5] = 0
+    y = X[:, 0] + X[:, 1] * X[:, 2] > 0
+    far = 50 * rng.normal(size=(30, 10))
+    settings = dict(max_iter=1, tol=None, random_state=0)
+
+    def step_sizes(X, y, sample_weight=None):
+        model = estimator(**settings).fit(X, y, sample_weight=sample_weight)
+        return model.learning_rate_init_, model.init_std_
+
+    zero = step_sizes(np.vstack([X, far]), np.r_[y, y[:30]], np.r_[np.ones(300), np.zeros(30)])
+    assert_allclose(zero, step_sizes(X, y), rtol=1e-12)
+    twice = step_sizes(X, y, np.r_[np.full(100, 2.0), np.ones(200)])
+    assert_allclose(twice, step_sizes(np.vstack([X[:100], X]), np.r_[y[:100], y]), rtol=1e-12)
+    assert twice != step_sizes(X, y)  # the rows' norms differ: their weights count
+    monkeypatch.setattr("sklearn_fm._base._NNZ_PER_BLOCK", 7)  # blocks of a row or two
+    assert_allclose(step_sizes(X, y, np.r_[np.full(100, 2.0), np.ones(200)]), twice, rtol=1e-12)
+
+
 def test_sample_weight_scale_does_not_matter(interaction_data):
     X, y = interaction_data
     weights = np.random.RandomState(0).randint(1, 4, size=len(y)).astype(float)
