@@ -1001,7 +1001,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         if first_call:
             n_features, n_outputs = X.shape[1], targets.n_outputs
             n_fields = None if fields is None else int(fields.max()) + 1
-            vector = (self.n_factors,) if fields is None else (n_fields, self.n_factors)
+            n_factors = int(self.n_factors)  # True is 1, as scikit-learn's Integral allows
+            vector = (n_factors,) if fields is None else (n_fields, n_factors)
             check_factors_budget((n_features, n_outputs, *vector))
             # Drawn in the layer's layout, feature by feature.
             factors = rng.normal(0.0, init_std, size=(n_features, n_outputs, *vector))

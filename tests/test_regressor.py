@@ -167,6 +167,16 @@ def test_partial_fit_rejects_other_feature_counts_and_early_stopping(interaction
         FMRegressor(early_stopping=True).partial_fit(X, y)
 
 
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])
+def test_n_factors_true_is_one_factor_as_scikit_learn_reads_integers(interaction_data, estimator):
+    # scikit-learn's Integral constraint takes True, and NumPy then refused
+    # it as a shape, with an error that named no parameter.
+    X, y = interaction_data
+    settings = {**FAST, "max_iter": 2, "n_factors": 1}
+    one = estimator(**settings).fit(X, y)
+    assert_array_equal(estimator(**{**settings, "n_factors": True}).fit(X, y).factors_, one.factors_)
+
+
 def test_changing_n_factors_cannot_warm_start(interaction_data):
     X, y = interaction_data
     fm = FMRegressor(warm_start=True, **FAST).fit(X, y)
