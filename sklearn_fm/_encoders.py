@@ -255,6 +255,14 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (2,)
         Names of the input columns, when ``X`` had string column names.
 
+    Notes
+    -----
+    ``X`` has exactly two columns, user and item, whose values are labels
+    (ids), not measurements. scikit-learn's generic checks
+    (``sklearn.utils.estimator_checks.check_estimator``) feed transformers
+    tables of any number of numeric columns, so most of them do not apply
+    to this encoder, which refuses other column counts with a ValueError.
+
     Examples
     --------
     >>> import pandas as pd
