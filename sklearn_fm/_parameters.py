@@ -93,6 +93,11 @@ def rescale_fm(intercept, coef, factors, shift, scale, in_place=False):
     return shift + scale * intercept, coef, factors
 
 
+# The values of the largest array a block of rows takes in fm_decision and
+# ffm_decision: 32 MiB of float64.
+_VALUES_PER_BLOCK = 1 << 22
+
+
 def fm_decision(X, intercept, coef, factors):
     """The FM output for each row of ``X`` (dense or sparse) in NumPy.
 
@@ -106,40 +111,47 @@ def fm_decision(X, intercept, coef, factors):
     predicting rows one by one or together gives bit-identical results. A
     plain BLAS matmul would not: it picks its kernel by shape. ``X`` is read
     in float64 whatever its dtype: squared in float32, values of 1e6 and more
-    would lose the pairwise term to round-off.
+    would lose the pairwise term to round-off. A dense ``X`` is read a block
+    of rows at a time, so its float64 copies stay small.
     """
     intercept, coef, factors = layer_form(intercept, coef, factors)
-    _, n_outputs, n_factors = factors.shape
     if sp.issparse(X):
         # Read only the parameters of the columns present: a row then costs
         # O(k * nnz) instead of O(k * n_features). The column map is monotone,
         # so each row's operations keep their order.
         used = np.unique(X.indices)
-        X, coef, factors = X[:, used].astype(np.float64), coef[used], factors[used]
-        X_squared = X.multiply(X)
+        X = X[:, used].astype(np.float64)
+        return estimator_outputs(_fm_outputs(X, intercept, coef[used], factors[used]))
+    per_row = X.shape[1] + factors.shape[1] * (factors.shape[2] + 1)
+    block = max(1, _VALUES_PER_BLOCK // per_row)
+    blocks = (
+        np.ascontiguousarray(X[start : start + block], np.float64)  # per-row BLAS calls need it
+        for start in range(0, X.shape[0], block) or range(1)  # an empty X has one block
+    )
+    outputs = [_fm_outputs(rows, intercept, coef, factors) for rows in blocks]
+    return estimator_outputs(np.concatenate(outputs))
+
+
+def _fm_outputs(X, intercept, coef, factors):
+    """``fm_decision`` of the float64 rows ``X`` (a CSR matrix, or a
+    C-contiguous array) in the layer's layout."""
+    _, n_outputs, n_factors = factors.shape
+    if sp.issparse(X):
 
         def dot(A, W):
             return A @ W
 
+        X_squared = X.multiply(X)
     else:
-        X = np.ascontiguousarray(X, dtype=np.float64)  # per-row BLAS calls need contiguous rows
-        X_squared = X * X
 
         def dot(A, W):
             return (A[:, None, :] @ W)[:, 0]  # the same (1, d) @ (d, m) per row
 
+        X_squared = X * X
     xw = dot(X, np.column_stack([coef, factors.reshape(len(factors), n_outputs * n_factors)]))
     squared = dot(X_squared, np.square(factors).sum(axis=2))
     xv = xw[:, n_outputs:].reshape(-1, n_outputs, n_factors)
-    return estimator_outputs(
-        intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)
-    )
-
-
-
-# The values of the largest intermediate array of ffm_decision at once: 32
-# MiB of float64.
-_FFM_VALUES_PER_BLOCK = 1 << 22
+    return intercept + xw[:, :n_outputs] + 0.5 * (np.square(xv).sum(axis=2) - squared)
 
 
 def ffm_decision(X, intercept, coef, factors, fields):
@@ -160,7 +172,7 @@ def ffm_decision(X, intercept, coef, factors, fields):
     own = np.einsum("icgk,ig->ick", factors, in_field)  # the vector for its own field
     flat = factors.reshape(len(factors), -1)
     per_row = n_fields * (X.shape[1] + flat.shape[1])
-    block = max(1, _FFM_VALUES_PER_BLOCK // per_row)
+    block = max(1, _VALUES_PER_BLOCK // per_row)
     outputs = [
         _ffm_block_outputs(X[start : start + block], intercept, coef, flat, own, fields, in_field)
         for start in range(0, X.shape[0], block) or range(1)  # an empty X has one block

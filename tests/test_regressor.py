@@ -457,6 +457,21 @@ def test_predict_is_deterministic_and_exactly_batch_invariant(interaction_data, 
     assert_array_equal(together, np.concatenate([sparse_fm.predict(Xs[i : i + 1]) for i in range(Xs.shape[0])]))
 
 
+def test_dense_predict_takes_memory_bounded_by_blocks_of_rows(interaction_data, monkeypatch):
+    # Read in float64 all at once, these 57 MiB of float32 rows took 385 MiB.
+    X = np.random.RandomState(0).normal(size=(300_000, 50)).astype(np.float32)
+    model = FMRegressor(n_factors=32, max_iter=1, tol=None, random_state=0)
+    model.fit(X[:20], X[:20, 0])
+    _, peak = with_peak_memory(model.predict, X)
+    assert peak < 2**27
+    # Blocks of 9 rows: every row is predicted as it is alone.
+    monkeypatch.setattr("sklearn_fm._parameters._VALUES_PER_BLOCK", 100)
+    X, y = interaction_data
+    model = FMRegressor(**FAST).fit(X, y)
+    one_by_one = np.concatenate([model.predict(X[i : i + 1]) for i in range(30)])
+    assert_array_equal(model.predict(X[:30]), one_by_one)
+
+
 def test_one_hot_ids_with_100k_columns_train_without_densifying():
     # A dense float32 copy would need 100,000 x 2,000 x 4 bytes = 800 MB;
     # the sparse path needs the non-zeros and the parameters.
