@@ -402,6 +402,9 @@ class Targets(NamedTuple):
     # What sample_weight was divided by beyond the weights given (the largest
     # class weight), so that their unit is kept in the units given.
     class_weight_scale: float = 1.0
+    # A continued model whose targets are standardised anew: its optimizer's
+    # state, in the units it trained in, starts over.
+    new_units: bool = False
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -1054,7 +1057,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 else self.best_validation_score_
             ),
             # fit with warm_start restarts the optimizer, as MLPRegressor does.
-            "_optimizer_state": self._optimizer_state if incremental else None,
+            "_optimizer_state": (
+                self._optimizer_state if incremental and not targets.new_units else None
+            ),
         }
 
     def _stream_counts(self):

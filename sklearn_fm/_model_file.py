@@ -235,6 +235,8 @@ def _metadata(estimator, params, arrays):
     if hasattr(estimator, "_y_train_std"):
         metadata["y_train_mean"] = float(estimator._y_train_mean)
         metadata["y_train_std"] = float(estimator._y_train_std)
+    if getattr(estimator, "_y_seen", None) is not None:
+        metadata["y_seen"] = [float(value) for value in estimator._y_seen]
     return metadata
 
 

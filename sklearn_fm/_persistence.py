@@ -23,7 +23,7 @@ from ._model_file import (
     unreadable,
 )
 from ._parameters import estimator_form, layer_factors_shape, n_outputs_of, parameter_shapes
-from ._regressor import FMRegressor
+from ._regressor import FMRegressor, TargetMoments
 from ._solvers import OptimizerState, SolverSpec
 
 _ESTIMATORS = {
@@ -357,8 +357,24 @@ def _training_choices(metadata, arrays, params, estimator):
         mean, std = float(metadata["y_train_mean"]), float(metadata["y_train_std"])
         if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
             raise ValueError("the target standardisation is not valid")
-        choices.update(_y_train_mean=mean, _y_train_std=std)
+        choices.update(_y_train_mean=mean, _y_train_std=std, _y_seen=_targets_seen(metadata))
     return choices
+
+
+def _targets_seen(metadata):
+    """The :class:`TargetMoments` of the targets a regressor trained on;
+    None in files written before they were kept."""
+    if "y_seen" not in metadata:
+        return None
+    seen = metadata["y_seen"]
+    numbers = isinstance(seen, list) and all(
+        isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
+        for value in seen
+    )
+    moments = TargetMoments(*map(float, seen)) if numbers and len(seen) == 4 else None
+    if moments is None or min(moments.count, moments.std, moments.farthest) < 0:
+        raise ValueError("y_seen, the moments of the targets trained on, is not valid")
+    return moments
 
 
 def _chosen_factor_penalty(metadata, params):

@@ -1,5 +1,7 @@
 """Factorization Machine regression."""
 
+from typing import NamedTuple
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.linear_model import Ridge
@@ -10,7 +12,8 @@ from ._base import BaseFM, Targets
 from ._data import check_trainable_range
 
 # The training targets lie at most this many standard deviations from their
-# mean (see _standardization); equally weighted targets, at most sqrt(n).
+# mean (see TargetMoments.standardization); equally weighted targets, at
+# most sqrt(n).
 _MAX_STANDARDIZED = 1e6
 
 # The smallest and largest penalties of the linear weights in the
@@ -320,7 +323,11 @@ class FMRegressor(RegressorMixin, BaseFM):
     Training fits an FM ``g`` to the standardised target
     ``z = (y - mu) / sigma``, with ``mu`` and ``sigma`` the (weighted) mean and
     standard deviation of the ``y`` of the first call to ``fit`` or
-    ``partial_fit`` (``sigma = 1`` for a constant ``y``), and reports
+    ``partial_fit`` (``sigma = 1`` for a constant ``y``; the magnitude of its
+    value for a first ``partial_fit`` chunk without spread), which later
+    ``partial_fit`` calls keep while the targets seen so far fit them (their
+    spread within a factor of 2 of ``sigma``, their mean within ``sigma`` of
+    ``mu``) and otherwise set anew from all the targets seen, and reports
     ``mu + sigma * g``: ``intercept_ = mu + sigma * g0``,
     ``coef_ = sigma * w`` and ``factors_ = sqrt(sigma) * V``, so that the model
     does not depend on the units of ``y``. The objective, in the parameters
@@ -517,10 +524,20 @@ class FMRegressor(RegressorMixin, BaseFM):
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Training fits the standardised target, so that neither the learning
         # rate nor the penalties depend on the units of y.
+        chunk = TargetMoments.of(y, sample_weight)
+        seen, new_units = chunk, False
         if first_call:
-            mean, std = _standardization(y, sample_weight, stream=incremental)
+            mean, std = chunk.standardization(stream=incremental)
         else:  # continue in the units training started in
             mean, std = self._y_train_mean, self._y_train_std
+            seen = getattr(self, "_y_seen", None)  # None: a model of an older version
+            if incremental and seen is not None:
+                seen = seen.merged(chunk)
+                # A first chunk of a few targets can have shown a scale far from
+                # the stream's (one target of 0.01 in a stream spread by 4 left
+                # the model R² 0.03): then the stream so far sets the units.
+                if seen.departs_from(mean, std) and chunk.within(mean, std, _MAX_STANDARDIZED):
+                    (mean, std), new_units = seen.standardization(), True
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             # Not (y - mean) / std: y spanning all of float64 would overflow.
             standardized = y / std - mean / std
@@ -531,9 +548,16 @@ class FMRegressor(RegressorMixin, BaseFM):
             "y, in standard deviations from the mean of the first fit's targets,",
             advice="Continue training on targets of the scale the model started with.",
         )
-        fitted = {"_y_train_mean": mean, "_y_train_std": std}
+        fitted = {"_y_train_mean": mean, "_y_train_std": std, "_y_seen": seen}
         return Targets(
-            standardized, sample_weight, 1, shift=mean, scale=std, score_scale=1.0, fitted=fitted
+            standardized,
+            sample_weight,
+            1,
+            shift=mean,
+            scale=std,
+            score_scale=1.0,
+            fitted=fitted,
+            new_units=new_units,
         )
 
 
@@ -555,38 +579,81 @@ def _penalised_least_squares(X, y, sample_weight, alpha_linear):
     return float(ridge.intercept_), ridge.coef_
 
 
-def _standardization(y, sample_weight, stream=False):
-    """The (weighted) mean and standard deviation of ``y``; a standard
-    deviation of 1 for a constant ``y``, as StandardScaler does, or for the
-    first chunk of a ``stream`` the magnitude of its value (1 for zeros).
+class TargetMoments(NamedTuple):
+    """How many targets of non-zero weight a regressor trained on, their
+    (weighted) mean and standard deviation, and the largest distance of one
+    from the mean."""
 
-    ``partial_fit`` keeps the first call's scale for later calls: a first
-    chunk of one target of 5,000 standardised by 1 left the others, spread
-    by 1,000, a thousand units wide in training, and the model fit them
-    worse than a constant would.
+    count: float
+    mean: float
+    std: float
+    farthest: float
 
-    Samples of zero weight are left out. The standard deviation is at least
-    the largest distance from the mean over ``_MAX_STANDARDIZED``: a sample
-    of tiny weight far from the others would otherwise lie too many standard
-    deviations away to train on in float32. Computed on ``y`` divided by its
-    largest magnitude, so that neither the sums nor the squares overflow,
-    whatever the scale of ``y``.
-    """
-    if sample_weight.sum() > 0:
-        y, weights = y[sample_weight > 0], sample_weight[sample_weight > 0]
-    else:
-        weights = None  # refused later
-    largest = float(np.abs(y).max(initial=0.0))
-    if largest == 0.0:
-        return 0.0, 1.0
-    unit = y / largest
-    mean = float(np.average(unit, weights=weights))
-    std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
-    # A spread of a few units in the last place is real (1e6 + 1e-9 * signal,
-    # or integers near 2**62): a scale of 1 there left the model's float32
-    # noise a million times the targets' spread.
-    if std == 0:
-        return largest * mean, largest if stream else 1.0
-    std = max(std, float(np.abs(unit - mean).max()) / _MAX_STANDARDIZED)
-    std *= largest  # at most largest: it cannot overflow
-    return largest * mean, std if std > 0 else 1.0  # 0 when it underflows
+    @classmethod
+    def of(cls, y, sample_weight):
+        """The moments of the targets ``y`` of non-zero ``sample_weight``,
+        computed on ``y`` divided by its largest magnitude, so that neither
+        the sums nor the squares overflow, whatever the scale of ``y``."""
+        present = sample_weight > 0
+        y, weights = y[present], sample_weight[present]
+        largest = float(np.abs(y).max(initial=0.0))
+        if largest == 0.0:
+            return cls(float(len(y)), 0.0, 0.0, 0.0)
+        unit = y / largest
+        mean = float(np.average(unit, weights=weights))
+        std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
+        farthest = float(np.abs(unit - mean).max())
+        return cls(float(len(y)), largest * mean, largest * std, largest * farthest)
+
+    def merged(self, other):
+        """The moments of the targets of both, each target counting once."""
+        total = self.count + other.count
+        scale = max(abs(self.mean), abs(other.mean), self.farthest, other.farthest)
+        if total == 0 or scale == 0:
+            return self._replace(count=total)
+        a, b = self.count / total, other.count / total
+        mean_a, mean_b = self.mean / scale, other.mean / scale
+        mean = a * mean_a + b * mean_b
+        variance = a * (self.std / scale) ** 2 + b * (other.std / scale) ** 2
+        variance += a * b * (mean_a - mean_b) ** 2
+        # At most: the distances of each part's farthest target from the new mean.
+        farthest = max(
+            self.farthest / scale + abs(mean_a - mean), other.farthest / scale + abs(mean_b - mean)
+        )
+        return TargetMoments(total, scale * mean, scale * float(np.sqrt(variance)), scale * farthest)
+
+    def standardization(self, stream=False):
+        """The mean and standard deviation that standardise these targets: a
+        standard deviation of 1 for constant targets, as StandardScaler does,
+        or for the first chunk of a ``stream`` the magnitude of its value (1
+        for zeros).
+
+        A first chunk of one target of 5,000 standardised by 1 left the
+        others, spread by 1,000, a thousand units wide in training, and the
+        model fit them worse than a constant would.
+
+        The standard deviation is at least the largest distance from the
+        mean over ``_MAX_STANDARDIZED``: a sample of tiny weight far from
+        the others would otherwise lie too many standard deviations away to
+        train on in float32.
+        """
+        # A spread of a few units in the last place is real (1e6 + 1e-9 * signal,
+        # or integers near 2**62): a scale of 1 there left the model's float32
+        # noise a million times the targets' spread.
+        if self.std == 0:
+            return self.mean, abs(self.mean) if stream and self.mean != 0 else 1.0
+        std = max(self.std, self.farthest / _MAX_STANDARDIZED)
+        return self.mean, std if std > 0 else 1.0  # 0 when it underflows
+
+    def departs_from(self, mean, std):
+        """Whether targets of these moments are far from the standardisation
+        ``(mean, std)``: spread twice as wide or half as wide, or their mean
+        more than ``std`` away."""
+        if not self.std > 0:
+            return False
+        return not 0.5 <= self.std / std <= 2.0 or abs(self.mean / std - mean / std) > 1.0
+
+    def within(self, mean, std, limit):
+        """Whether all these targets lie within ``limit`` standard deviations
+        ``std`` of ``mean``."""
+        return abs(self.mean / std - mean / std) + self.farthest / std <= limit

@@ -173,7 +173,7 @@ def assert_same_fit(a, b, data=X):
     assert_same_model(a, b, data)
     names = ["best_loss_", "validation_scores_", "best_validation_score_", "feature_names_in_"]
     names += ["batch_size_", "early_stopping_", "penalty_scales_", "_y_train_mean", "_y_train_std"]
-    names += ["n_samples_seen_", "_schedule_epochs"]
+    names += ["n_samples_seen_", "_schedule_epochs", "_y_seen"]
     for name in names:
         assert hasattr(a, name) == hasattr(b, name)
         if hasattr(a, name):
@@ -391,6 +391,16 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
     }
     if "y_train_std" in metadata:
         forgeries["a zero y_train_std"] = {"metadata.json": json.dumps(dict(metadata, y_train_std=0.0))}
+        seen = metadata["y_seen"]
+        for forged_name, forged in [
+            ("a negative count", [-1.0, *seen[1:]]),
+            ("a NaN mean", [seen[0], float("nan"), *seen[2:]]),
+            ("three numbers", seen[:3]),
+            ("strings", [str(value) for value in seen]),
+        ]:
+            forgeries[f"y_seen with {forged_name}"] = {
+                "metadata.json": json.dumps(dict(metadata, y_seen=forged))
+            }
         del metadata["y_train_mean"]
         forgeries["no y_train_mean"] = {"metadata.json": json.dumps(metadata)}
     for name, members in forgeries.items():

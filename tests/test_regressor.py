@@ -680,16 +680,42 @@ def test_an_unscaled_target_trains_as_well_as_a_scaled_one():
     assert model.score(X[400:], 150 + 60 * y[400:]) > 0.95
 
 
-def test_partial_fit_keeps_the_standardisation_of_its_first_call(interaction_data):
+def test_partial_fit_keeps_the_standardisation_of_its_first_call_while_the_stream_fits_it(
+    interaction_data,
+):
     X, y = interaction_data
     model = FMRegressor(**FAST).partial_fit(X[:300], y[:300] + 10)
     mean, std = model._y_train_mean, model._y_train_std
     assert mean == pytest.approx(np.mean(y[:300] + 10)) and std == pytest.approx(np.std(y[:300]))
-    model.partial_fit(X[300:], 5 * y[300:])
+    model.partial_fit(X[300:450], y[300:450] + 10)
     assert (model._y_train_mean, model._y_train_std) == (mean, std)
+    # Targets spread five times as wide, about another mean: the stream so
+    # far sets the units.
+    model.partial_fit(X[450:], 5 * y[450:])
+    seen = np.r_[y[:450] + 10, 5 * y[450:]]
+    assert model._y_seen.count == len(seen)
+    assert model._y_train_mean == pytest.approx(np.mean(seen))
+    assert model._y_train_std == pytest.approx(np.std(seen))
     # A fresh fit standardises anew.
     model.fit(X, 5 * y)
     assert model._y_train_std == pytest.approx(5 * np.std(y))
+
+
+@pytest.mark.parametrize("first", [[0.01], [1.0, 1.001]])
+def test_a_stream_of_small_chunks_learns_whatever_its_first_targets(first):
+    # The first chunk set the units for good: one target of 0.01 in a stream
+    # spread by 4 left R² 0.03 after three passes of one row per call.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0]
+    y[: len(first)] = first
+    model = FMRegressor(n_factors=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            for start in range(0, len(y), 2):
+                model.partial_fit(X[start : start + 2], y[start : start + 2])
+    assert model.score(X[10:], y[10:]) > 0.95
 
 
 @pytest.mark.parametrize("first", ["one row", "constant rows"])
