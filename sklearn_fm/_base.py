@@ -898,7 +898,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The learning rate after ``epochs`` finished epochs (a fraction for
         ``partial_fit``'s) of a schedule from ``learning_rate_init``."""
         if self.learning_rate == "invscaling":
-            return learning_rate_init / (epochs + 1) ** self.power_t
+            try:
+                return learning_rate_init / (epochs + 1) ** self.power_t
+            except OverflowError:  # a power_t of thousands: nothing is left of the rate
+                return 0.0
         return learning_rate_init
 
     def _validation(self, outputs, data, targets):

@@ -244,6 +244,17 @@ def test_sgd_steps_follow_the_stated_objective_and_schedule(learning_rate):
         assert fm.loss_curve_[-1] == pytest.approx(objective(before), rel=1e-5)
 
 
+def test_a_power_t_so_large_the_rate_vanishes_trains_the_first_epoch_only(interaction_data):
+    # (epochs + 1) ** power_t overflowed: a bare OverflowError from the
+    # second epoch, or the second call of partial_fit, on.
+    X, y = interaction_data
+    settings = dict(power_t=1e5, n_factors=2, tol=None, random_state=0)
+    once = FMRegressor(max_iter=1, **settings).fit(X, y)
+    assert_array_equal(FMRegressor(max_iter=3, **settings).fit(X, y).factors_, once.factors_)
+    streamed = FMRegressor(**settings).partial_fit(X, y)
+    assert_array_equal(streamed.partial_fit(X, y).factors_, once.factors_)
+
+
 def test_partial_fit_takes_each_chunk_as_new_data_of_one_data_set():
     # Three calls on 40 rows make a data set of 120: the uniform penalties of
     # a call is divided by the rows seen so far, and the schedule advances
