@@ -270,6 +270,19 @@ _BELOW_ONE = {
     "Muon": ("adam_beta_1", "adam_beta_2"),
 }
 _FLOAT32_MAX = 3.4028234663852886e38
+# The settings Keras' optimizers default to None (off), and those that are
+# switches (booleans).
+_NONE_SETTINGS = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+    "exclude_layers",
+)
+_SWITCHES = ("amsgrad", "centered", "nesterov", "relative_step", "use_ema", "exclude_embeddings")
 
 
 def _as_float32(value):
@@ -279,8 +292,16 @@ def _as_float32(value):
 
 def _check_setting(class_name, setting, value):
     """Refuse a setting's value that the optimizer ``class_name`` cannot
-    train with."""
-    if value is None or isinstance(value, bool):
+    train with. A boolean stands for the number it equals, except in the
+    settings that are switches."""
+    if value is None:
+        if setting in _NONE_SETTINGS:
+            return
+        raise ValueError(
+            f"The solver's setting {setting}=None is not valid: keras.optimizers."
+            f"{class_name} takes a number for it (leave it out for Keras' default)."
+        )
+    if setting in _SWITCHES:
         return
     if not math.isfinite(value):
         raise ValueError(f"The solver's setting {setting}={value!r} is not a finite number.")

@@ -210,6 +210,11 @@ FIT_CASES = [
     # and diverged in the first epoch, with advice to lower the rate.
     ("epsilon=0", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": 0.0}}}, ValueError, "epsilon must be greater than 0 in float32"),
     ("an epsilon that is 0 in float32", (X, y), {"solver": {"class_name": "RMSprop", "config": {"epsilon": 1e-50}}}, ValueError, "epsilon must be greater than 0 in float32"),
+    # None passed as Keras' default, and booleans skipped the ranges of the
+    # numbers they equal: errors inside Keras, or a first epoch that diverged.
+    ("epsilon=None", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": None}}}, ValueError, r"epsilon=None is not valid: keras.optimizers.Adam takes a number"),
+    ("epsilon=False", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": False}}}, ValueError, r"epsilon must be greater than 0 in float32 \(at least 1e-45\); got False"),
+    ("beta_1=True", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": True}}}, ValueError, "beta_1 of Adam must be less than 1"),
     # Infinity in float32: steps of zero, with only NumPy's overflow warning.
     ("an epsilon beyond float32", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": 1e300}}}, ValueError, r"epsilon=1e\+300 is beyond the range of float32"),
     # Bias corrections that divide by 0, running averages that never move:
