@@ -283,6 +283,8 @@ _NONE_SETTINGS = (
     "exclude_layers",
 )
 _SWITCHES = ("amsgrad", "centered", "nesterov", "relative_step", "use_ema", "exclude_embeddings")
+# Where Keras gives one of those a number by default instead.
+_NOT_NONE = {"AdamW": ("weight_decay",), "Muon": ("weight_decay",)}
 
 
 def _as_float32(value):
@@ -295,13 +297,17 @@ def _check_setting(class_name, setting, value):
     train with. A boolean stands for the number it equals, except in the
     settings that are switches."""
     if value is None:
-        if setting in _NONE_SETTINGS:
+        if setting in _NONE_SETTINGS and setting not in _NOT_NONE.get(class_name, ()):
             return
         raise ValueError(
             f"The solver's setting {setting}=None is not valid: keras.optimizers."
-            f"{class_name} takes a number for it (leave it out for Keras' default)."
+            f"{class_name} takes a value for it (leave it out for Keras' default)."
         )
     if setting in _SWITCHES:
+        if value not in (0, 1):
+            raise ValueError(
+                f"The solver's setting {setting} is a switch, True or False; got {value!r}."
+            )
         return
     if not math.isfinite(value):
         raise ValueError(f"The solver's setting {setting}={value!r} is not a finite number.")
