@@ -246,6 +246,8 @@ _TO_SAVE = (
 # How many times the best constant model's training loss a model's may be
 # before fit warns that it predicts worse than a constant.
 _WORSE_THAN_CONSTANT = 10
+# The fewest training rows whose loss that check judges.
+_ROWS_TO_JUDGE = 10
 
 
 # Whether a KeyboardInterrupt has cut off the import of the trainer (and of
@@ -289,7 +291,8 @@ def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
     (None unless ``y_and_options`` gives it, with ``y_numeric``). The one
     path of X into a model."""
     check_sparse_structure(X)
-    if not reset and getattr(estimator, "feature_names_in_", None) is not None:
+    named = hasattr(X, "columns") or hasattr(X, "column_names")  # a data frame's
+    if not reset and named and getattr(estimator, "feature_names_in_", None) is not None:
         # Names first: a column in another's place would be refused for its kind.
         validate_data(estimator, X, reset=False, skip_check_array=True, ensure_2d=False)
     check_numeric_columns(X, None if encoding is None else encoding.is_categorical)
@@ -403,8 +406,10 @@ class Targets(NamedTuple):
     # class weight), so that their unit is kept in the units given.
     class_weight_scale: float = 1.0
     # A continued model whose targets are standardised anew: its optimizer's
-    # state, in the units it trained in, starts over.
+    # state, in the units it trained in, starts over, and its intercept moves
+    # by intercept_shift (in the units of y).
     new_units: bool = False
+    intercept_shift: float = 0.0
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -501,9 +506,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         return 1.0
 
     @abstractmethod
-    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
+    def _training_targets(self, y, sample_weight, weight_scale, first_call, incremental, classes):
         """The validated ``y`` as float training targets, with the sample
-        weights and scaling training uses, as a :class:`Targets`."""
+        weights (``sample_weight``, the weights given divided by
+        ``weight_scale``) and scaling training uses, as a :class:`Targets`."""
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         # Training changes no attribute until it has succeeded (see _train),
@@ -539,7 +545,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         X, y, sample_weight, weight_scale, contract, input_columns = (
             self._validate_training_data(X, y, sample_weight, first_call)
         )
-        targets = self._training_targets(y, sample_weight, first_call, incremental, classes)
+        targets = self._training_targets(
+            y, sample_weight, weight_scale, first_call, incremental, classes
+        )
         fields = self._training_fields(contract["n_features_in_"], input_columns, targets.n_outputs)
         if not first_call:
             self._check_parameters_fit_the_model(
@@ -839,7 +847,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "hasn't converged yet.",
                     ConvergenceWarning,
                 )
-        if not diverged and data_loss is not None:  # divergence has warned already
+        # Divergence has warned already; and a loss of a few rows, such as
+        # partial_fit's one row a call, says little (a constant fits one row).
+        if not diverged and data_loss is not None and data.n_train >= _ROWS_TO_JUDGE:
             self._check_better_than_constant(
                 data_loss, data.constant_loss, state["learning_rate_init_"]
             )
@@ -1039,7 +1049,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # rows kept a whole warm-started fit from replacing the model), and
         # with partial_fit when early_stopping changed between calls.
         params = rescale_fm(
-            self.intercept_,
+            self.intercept_ + targets.intercept_shift,
             self.coef_,
             self.factors_,
             -targets.shift / targets.scale,

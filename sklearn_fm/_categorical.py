@@ -168,10 +168,7 @@ def _column_kinds(X):
     that scikit-learn's validation refuses itself); for an array of strings
     or objects, (position, kind); nothing for other input."""
     if isinstance(X, (list, tuple)):
-        try:
-            X = np.asarray(X)
-        except ValueError:  # ragged: scikit-learn's validation says so
-            return []
+        X = np.asarray(X, dtype=object)  # each value as it is; ragged rows stay 1-D
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.dtype.kind not in "OSU":
             return []

@@ -472,7 +472,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
         indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return model.classes_[indices]
 
-    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
+    def _training_targets(self, y, sample_weight, weight_scale, first_call, incremental, classes):
         check_classification_targets(y)
         known = self._known_classes(y, first_call, incremental, classes)
         encoded = np.searchsorted(known, y)

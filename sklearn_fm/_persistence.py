@@ -371,8 +371,14 @@ def _targets_seen(metadata):
         isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
         for value in seen
     )
-    moments = TargetMoments(*map(float, seen)) if numbers and len(seen) == 4 else None
-    if moments is None or min(moments.count, moments.std, moments.farthest) < 0:
+    moments = TargetMoments(*map(float, seen)) if numbers and len(seen) == 5 else None
+    if moments is None or not (
+        moments.weight >= 0
+        and moments.scale >= 0
+        and abs(moments.mean) <= 1
+        and 0 <= moments.std <= 1
+        and 0 <= moments.farthest <= 2
+    ):
         raise ValueError("y_seen, the moments of the targets trained on, is not valid")
     return moments
 

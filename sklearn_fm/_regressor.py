@@ -323,11 +323,15 @@ class FMRegressor(RegressorMixin, BaseFM):
     Training fits an FM ``g`` to the standardised target
     ``z = (y - mu) / sigma``, with ``mu`` and ``sigma`` the (weighted) mean and
     standard deviation of the ``y`` of the first call to ``fit`` or
-    ``partial_fit`` (``sigma = 1`` for a constant ``y``; the magnitude of its
-    value for a first ``partial_fit`` chunk without spread), which later
-    ``partial_fit`` calls keep while the targets seen so far fit them (their
-    spread within a factor of 2 of ``sigma``, their mean within ``sigma`` of
-    ``mu``) and otherwise set anew from all the targets seen, and reports
+    ``partial_fit`` (``sigma = 1`` for a constant ``y``). Later calls keep
+    them while the targets seen fit them: all the targets of ``partial_fit``
+    so far (weighted), or those of a warm-started ``fit``. When those spread
+    more than twice or less than half as wide as ``sigma``, or their mean
+    lies more than ``sigma`` from ``mu``, ``mu`` and ``sigma`` are set anew
+    from them: the model is expressed in the new units, its intercept moves
+    as far as ``mu`` (as the first call started it at its mean) and the
+    optimizer starts over (models saved or pickled before sklearn_fm kept
+    the moments of the targets seen keep their units). The estimator reports
     ``mu + sigma * g``: ``intercept_ = mu + sigma * g0``,
     ``coef_ = sigma * w`` and ``factors_ = sqrt(sigma) * V``, so that the model
     does not depend on the units of ``y``. The objective, in the parameters
@@ -518,26 +522,17 @@ class FMRegressor(RegressorMixin, BaseFM):
             return 1.0
         return min(1.0, float(np.average((y - scores) ** 2, weights=sample_weight)))
 
-    def _training_targets(self, y, sample_weight, first_call, incremental, classes):
+    def _training_targets(self, y, sample_weight, weight_scale, first_call, incremental, classes):
         # validate_data(y_numeric=True) converts object arrays only; numbers
         # as strings ("1.5") convert as SGDRegressor and Ridge convert them.
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         # Training fits the standardised target, so that neither the learning
         # rate nor the penalties depend on the units of y.
-        chunk = TargetMoments.of(y, sample_weight)
-        seen, new_units = chunk, False
+        chunk = TargetMoments.of(y, sample_weight, weight_scale)
         if first_call:
-            mean, std = chunk.standardization(stream=incremental)
-        else:  # continue in the units training started in
-            mean, std = self._y_train_mean, self._y_train_std
-            seen = getattr(self, "_y_seen", None)  # None: a model of an older version
-            if incremental and seen is not None:
-                seen = seen.merged(chunk)
-                # A first chunk of a few targets can have shown a scale far from
-                # the stream's (one target of 0.01 in a stream spread by 4 left
-                # the model R² 0.03): then the stream so far sets the units.
-                if seen.departs_from(mean, std) and chunk.within(mean, std, _MAX_STANDARDIZED):
-                    (mean, std), new_units = seen.standardization(), True
+            seen, (mean, std), moved = chunk, chunk.standardization(), None
+        else:
+            seen, (mean, std), moved = self._continued_units(chunk, incremental)
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             # Not (y - mean) / std: y spanning all of float64 would overflow.
             standardized = y / std - mean / std
@@ -557,8 +552,32 @@ class FMRegressor(RegressorMixin, BaseFM):
             scale=std,
             score_scale=1.0,
             fitted=fitted,
-            new_units=new_units,
+            new_units=moved is not None,
+            intercept_shift=0.0 if moved is None else moved,
         )
+
+    def _continued_units(self, chunk, incremental):
+        """The moments of the targets seen, the standardisation and how far
+        the intercept moves (None: the units stay) of a continued model whose
+        new targets have the moments ``chunk``.
+
+        The units are kept while the targets seen fit them. A first
+        ``partial_fit`` chunk too small to show the stream's scale (one
+        target of 0.01 in a stream spread by 4 left R² 0.03), or a
+        warm-started fit on targets of another scale, sets them anew; the
+        intercept then moves as far as their mean, as the linear start put
+        it at the first call's.
+        """
+        kept = (self._y_train_mean, self._y_train_std)
+        before = getattr(self, "_y_seen", None)  # None: a model of an older version
+        if before is None:
+            return None, kept, None
+        # partial_fit's chunks add to the data set, a fit replaces it.
+        seen = before.merged(chunk) if incremental else chunk
+        if not seen.depart_from(*kept):
+            return seen, kept, None
+        units = seen.standardization()
+        return seen, units, units[0] - kept[0]
 
 
 def _penalised_least_squares(X, y, sample_weight, alpha_linear):
@@ -580,57 +599,59 @@ def _penalised_least_squares(X, y, sample_weight, alpha_linear):
 
 
 class TargetMoments(NamedTuple):
-    """How many targets of non-zero weight a regressor trained on, their
-    (weighted) mean and standard deviation, and the largest distance of one
-    from the mean."""
+    """The total weight of the targets a regressor trained on, and their
+    (weighted) moments in units of ``scale``, their largest magnitude, so
+    that neither the sums nor the squares overflow, whatever the scale of
+    the targets: the mean (at most 1 in magnitude), the standard deviation
+    (at most 1) and a bound on the largest distance of one from the mean
+    (at most 2)."""
 
-    count: float
+    weight: float
+    scale: float
     mean: float
     std: float
     farthest: float
 
     @classmethod
-    def of(cls, y, sample_weight):
+    def of(cls, y, sample_weight, weight_scale=1.0):
         """The moments of the targets ``y`` of non-zero ``sample_weight``,
-        computed on ``y`` divided by its largest magnitude, so that neither
-        the sums nor the squares overflow, whatever the scale of ``y``."""
+        whose total weight is ``weight_scale`` times that of ``sample_weight``."""
         present = sample_weight > 0
         y, weights = y[present], sample_weight[present]
+        weight = float(np.sum(weights, dtype=np.float64)) * weight_scale
         largest = float(np.abs(y).max(initial=0.0))
         if largest == 0.0:
-            return cls(float(len(y)), 0.0, 0.0, 0.0)
+            return cls(weight, 0.0, 0.0, 0.0, 0.0)
         unit = y / largest
         mean = float(np.average(unit, weights=weights))
         std = float(np.sqrt(np.average(np.square(unit - mean), weights=weights)))
-        farthest = float(np.abs(unit - mean).max())
-        return cls(float(len(y)), largest * mean, largest * std, largest * farthest)
+        return cls(weight, largest, mean, std, float(np.abs(unit - mean).max()))
 
     def merged(self, other):
-        """The moments of the targets of both, each target counting once."""
-        total = self.count + other.count
-        scale = max(abs(self.mean), abs(other.mean), self.farthest, other.farthest)
-        if total == 0 or scale == 0:
-            return self._replace(count=total)
-        a, b = self.count / total, other.count / total
-        mean_a, mean_b = self.mean / scale, other.mean / scale
-        mean = a * mean_a + b * mean_b
-        variance = a * (self.std / scale) ** 2 + b * (other.std / scale) ** 2
-        variance += a * b * (mean_a - mean_b) ** 2
-        # At most: the distances of each part's farthest target from the new mean.
-        farthest = max(
-            self.farthest / scale + abs(mean_a - mean), other.farthest / scale + abs(mean_b - mean)
+        """The moments of the targets of both."""
+        weight = self.weight + other.weight
+        scale = max(self.scale, other.scale)
+        if not weight > 0 or scale == 0:
+            return self._replace(weight=weight)
+        # Each part in units of the larger scale, its share of the weight.
+        parts = [
+            (part.weight / weight, part.scale / scale, part) for part in (self, other)
+        ]
+        mean = sum(share * ratio * part.mean for share, ratio, part in parts)
+        variance = sum(
+            share * ((ratio * part.std) ** 2 + (ratio * part.mean - mean) ** 2)
+            for share, ratio, part in parts
         )
-        return TargetMoments(total, scale * mean, scale * float(np.sqrt(variance)), scale * farthest)
+        # |y - mean| is at most 2 in these units, whatever the parts' bounds.
+        farthest = min(
+            2.0,
+            max(ratio * part.farthest + abs(ratio * part.mean - mean) for _, ratio, part in parts),
+        )
+        return TargetMoments(weight, scale, mean, min(1.0, float(np.sqrt(variance))), farthest)
 
-    def standardization(self, stream=False):
-        """The mean and standard deviation that standardise these targets: a
-        standard deviation of 1 for constant targets, as StandardScaler does,
-        or for the first chunk of a ``stream`` the magnitude of its value (1
-        for zeros).
-
-        A first chunk of one target of 5,000 standardised by 1 left the
-        others, spread by 1,000, a thousand units wide in training, and the
-        model fit them worse than a constant would.
+    def standardization(self):
+        """The mean and standard deviation that standardise these targets, a
+        standard deviation of 1 for constant targets, as StandardScaler does.
 
         The standard deviation is at least the largest distance from the
         mean over ``_MAX_STANDARDIZED``: a sample of tiny weight far from
@@ -641,19 +662,15 @@ class TargetMoments(NamedTuple):
         # or integers near 2**62): a scale of 1 there left the model's float32
         # noise a million times the targets' spread.
         if self.std == 0:
-            return self.mean, abs(self.mean) if stream and self.mean != 0 else 1.0
-        std = max(self.std, self.farthest / _MAX_STANDARDIZED)
-        return self.mean, std if std > 0 else 1.0  # 0 when it underflows
+            return self.scale * self.mean, 1.0
+        std = max(self.std, self.farthest / _MAX_STANDARDIZED) * self.scale
+        return self.scale * self.mean, std if std > 0 else 1.0  # 0 when it underflows
 
-    def departs_from(self, mean, std):
-        """Whether targets of these moments are far from the standardisation
-        ``(mean, std)``: spread twice as wide or half as wide, or their mean
-        more than ``std`` away."""
-        if not self.std > 0:
+    def depart_from(self, mean, std):
+        """Whether the :meth:`standardization` of these targets is far from
+        ``(mean, std)``: a standard deviation twice or half as large, or a
+        mean more than ``std`` away."""
+        if self.std == 0:
             return False
-        return not 0.5 <= self.std / std <= 2.0 or abs(self.mean / std - mean / std) > 1.0
-
-    def within(self, mean, std, limit):
-        """Whether all these targets lie within ``limit`` standard deviations
-        ``std`` of ``mean``."""
-        return abs(self.mean / std - mean / std) + self.farthest / std <= limit
+        own_mean, own_std = self.standardization()
+        return not 0.5 <= own_std / std <= 2.0 or abs(own_mean / std - mean / std) > 1.0

@@ -7,13 +7,14 @@ it follows them if they move.
 from ._classifier import FMClassifier
 from ._encoders import ImplicitFeedbackEncoder, MultiHotEncoder
 from ._field_aware import FFMClassifier, FFMRegressor
-from ._regressor import FMRegressor
+from ._regressor import FMRegressor, TargetMoments
 from ._solvers import OptimizerState, SolverSpec
 
 # Every type of sklearn_fm that a fitted estimator or transformer holds, as
 # skops.io.get_untrusted_types reports them: the estimators themselves, and
-# the solver and optimizer state kept for partial_fit (NamedTuples of ours,
-# holding only strings, numbers and NumPy arrays).
+# the solver, optimizer state and regressor's target moments kept for
+# partial_fit (NamedTuples of ours, holding only strings, numbers and NumPy
+# arrays).
 _TYPES = (
     FMRegressor,
     FMClassifier,
@@ -23,6 +24,7 @@ _TYPES = (
     ImplicitFeedbackEncoder,
     SolverSpec,
     OptimizerState,
+    TargetMoments,
 )
 
 
@@ -40,11 +42,12 @@ def skops_trusted_types():
     ``mlflow.sklearn.load_model`` and ``mlflow.pyfunc.load_model`` use it.
 
     The list names sklearn_fm's own types and no others: the four estimators,
-    the two transformers, and the two small records of the solver and its
-    optimizer state that a fitted estimator keeps so that ``partial_fit`` can
-    continue where training stopped (``sklearn_fm._solvers.SolverSpec`` and
-    ``sklearn_fm._solvers.OptimizerState``, which hold only strings, numbers
-    and NumPy arrays). It covers every fitted estimator, whatever its solver,
+    the two transformers, and the three small records of the solver, its
+    optimizer state and a regressor's target moments that a fitted estimator
+    keeps so that ``partial_fit`` can continue where training stopped
+    (``sklearn_fm._solvers.SolverSpec``, ``sklearn_fm._solvers.OptimizerState``
+    and ``sklearn_fm._regressor.TargetMoments``, which hold only strings,
+    numbers and NumPy arrays). It covers every fitted estimator, whatever its solver,
     targets or input (categorical columns of numbers, strings, booleans,
     dates or durations included), alone or in a
     :class:`~sklearn.pipeline.Pipeline` of scikit-learn steps. Categories

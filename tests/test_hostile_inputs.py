@@ -212,7 +212,9 @@ FIT_CASES = [
     ("an epsilon that is 0 in float32", (X, y), {"solver": {"class_name": "RMSprop", "config": {"epsilon": 1e-50}}}, ValueError, "epsilon must be greater than 0 in float32"),
     # None passed as Keras' default, and booleans skipped the ranges of the
     # numbers they equal: errors inside Keras, or a first epoch that diverged.
-    ("epsilon=None", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": None}}}, ValueError, r"epsilon=None is not valid: keras.optimizers.Adam takes a number"),
+    ("epsilon=None", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": None}}}, ValueError, r"epsilon=None is not valid: keras.optimizers.Adam takes a value"),
+    ("weight_decay=None for AdamW, whose default is a number", (X, y), {"solver": {"class_name": "AdamW", "config": {"weight_decay": None}}}, ValueError, r"weight_decay=None is not valid: keras.optimizers.AdamW"),
+    ("a switch that is NaN", (X, y), {"solver": {"class_name": "Adam", "config": {"amsgrad": float("nan")}}}, ValueError, r"amsgrad is a switch, True or False; got nan"),
     ("epsilon=False", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": False}}}, ValueError, r"epsilon must be greater than 0 in float32 \(at least 1e-45\); got False"),
     ("beta_1=True", (X, y), {"solver": {"class_name": "Adam", "config": {"beta_1": True}}}, ValueError, "beta_1 of Adam must be less than 1"),
     # Infinity in float32: steps of zero, with only NumPy's overflow warning.
@@ -277,7 +279,6 @@ SECOND_CALL_CASES = [
 ]
 SECOND_CALL_ONLY = {
     FMRegressor: [
-        ("y of another scale", X, y * 1e25, {}, ValueError, "y, in standard deviations from the mean of the first fit's targets, holds values up to"),
     ],
     FMClassifier: [
         ("a label outside classes_", X, y_with(7.0), {}, ValueError, r"y contains labels \[7.0\] that are not in classes_"),

@@ -396,6 +396,7 @@ def test_forged_files_describing_no_valid_model_are_refused(fitted, tmp_path):
             ("a negative count", [-1.0, *seen[1:]]),
             ("a NaN mean", [seen[0], float("nan"), *seen[2:]]),
             ("three numbers", seen[:3]),
+            ("a mean beyond its scale", [*seen[:2], 1.5, *seen[3:]]),
             ("strings", [str(value) for value in seen]),
         ]:
             forgeries[f"y_seen with {forged_name}"] = {

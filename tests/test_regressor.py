@@ -456,6 +456,23 @@ def test_lists_and_dataframes(interaction_data):
         from_frame.predict(frame[frame.columns[::-1]])
 
 
+def test_an_array_for_a_model_fitted_on_a_frame_warns_once(interaction_data):
+    X, y = interaction_data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    model = FMRegressor(**FAST).fit(frame, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.predict(X)
+    assert sum("does not have valid feature names" in str(w.message) for w in caught) == 1
+
+
+def test_a_list_of_rows_names_the_column_that_holds_strings(interaction_data):
+    X, y = interaction_data
+    model = FMRegressor(**FAST).fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="The column 1 of X holds strings"):
+        model.predict([[1.0, "a", 2.0]] * 3)
+
+
 def test_predict_is_deterministic_and_exactly_batch_invariant(interaction_data, sparse_problem):
     X, y = interaction_data
     fm = FMRegressor(**FAST).fit(X, y)
@@ -704,7 +721,7 @@ def test_partial_fit_keeps_the_standardisation_of_its_first_call_while_the_strea
     # far sets the units.
     model.partial_fit(X[450:], 5 * y[450:])
     seen = np.r_[y[:450] + 10, 5 * y[450:]]
-    assert model._y_seen.count == len(seen)
+    assert model._y_seen.weight == len(seen)
     assert model._y_train_mean == pytest.approx(np.mean(seen))
     assert model._y_train_std == pytest.approx(np.std(seen))
     # A fresh fit standardises anew.
@@ -712,21 +729,48 @@ def test_partial_fit_keeps_the_standardisation_of_its_first_call_while_the_strea
     assert model._y_train_std == pytest.approx(5 * np.std(y))
 
 
-@pytest.mark.parametrize("first", [[0.01], [1.0, 1.001]])
-def test_a_stream_of_small_chunks_learns_whatever_its_first_targets(first):
+@pytest.mark.parametrize("first, size", [([0.01], 2), ([1.0, 1.001], 2), ([8.0], 10)])
+def test_a_stream_of_small_chunks_learns_whatever_its_first_targets(first, size):
     # The first chunk set the units for good: one target of 0.01 in a stream
-    # spread by 4 left R² 0.03 after three passes of one row per call.
+    # spread by 4 left R² 0.03 after three passes of one row per call; a
+    # first row of 8 and then chunks of 10 left the intercept near 8 (-1.08).
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 4))
     y = X @ [1.0, -2.0, 0.5, 3.0]
     y[: len(first)] = first
+    starts = [0, len(first), *range(len(first) + size, len(y), size)]
     model = FMRegressor(n_factors=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(3):
-            for start in range(0, len(y), 2):
-                model.partial_fit(X[start : start + 2], y[start : start + 2])
-    assert model.score(X[10:], y[10:]) > 0.95
+            for start, stop in zip(starts, [*starts[1:], len(y)]):
+                model.partial_fit(X[start:stop], y[start:stop])
+    assert model.score(X[10:], y[10:]) > 0.9
+
+
+def test_a_later_chunk_of_another_scale_sets_the_units_and_light_chunks_do_not(interaction_data):
+    X, y = interaction_data
+    model = FMRegressor(**FAST).partial_fit(X[:300], y[:300])
+    units = (model._y_train_mean, model._y_train_std)
+    model.partial_fit(X[300:400], 10 * y[300:400], sample_weight=np.full(100, 1e-9))
+    assert (model._y_train_mean, model._y_train_std) == units  # 1e-7 of the weight seen
+    # Refused before as beyond float32 in the first call's units.
+    model.partial_fit(X[400:], 1e25 * y[400:])
+    assert model._y_train_std > 1e24
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_a_warm_started_fit_on_targets_of_another_scale_sets_the_units():
+    X, y = make_interaction_data(n_samples=600, noise=0.3)
+    model = FMRegressor(warm_start=True, random_state=0).fit(X[:400], y[:400])
+    model.fit(X[:400], 150 + 1000 * y[:400])
+    assert model._y_train_std == pytest.approx(1000 * np.std(y[:400]))
+    assert model.score(X[400:], 150 + 1000 * y[400:]) > 0.9  # 0.34 in the old units
+
+
+def test_targets_near_the_largest_float_train_a_finite_model():
+    model = FMRegressor(**FAST).fit(np.eye(3), [1.5e308, 1.5e308, -1.5e308])
+    assert np.isfinite(model.predict(np.eye(3))).all()
 
 
 @pytest.mark.parametrize("first", ["one row", "constant rows"])
