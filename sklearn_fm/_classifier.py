@@ -88,7 +88,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
     learning_rate_init : float or 'auto', default='auto'
         The optimizer's learning rate in the first epoch. 'auto' takes 0.015,
         or ``0.015 * sqrt(8 / s)`` on rows of mean squared norm ``s`` above 8,
-        as in :class:`FMRegressor`; the rate used is ``learning_rate_init_``.
+        as in :class:`FMRegressor` (the mean weighted by ``sample_weight`` and
+        ``class_weight``); the rate used is ``learning_rate_init_``.
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule.
