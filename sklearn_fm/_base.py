@@ -1055,13 +1055,18 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             -targets.shift / targets.scale,
             1.0 / targets.scale,
         )
+        counts = self._stream_counts()
+        if targets.new_units:  # the last epoch's residuals were in the units left
+            counts["_residual_scale"] = 1.0
         return params, {
             "n_iter_": self.n_iter_,
-            **self._stream_counts(),
+            **counts,
             "loss_curve_": list(self.loss_curve_),
             "penalty_scales_": list(self.penalty_scales_),
             "best_loss_": (
-                np.inf if self.best_loss_ is None or not incremental else self.best_loss_
+                np.inf
+                if self.best_loss_ is None or not incremental or targets.new_units
+                else self.best_loss_
             ),
             "validation_scores_": list(self.validation_scores_ or []),
             "best_validation_score_": (

@@ -724,6 +724,7 @@ def test_partial_fit_keeps_the_standardisation_of_its_first_call_while_the_strea
     assert model._y_seen.weight == len(seen)
     assert model._y_train_mean == pytest.approx(np.mean(seen))
     assert model._y_train_std == pytest.approx(np.std(seen))
+    assert model.best_loss_ == model.loss_curve_[-1]  # no loss of the old units is compared
     # A fresh fit standardises anew.
     model.fit(X, 5 * y)
     assert model._y_train_std == pytest.approx(5 * np.std(y))
