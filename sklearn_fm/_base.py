@@ -406,10 +406,9 @@ class Targets(NamedTuple):
     # class weight), so that their unit is kept in the units given.
     class_weight_scale: float = 1.0
     # A continued model whose targets are standardised anew: its optimizer's
-    # state, in the units it trained in, starts over, and its intercept moves
-    # by intercept_shift (in the units of y).
+    # state, in the units it trained in, starts over, and its intercept
+    # moves by the mean residual of these targets (see _start_state).
     new_units: bool = False
-    intercept_shift: float = 0.0
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -1048,8 +1047,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # and validation rows may be others (a score of other validation
         # rows kept a whole warm-started fit from replacing the model), and
         # with partial_fit when early_stopping changed between calls.
+        intercept = self.intercept_
+        if targets.new_units:
+            intercept = intercept + self._mean_residual(X, targets)
         params = rescale_fm(
-            self.intercept_ + targets.intercept_shift,
+            intercept,
             self.coef_,
             self.factors_,
             -targets.shift / targets.scale,
@@ -1079,6 +1081,19 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 self._optimizer_state if incremental and not targets.new_units else None
             ),
         }
+
+    def _mean_residual(self, X, targets):
+        """The weighted mean of the targets of the rows ``X`` (canonical)
+        less the model's outputs, in the units of y: what a continued model
+        in new units adds to its intercept. A first chunk too small to show
+        the stream's scale (one row) left the intercept at its targets'
+        mean, which later targets, elsewhere, could not pull it from in
+        Adam's small steps; a model that already follows them moves little.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # y spanning float64
+            outputs = self._outputs(X) / targets.scale - targets.shift / targets.scale
+        residual = np.average(targets.y - outputs, weights=targets.sample_weight)
+        return float(targets.scale * residual) if np.isfinite(residual) else 0.0
 
     def _stream_counts(self):
         """``n_samples_seen_``, the epochs the learning-rate schedule has
@@ -1148,12 +1163,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         """The FM outputs of ``X``, checked against this estimator's input
         contract; call it on a :meth:`_fitted_copy`."""
         X, _ = _validated_input(self, X, self._categorical_encoding(), reset=False)
-        fields = self._fitted_fields()
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
-            if fields is None:
-                output = fm_decision(X, self.intercept_, self.coef_, self.factors_)
-            else:
-                output = ffm_decision(X, self.intercept_, self.coef_, self.factors_, fields)
+            output = self._outputs(X)
         if not np.isfinite(output).all():
             largest = abs(X).max()
             if not np.isfinite(largest):
@@ -1163,6 +1174,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 f"{largest:.3g} in magnitude. Scale X as the training data was scaled."
             )
         return output
+
+    def _outputs(self, X):
+        """The FM outputs of the validated (or canonical) rows ``X``."""
+        fields = self._fitted_fields()
+        if fields is None:
+            return fm_decision(X, self.intercept_, self.coef_, self.factors_)
+        return ffm_decision(X, self.intercept_, self.coef_, self.factors_, fields)
 
     def top_interactions(self, n=20, *, feature_names=None):
         """The strongest pairwise interactions the model learned.

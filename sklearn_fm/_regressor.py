@@ -16,6 +16,9 @@ from ._data import check_trainable_range
 # most sqrt(n).
 _MAX_STANDARDIZED = 1e6
 
+# The total weight of the targets seen stops here rather than at infinity.
+_LARGEST_WEIGHT = np.finfo(np.float64).max
+
 # The smallest and largest penalties of the linear weights in the
 # least-squares start: collinear columns keep finite weights, and beyond the
 # largest the weights round to zero in float32 while Ridge's float64 would
@@ -329,7 +332,8 @@ class FMRegressor(RegressorMixin, BaseFM):
     more than twice or less than half as wide as ``sigma``, or their mean
     lies more than ``sigma`` from ``mu``, ``mu`` and ``sigma`` are set anew
     from them: the model is expressed in the new units, its intercept moves
-    as far as ``mu`` (as the first call started it at its mean) and the
+    by the mean residual of the targets of this call (a first call of one
+    row started it at that row's target) and the
     optimizer starts over (models saved or pickled before sklearn_fm kept
     the moments of the targets seen keep their units). The estimator reports
     ``mu + sigma * g``: ``intercept_ = mu + sigma * g0``,
@@ -530,9 +534,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         # rate nor the penalties depend on the units of y.
         chunk = TargetMoments.of(y, sample_weight, weight_scale)
         if first_call:
-            seen, (mean, std), moved = chunk, chunk.standardization(), None
+            seen, (mean, std), new_units = chunk, chunk.standardization(), False
         else:
-            seen, (mean, std), moved = self._continued_units(chunk, incremental)
+            seen, (mean, std), new_units = self._continued_units(chunk, incremental)
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             # Not (y - mean) / std: y spanning all of float64 would overflow.
             standardized = y / std - mean / std
@@ -552,32 +556,28 @@ class FMRegressor(RegressorMixin, BaseFM):
             scale=std,
             score_scale=1.0,
             fitted=fitted,
-            new_units=moved is not None,
-            intercept_shift=0.0 if moved is None else moved,
+            new_units=new_units,
         )
 
     def _continued_units(self, chunk, incremental):
-        """The moments of the targets seen, the standardisation and how far
-        the intercept moves (None: the units stay) of a continued model whose
-        new targets have the moments ``chunk``.
+        """The moments of the targets seen, the standardisation, and whether
+        it is new, of a continued model whose new targets have the moments
+        ``chunk``.
 
         The units are kept while the targets seen fit them. A first
         ``partial_fit`` chunk too small to show the stream's scale (one
         target of 0.01 in a stream spread by 4 left R² 0.03), or a
-        warm-started fit on targets of another scale, sets them anew; the
-        intercept then moves as far as their mean, as the linear start put
-        it at the first call's.
+        warm-started fit on targets of another scale, sets them anew.
         """
         kept = (self._y_train_mean, self._y_train_std)
         before = getattr(self, "_y_seen", None)  # None: a model of an older version
         if before is None:
-            return None, kept, None
+            return None, kept, False
         # partial_fit's chunks add to the data set, a fit replaces it.
         seen = before.merged(chunk) if incremental else chunk
         if not seen.depart_from(*kept):
-            return seen, kept, None
-        units = seen.standardization()
-        return seen, units, units[0] - kept[0]
+            return seen, kept, False
+        return seen, seen.standardization(), True
 
 
 def _penalised_least_squares(X, y, sample_weight, alpha_linear):
@@ -618,7 +618,7 @@ class TargetMoments(NamedTuple):
         whose total weight is ``weight_scale`` times that of ``sample_weight``."""
         present = sample_weight > 0
         y, weights = y[present], sample_weight[present]
-        weight = float(np.sum(weights, dtype=np.float64)) * weight_scale
+        weight = min(float(np.sum(weights, dtype=np.float64)) * weight_scale, _LARGEST_WEIGHT)
         largest = float(np.abs(y).max(initial=0.0))
         if largest == 0.0:
             return cls(weight, 0.0, 0.0, 0.0, 0.0)
@@ -629,13 +629,16 @@ class TargetMoments(NamedTuple):
 
     def merged(self, other):
         """The moments of the targets of both."""
-        weight = self.weight + other.weight
-        scale = max(self.scale, other.scale)
-        if not weight > 0 or scale == 0:
+        weight = min(self.weight + other.weight, _LARGEST_WEIGHT)
+        heavier, scale = max(self.weight, other.weight), max(self.scale, other.scale)
+        if not heavier > 0 or scale == 0:
             return self._replace(weight=weight)
-        # Each part in units of the larger scale, its share of the weight.
+        # Each part in units of the larger scale, its share of the weight
+        # (from weights relative to the heavier part's: no sum overflows).
+        relative = self.weight / heavier, other.weight / heavier
         parts = [
-            (part.weight / weight, part.scale / scale, part) for part in (self, other)
+            (share / sum(relative), part.scale / scale, part)
+            for share, part in zip(relative, (self, other))
         ]
         mean = sum(share * ratio * part.mean for share, ratio, part in parts)
         variance = sum(

@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
+import sklearn_fm
 from sklearn_fm import FFMRegressor, FMClassifier, FMRegressor
 
 from .conftest import make_interaction_data, numerical_gradient, with_peak_memory
@@ -767,6 +768,30 @@ def test_a_warm_started_fit_on_targets_of_another_scale_sets_the_units():
     model.fit(X[:400], 150 + 1000 * y[:400])
     assert model._y_train_std == pytest.approx(1000 * np.std(y[:400]))
     assert model.score(X[400:], 150 + 1000 * y[400:]) > 0.9  # 0.34 in the old units
+
+
+def test_new_units_move_the_intercept_by_the_mean_residual_of_their_targets():
+    # Moved by the change of the targets' mean, a model that already
+    # predicted the new targets (here from new inputs) was thrown off:
+    # R² -45 where it had 0.92.
+    rng = np.random.RandomState(0)
+    near, far = rng.uniform(0, 1, (200, 1)), rng.uniform(2, 3, (200, 1))
+    model = FMRegressor(n_factors=1, warm_start=True, random_state=0).fit(near, 3 * near[:, 0])
+    before = model.score(far, 3 * far[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.set_params(max_iter=1, learning_rate_init=1e-300).fit(far, 3 * far[:, 0])
+    assert model._y_train_mean == pytest.approx(np.mean(3 * far))  # new units
+    assert model.score(far, 3 * far[:, 0]) >= before > 0.5
+
+
+def test_the_weight_of_the_targets_seen_stays_finite(tmp_path):
+    X, y = make_interaction_data(n_samples=40)
+    model = FMRegressor(**FAST).partial_fit(X[:20], y[:20], sample_weight=np.full(20, 1e308))
+    model.partial_fit(X[20:], y[20:])
+    assert np.isfinite(model._y_seen.weight) and np.isfinite(model.predict(X)).all()
+    model.save(tmp_path / "model.fm")
+    assert_array_equal(sklearn_fm.load(tmp_path / "model.fm").predict(X), model.predict(X))
 
 
 def test_targets_near_the_largest_float_train_a_finite_model():
