@@ -194,9 +194,8 @@ def _pandas_kind(column):
     if _is_dictionary(dtype):
         dtype = column.astype("category").dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        kind = _values_kind(pd.api.types.infer_dtype(dtype.categories))
-        of_strings = kind in ("strings", "bytes")
-        return "categories of strings" if of_strings else None
+        of_text = _values_kind(pd.api.types.infer_dtype(dtype.categories)) in _TEXT
+        return "categories of strings" if of_text else None
     if (
         pd.api.types.is_datetime64_any_dtype(dtype)
         or pd.api.types.is_timedelta64_dtype(dtype)
@@ -208,7 +207,7 @@ def _pandas_kind(column):
         inferred = pd.api.types.infer_dtype(column, skipna=True)
         if inferred.startswith("mixed") and inferred != "mixed-integer-float":
             return "strings" if column.map(type).isin([str, bytes]).any() else None
-        return "strings" if inferred in _STRINGS else None
+        return "strings" if _values_kind(inferred) in _TEXT else None
     return "strings" if pd.api.types.is_string_dtype(dtype) else None
 
 
@@ -282,17 +281,17 @@ def _is_dictionary(dtype):
     return isinstance(dtype, pd.ArrowDtype) and str(dtype).startswith("dictionary<")
 
 
-# What pandas' infer_dtype calls the values of a column, by kind.
-_NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
-_STRINGS = {"string", "bytes"}
+# The kind of the values that pandas' infer_dtype calls by these names; the
+# kinds that the model refuses to read as numbers.
+_NUMBERS = ("integer", "floating", "mixed-integer-float", "decimal", "boolean")
+_KINDS = {**dict.fromkeys(_NUMBERS, "numbers"), "string": "strings", "bytes": "bytes"}
+_TEXT = ("strings", "bytes")
 
 
 def _values_kind(inferred):
     """"numbers", "strings", "bytes" or None (other or mixed values) for
     values that pandas' ``infer_dtype`` calls ``inferred``."""
-    if inferred in _NUMBERS:
-        return "numbers"
-    return {"string": "strings", "bytes": "bytes"}.get(inferred)
+    return _KINDS.get(inferred)
 
 
 def _comparable_values(column, categories, name):
