@@ -123,13 +123,20 @@ def fm_decision(X, intercept, coef, factors):
         X = X[:, used].astype(np.float64)
         return estimator_outputs(_fm_outputs(X, intercept, coef[used], factors[used]))
     per_row = X.shape[1] + factors.shape[1] * (factors.shape[2] + 1)
-    block = max(1, _VALUES_PER_BLOCK // per_row)
-    blocks = (
-        np.ascontiguousarray(X[start : start + block], np.float64)  # per-row BLAS calls need it
-        for start in range(0, X.shape[0], block) or range(1)  # an empty X has one block
-    )
-    outputs = [_fm_outputs(rows, intercept, coef, factors) for rows in blocks]
+    outputs = [
+        # Per-row BLAS calls need contiguous rows.
+        _fm_outputs(np.ascontiguousarray(X[rows], np.float64), intercept, coef, factors)
+        for rows in _row_blocks(X.shape[0], per_row)
+    ]
     return estimator_outputs(np.concatenate(outputs))
+
+
+def _row_blocks(n_rows, per_row):
+    """Slices of consecutive rows, as many as take at most
+    ``_VALUES_PER_BLOCK`` values at ``per_row`` values a row (at least one
+    row); one block for no rows."""
+    block = max(1, _VALUES_PER_BLOCK // per_row)
+    return [slice(start, start + block) for start in range(0, n_rows, block) or range(1)]
 
 
 def _fm_outputs(X, intercept, coef, factors):
@@ -172,10 +179,9 @@ def ffm_decision(X, intercept, coef, factors, fields):
     own = np.einsum("icgk,ig->ick", factors, in_field)  # the vector for its own field
     flat = factors.reshape(len(factors), -1)
     per_row = n_fields * (X.shape[1] + flat.shape[1])
-    block = max(1, _VALUES_PER_BLOCK // per_row)
     outputs = [
-        _ffm_block_outputs(X[start : start + block], intercept, coef, flat, own, fields, in_field)
-        for start in range(0, X.shape[0], block) or range(1)  # an empty X has one block
+        _ffm_block_outputs(X[rows], intercept, coef, flat, own, fields, in_field)
+        for rows in _row_blocks(X.shape[0], per_row)
     ]
     return estimator_outputs(np.concatenate(outputs))
 
