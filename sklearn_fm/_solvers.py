@@ -15,6 +15,8 @@ import struct
 from numbers import Real
 from typing import NamedTuple
 
+import numpy as np
+
 # The class names of keras.optimizers' optimizers (Keras 3.15), with the
 # settings of each besides those of every optimizer (below) and the
 # estimator's learning_rate and name. Solver names are their lower-case
@@ -144,7 +146,9 @@ class SolverSpec(NamedTuple):
                     if setting == "learning_rate"
                     else f"The solver's config sets {setting!r}, which the estimator sets."
                 )
-            if not isinstance(setting, str) or not (value is None or isinstance(value, Real)):
+            if not isinstance(setting, str) or not (
+                value is None or isinstance(value, (Real, np.bool_))
+            ):
                 raise TypeError(
                     "The solver's config maps setting names to numbers, booleans or "
                     f"None; got {setting!r}: {value!r}."

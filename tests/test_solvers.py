@@ -47,6 +47,21 @@ def test_class_names_and_names_are_the_same_solver(estimator):
     assert_array_equal(by_name.predict(X), by_class.predict(X))
 
 
+def test_numpy_scalars_in_a_config_are_the_numbers_and_switches_they_hold():
+    # NumPy booleans are not numbers.Real: amsgrad=np.True_ was refused.
+    numpy_config = {"beta_1": np.float32(0.75), "amsgrad": np.True_, "epsilon": np.int64(1)}
+    python_config = {"beta_1": 0.75, "amsgrad": True, "epsilon": 1}
+    spec = _solvers.SolverSpec.of({"class_name": "Adam", "config": numpy_config})
+    assert spec == _solvers.SolverSpec.of({"class_name": "Adam", "config": python_config})
+    assert all(type(value) in (float, bool, int) for _, value in spec.config)
+    by_numpy = FMRegressor(solver={"class_name": "Adam", "config": numpy_config}, **FAST)
+    by_python = FMRegressor(solver={"class_name": "Adam", "config": python_config}, **FAST)
+    assert_array_equal(by_numpy.fit(X, y).predict(X), by_python.fit(X, y).predict(X))
+    with pytest.raises(ValueError, match="amsgrad is a switch"):
+        two = {"class_name": "Adam", "config": {"amsgrad": np.int64(2)}}
+        _solvers.SolverSpec.of(two)
+
+
 @pytest.mark.parametrize(
     "solver, error, message",
     [
