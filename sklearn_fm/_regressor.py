@@ -544,8 +544,8 @@ class FMRegressor(RegressorMixin, BaseFM):
         standardized[sample_weight == 0] = 0.0
         check_trainable_range(
             standardized,
-            "y, in standard deviations from the mean of the first fit's targets,",
-            advice="Continue training on targets of the scale the model started with.",
+            "y, in standard deviations from the mean of the targets trained on,",
+            advice="Continue training on targets of the scale trained on so far.",
         )
         fitted = {"_y_train_mean": mean, "_y_train_std": std, "_y_seen": seen}
         return Targets(
