@@ -110,9 +110,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         'adagrad', 'rmsprop', 'ftrl', 'adamw', 'nadam', 'lion', 'adamax',
         'adadelta', 'adafactor', 'lamb', 'muon', 'schedulefreeadamw'), with
         Keras' default settings, or a dict ``{"class_name": "Ftrl",
-        "config": {"l1_regularization_strength": 0.1}}`` as
-        ``keras.optimizers.serialize`` writes it, whose settings replace the
-        defaults. The learning rate is ``learning_rate_init`` and its
+        "config": {"l1_regularization_strength": 0.1}}`` (the keys of
+        ``keras.optimizers.serialize``'s output without ``module`` and
+        ``registered_name``), whose settings replace the defaults. The learning rate is ``learning_rate_init`` and its
         schedule, never the config's. 'sgd' (without momentum, weight decay
         or clipping), 'adagrad' and 'ftrl' (without
         ``l2_shrinkage_regularization_strength``) update only the factors of

@@ -2,8 +2,9 @@
 
 ``solver`` is the name of an optimizer of ``keras.optimizers`` (``"adam"``,
 ``"ftrl"``, ...), trained with Keras' default settings, or a dict
-``{"class_name": name, "config": {setting: value}}`` in the form of
-``keras.optimizers.serialize``, whose settings replace the defaults. Both are
+``{"class_name": name, "config": {setting: value}}`` (the keys of
+``keras.optimizers.serialize``'s output without ``module`` and
+``registered_name``), whose settings replace the defaults. Both are
 plain data, so a solver survives ``clone``, ``get_params``/``set_params``,
 grid searches, pickle and the safe file format. They are checked here,
 without importing Keras; Keras builds the optimizer when training starts.
@@ -133,7 +134,8 @@ class SolverSpec(NamedTuple):
         if "class_name" not in solver or unknown:
             raise ValueError(
                 "A solver dict has the keys 'class_name' and, optionally, 'config' "
-                f"(as keras.optimizers.serialize writes); got {sorted(solver)}."
+                "(of keras.optimizers.serialize's output, leave out 'module' and "
+                f"'registered_name'); got {sorted(solver)}."
             )
         config = solver.get("config", {})
         if not isinstance(config, dict):

@@ -70,6 +70,13 @@ def test_numpy_scalars_in_a_config_are_the_numbers_and_switches_they_hold():
         ({"class_name": "Adamm"}, ValueError, "not the name of a Keras optimizer"),
         ({"config": {}}, ValueError, "keys 'class_name' and, optionally, 'config'"),
         ({"class_name": "Adam", "settings": {}}, ValueError, "keys 'class_name'"),
+        # keras.optimizers.serialize's output as it is: its extra keys named.
+        (
+            {"module": "keras.optimizers", "class_name": "Adam", "registered_name": None},
+            ValueError,
+            "leave out 'module' and 'registered_name'",
+        ),
+        ({"class_name": "Adam", "config": {"name": "adam"}}, ValueError, "'name', which the"),
         ({"class_name": "Adam", "config": [1]}, TypeError, "config must be a dict"),
         ({"class_name": "Adam", "config": {"learning_rate": 0.1}}, ValueError, "learning_rate_init"),
         ({"class_name": "Adam", "config": {"beta_1": [0.9]}}, TypeError, "numbers, booleans"),
