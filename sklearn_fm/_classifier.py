@@ -89,7 +89,10 @@ class FMClassifier(ClassifierMixin, BaseFM):
         The optimizer's learning rate in the first epoch. 'auto' takes 0.015,
         or ``0.015 * sqrt(8 / s)`` on rows of mean squared norm ``s`` above 8,
         as in :class:`FMRegressor` (the mean weighted by ``sample_weight`` and
-        ``class_weight``); the rate used is ``learning_rate_init_``.
+        ``class_weight``); the rate used is ``learning_rate_init_``. It
+        suits Adam and the optimizers that scale their steps like it; SGD,
+        Adagrad and FTRL need rates of their own on sparse columns (see the
+        user guide).
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule.

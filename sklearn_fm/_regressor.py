@@ -143,7 +143,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         by about the rate times the row's norm. Chosen from the rows of the
         first call to ``fit`` or ``partial_fit``, the mean weighted by
         ``sample_weight``, and kept by the calls that continue the model;
-        the rate used is ``learning_rate_init_``.
+        the rate used is ``learning_rate_init_``. It suits Adam and the
+        optimizers that scale their steps like it; SGD, Adagrad and FTRL
+        need rates of their own on sparse columns (see the user guide).
 
     power_t : float, default=1.0
         The exponent of the 'invscaling' schedule: with 1, the rate of epoch

@@ -189,3 +189,35 @@ def test_a_setting_of_1_is_refused_only_by_the_optimizers_that_cannot_train_with
     model = FMRegressor(solver=solver, max_iter=5, tol=None, early_stopping=False, random_state=0)
     model.fit(X, y)
     assert model.n_iter_ == 5 and model.loss_curve_[-1] < 0.9 * model.loss_curve_[0]
+
+
+def test_adagrad_and_ftrl_with_small_accumulators_learn_one_hot_clicks():
+    # The user guide's advice for sparse columns: Keras' accumulators start
+    # at 0.1, beyond the squares of a rare column's batch-mean gradients, so
+    # that 'auto' (Adam's rate) barely moves them.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import OneHotEncoder
+
+    # benchmarks/ffm.py's generated clicks: five fields, four pairwise effects.
+    rng = np.random.RandomState(0)
+    levels = [2000, 300, 5, 24, 50]  # users, ads, devices, hours, sites
+    codes = np.column_stack([rng.randint(n, size=40_000) for n in levels])
+    logit = -1.0 + sum(0.3 * rng.normal(size=n)[codes[:, i]] for i, n in enumerate(levels))
+    for first, second in [(0, 1), (0, 2), (1, 3), (4, 1)]:
+        left = rng.normal(size=(levels[first], 2))
+        right = rng.normal(size=(levels[second], 2))
+        logit += 0.7 * (left[codes[:, first]] * right[codes[:, second]]).sum(axis=1)
+    y = (rng.uniform(size=len(logit)) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = OneHotEncoder(handle_unknown="ignore").fit(codes[:36_000]).transform(codes)
+
+    def auc(model):
+        model.fit(X[:36_000], y[:36_000])
+        return roc_auc_score(y[36_000:], model.predict_proba(X[36_000:])[:, 1])
+
+    linear = auc(LogisticRegression(max_iter=1000))
+    adam = auc(FMClassifier(random_state=0))
+    for class_name in ("Adagrad", "Ftrl"):
+        solver = {"class_name": class_name, "config": {"initial_accumulator_value": 1e-6}}
+        fm = auc(FMClassifier(solver=solver, learning_rate_init=0.3, random_state=0))
+        assert fm > linear + 0.05 and fm > adam - 0.01, (class_name, fm, linear, adam)
