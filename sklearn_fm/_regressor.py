@@ -112,8 +112,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         Keras' default settings, or a dict ``{"class_name": "Ftrl",
         "config": {"l1_regularization_strength": 0.1}}`` (the keys of
         ``keras.optimizers.serialize``'s output without ``module`` and
-        ``registered_name``), whose settings replace the defaults. The learning rate is ``learning_rate_init`` and its
-        schedule, never the config's. 'sgd' (without momentum, weight decay
+        ``registered_name``), whose settings replace the defaults. The
+        learning rate is ``learning_rate_init`` and its schedule, never the
+        config's. 'sgd' (without momentum, weight decay
         or clipping), 'adagrad' and 'ftrl' (without
         ``l2_shrinkage_regularization_strength``) update only the factors of
         the features in a batch when ``alpha_uniform=0`` (and only their
