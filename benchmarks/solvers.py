@@ -11,11 +11,12 @@ Usage::
 fit seconds (medians over ``--repeats`` runs after an untimed round).
 
 'auto' is a rate for Adam and the optimizers that scale each step to the
-gradient's typical size. SGD, Adagrad and FTRL step by the gradient itself,
-which for a column in few of a batch's rows is a small fraction of a row's
-(the loss is the batch mean); Adagrad's and FTRL's accumulators start at
-Keras' 0.1, more than such gradients' squares add up to in a fit. The rows
-show what that costs and what restores them.
+gradient's typical size. SGD steps by the gradient itself, Adagrad and FTRL
+by the gradient over the root of its accumulated squares, which Keras starts
+at 0.1; the gradient of a column in few of a batch's rows is a small
+fraction of a row's (the loss is the batch mean), and its squares add up to
+less than 0.1 in a fit. The rows show what that costs and what restores
+them.
 """
 
 import argparse
