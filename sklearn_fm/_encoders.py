@@ -38,6 +38,11 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         labels does not weigh more than one with a single label. None keeps
         the indicators at 1.
 
+    sparse_output : bool, default=True
+        Return a sparse CSR matrix, or a dense ndarray when False, as
+        :class:`~sklearn.preprocessing.OneHotEncoder`'s ``sparse_output``:
+        ``set_output(transform="pandas")`` needs the dense one.
+
     Attributes
     ----------
     categories_ : list of ndarray
@@ -67,11 +72,13 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "separator": [str],
         "norm": [StrOptions({"l1", "l2"}), None],
+        "sparse_output": ["boolean"],
     }
 
-    def __init__(self, *, separator="|", norm=None):
+    def __init__(self, *, separator="|", norm=None, sparse_output=True):
         self.separator = separator
         self.norm = norm
+        self.sparse_output = sparse_output
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -107,7 +114,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Encode ``X`` as a sparse CSR matrix of multi-hot blocks.
+        """Encode ``X`` as multi-hot blocks, a sparse CSR matrix unless
+        ``sparse_output=False``.
 
         Parameters
         ----------
@@ -116,7 +124,7 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_out : sparse matrix of shape (n_samples, n_labels)
+        X_out : {sparse matrix, ndarray} of shape (n_samples, n_labels)
             One block of columns per input column, in ``categories_`` order.
         """
         check_is_fitted(self)
@@ -139,7 +147,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
             if self.norm and block.shape[1]:
                 block = normalize(block, norm=self.norm)
             blocks.append(block)
-        return sp.hstack(blocks, format="csr")
+        X_out = sp.hstack(blocks, format="csr")
+        return X_out if self.sparse_output else X_out.toarray()
 
     def get_feature_names_out(self, input_features=None):
         """``"<input column>_<label>"`` for every output column.

@@ -70,6 +70,32 @@ def test_separator_norm_and_mixed_label_types():
     assert encoder.get_feature_names_out(["f"]).tolist() == ["f_1", "f_3", "f_a", "f_b"]
 
 
+def test_dense_output_serves_pandas_output_alone_and_in_a_column_transformer():
+    movies = pd.DataFrame({"genres": ["Action|Comedy", "Drama", None], "year": [1, 2, 1]})
+    sparse = MultiHotEncoder(norm="l2").fit_transform(movies[["genres"]])
+    dense = MultiHotEncoder(norm="l2", sparse_output=False).fit_transform(movies[["genres"]])
+    assert isinstance(dense, np.ndarray)
+    assert_array_equal(dense, sparse.toarray())
+    frame = MultiHotEncoder(sparse_output=False).set_output(transform="pandas").fit_transform(movies)
+    assert frame.columns.tolist() == [
+        "genres_Action", "genres_Comedy", "genres_Drama", "year_1", "year_2"
+    ]
+    assert_array_equal(frame.to_numpy(), [[1, 1, 0, 1, 0], [0, 0, 1, 0, 1], [0, 0, 0, 1, 0]])
+    blocks = ColumnTransformer(
+        [
+            ("genres", MultiHotEncoder(sparse_output=False), ["genres"]),
+            ("year", OneHotEncoder(sparse_output=False), ["year"]),
+        ]
+    ).set_output(transform="pandas")
+    assert blocks.fit_transform(movies).columns.tolist() == [
+        "genres__genres_Action", "genres__genres_Comedy", "genres__genres_Drama",
+        "year__year_1", "year__year_2",
+    ]
+    # The sparse default is refused by pandas output, as OneHotEncoder's is.
+    with pytest.raises(ValueError, match="sparse"):
+        MultiHotEncoder().set_output(transform="pandas").fit_transform(movies)
+
+
 def test_values_inside_list_cells_read_as_scalar_cells():
     # Missing values inside a list once became labels 'nan' (one per NaN
     # object) and 'None', bools became the labels 0 and 1, and a list inside
