@@ -279,6 +279,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         The mean training objective (half squared error of the standardised
         target plus penalty) of each epoch; for ``partial_fit``, with the
         call's weights relative to those the model was first trained on.
+        Each epoch's is in the standardisation it trained in: after a call
+        that set new units (see Notes), earlier entries are in
+        the units before.
 
     penalty_scales_ : list of float
         The factor all three penalties were multiplied by in each epoch, from
