@@ -10,13 +10,10 @@ Usage::
 ``LogisticRegression``. Prints a markdown table of test ROC AUC, epochs and
 fit seconds (medians over ``--repeats`` runs after an untimed round).
 
-'auto' is a rate for Adam and the optimizers that scale each step to the
-gradient's typical size. SGD steps by the gradient itself, Adagrad and FTRL
-by the gradient over the root of its accumulated squares, which Keras starts
-at 0.1; the gradient of a column in few of a batch's rows is a small
-fraction of a row's (the loss is the batch mean), and its squares add up to
-less than 0.1 in a fit. The rows show what that costs and what restores
-them.
+'auto' is a rate for Adam and its kind; the user guide ("Rates for SGD,
+Adagrad and FTRL on sparse columns") says why SGD, Adagrad and FTRL barely
+move sparse columns with it. The rows show what that costs and what
+restores them.
 """
 
 import argparse

@@ -18,7 +18,7 @@ _LABEL_SETS = (list, tuple, set, frozenset, np.ndarray)
 
 
 class MultiHotEncoder(TransformerMixin, BaseEstimator):
-    """Encode columns whose cells hold sets of labels as sparse multi-hot blocks.
+    """Encode columns whose cells hold sets of labels as multi-hot blocks.
 
     A cell is a string of labels joined by ``separator`` (MovieLens genres:
     ``"Action|Comedy"``), a list, tuple or set of labels, or a single other
@@ -41,7 +41,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     sparse_output : bool, default=True
         Return a sparse CSR matrix, or a dense ndarray when False, as
         :class:`~sklearn.preprocessing.OneHotEncoder`'s ``sparse_output``:
-        ``set_output(transform="pandas")`` needs the dense one.
+        ``set_output(transform="pandas")`` (or ``"polars"``) needs the dense
+        one.
 
     Attributes
     ----------

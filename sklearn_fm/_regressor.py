@@ -112,7 +112,8 @@ class FMRegressor(RegressorMixin, BaseFM):
         Keras' default settings, or a dict ``{"class_name": "Ftrl",
         "config": {"l1_regularization_strength": 0.1}}`` (the keys of
         ``keras.optimizers.serialize``'s output without ``module`` and
-        ``registered_name``), whose settings replace the defaults. The
+        ``registered_name``, the config holding only the settings to
+        change), whose settings replace the defaults. The
         learning rate is ``learning_rate_init`` and its schedule, never the
         config's. 'sgd' (without momentum, weight decay
         or clipping), 'adagrad' and 'ftrl' (without

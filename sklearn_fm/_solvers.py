@@ -4,7 +4,8 @@
 ``"ftrl"``, ...), trained with Keras' default settings, or a dict
 ``{"class_name": name, "config": {setting: value}}`` (the keys of
 ``keras.optimizers.serialize``'s output without ``module`` and
-``registered_name``), whose settings replace the defaults. Both are
+``registered_name``, the config holding only the settings to change), whose
+settings replace the defaults. Both are
 plain data, so a solver survives ``clone``, ``get_params``/``set_params``,
 grid searches, pickle and the safe file format. They are checked here,
 without importing Keras; Keras builds the optimizer when training starts.
@@ -134,8 +135,9 @@ class SolverSpec(NamedTuple):
         if "class_name" not in solver or unknown:
             raise ValueError(
                 "A solver dict has the keys 'class_name' and, optionally, 'config' "
-                "(of keras.optimizers.serialize's output, leave out 'module' and "
-                f"'registered_name'); got {sorted(solver)}."
+                "(keras.optimizers.serialize's output without 'module' and "
+                "'registered_name', its config holding only the settings to change); "
+                f"got {sorted(solver)}."
             )
         config = solver.get("config", {})
         if not isinstance(config, dict):

@@ -6,7 +6,8 @@ import tracemalloc
 from pathlib import Path
 
 # Quiet TensorFlow's C++ start-up logging in the test processes (and the
-# subprocesses they start); the package itself never sets this.
+# subprocesses they start); the library never sets this (the sklearn-fm
+# command defaults it to 3 in its own process).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
@@ -19,10 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def benchmark_script(name):
     """The module of ``benchmarks/<name>.py``: a script of the source tree,
-    not of the installed package."""
+    not of the installed package. Its imports of the other scripts (``from
+    movielens import ...``) find them as running it from benchmarks/ would."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
     return module
 
 # For tests/test_properties.py. Registered here, before pytest's options are

@@ -76,7 +76,8 @@ def test_dense_output_serves_pandas_output_alone_and_in_a_column_transformer():
     dense = MultiHotEncoder(norm="l2", sparse_output=False).fit_transform(movies[["genres"]])
     assert isinstance(dense, np.ndarray)
     assert_array_equal(dense, sparse.toarray())
-    frame = MultiHotEncoder(sparse_output=False).set_output(transform="pandas").fit_transform(movies)
+    encoder = MultiHotEncoder(sparse_output=False).set_output(transform="pandas")
+    frame = encoder.fit_transform(movies)
     assert frame.columns.tolist() == [
         "genres_Action", "genres_Comedy", "genres_Drama", "year_1", "year_2"
     ]

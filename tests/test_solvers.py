@@ -74,7 +74,7 @@ def test_numpy_scalars_in_a_config_are_the_numbers_and_switches_they_hold():
         (
             {"module": "keras.optimizers", "class_name": "Adam", "registered_name": None},
             ValueError,
-            "leave out 'module' and 'registered_name'",
+            "without 'module' and 'registered_name'",
         ),
         ({"class_name": "Adam", "config": {"name": "adam"}}, ValueError, "'name', which the"),
         ({"class_name": "Adam", "config": [1]}, TypeError, "config must be a dict"),
@@ -197,23 +197,14 @@ def test_adagrad_and_ftrl_with_small_accumulators_learn_one_hot_clicks():
     # that 'auto' (Adam's rate) barely moves them.
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.preprocessing import OneHotEncoder
 
-    # benchmarks/ffm.py's generated clicks: five fields, four pairwise effects.
-    rng = np.random.RandomState(0)
-    levels = [2000, 300, 5, 24, 50]  # users, ads, devices, hours, sites
-    codes = np.column_stack([rng.randint(n, size=40_000) for n in levels])
-    logit = -1.0 + sum(0.3 * rng.normal(size=n)[codes[:, i]] for i, n in enumerate(levels))
-    for first, second in [(0, 1), (0, 2), (1, 3), (4, 1)]:
-        left = rng.normal(size=(levels[first], 2))
-        right = rng.normal(size=(levels[second], 2))
-        logit += 0.7 * (left[codes[:, first]] * right[codes[:, second]]).sum(axis=1)
-    y = (rng.uniform(size=len(logit)) < 1 / (1 + np.exp(-logit))).astype(int)
-    X = OneHotEncoder(handle_unknown="ignore").fit(codes[:36_000]).transform(codes)
+    from .conftest import benchmark_script
+
+    clicks = benchmark_script("ffm").generated_clicks(n_samples=40_000)
 
     def auc(model):
-        model.fit(X[:36_000], y[:36_000])
-        return roc_auc_score(y[36_000:], model.predict_proba(X[36_000:])[:, 1])
+        model.fit(clicks.X_train, clicks.y_train)
+        return roc_auc_score(clicks.y_test, model.predict_proba(clicks.X_test)[:, 1])
 
     linear = auc(LogisticRegression(max_iter=1000))
     adam = auc(FMClassifier(random_state=0))
