@@ -1046,7 +1046,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # Curves continue. The bests start over with each fit, as its data
         # and validation rows may be others (a score of other validation
         # rows kept a whole warm-started fit from replacing the model), and
-        # with partial_fit when early_stopping changed between calls.
+        # with partial_fit when early_stopping changed between calls. New
+        # units start the optimizer and the best loss over too: theirs are
+        # in the units left.
+        in_same_units = incremental and not targets.new_units
         intercept = self.intercept_
         if targets.new_units:
             intercept = intercept + self._mean_residual(X, targets)
@@ -1066,9 +1069,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             "loss_curve_": list(self.loss_curve_),
             "penalty_scales_": list(self.penalty_scales_),
             "best_loss_": (
-                np.inf
-                if self.best_loss_ is None or not incremental or targets.new_units
-                else self.best_loss_
+                np.inf if self.best_loss_ is None or not in_same_units else self.best_loss_
             ),
             "validation_scores_": list(self.validation_scores_ or []),
             "best_validation_score_": (
@@ -1077,9 +1078,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 else self.best_validation_score_
             ),
             # fit with warm_start restarts the optimizer, as MLPRegressor does.
-            "_optimizer_state": (
-                self._optimizer_state if incremental and not targets.new_units else None
-            ),
+            "_optimizer_state": self._optimizer_state if in_same_units else None,
         }
 
     def _mean_residual(self, X, targets):
