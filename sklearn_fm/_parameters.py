@@ -116,11 +116,7 @@ def fm_decision(X, intercept, coef, factors):
     """
     intercept, coef, factors = layer_form(intercept, coef, factors)
     if sp.issparse(X):
-        # Read only the parameters of the columns present: a row then costs
-        # O(k * nnz) instead of O(k * n_features). The column map is monotone,
-        # so each row's operations keep their order.
-        used = np.unique(X.indices)
-        X = X[:, used].astype(np.float64)
+        used, X = _present_columns(X)
         return estimator_outputs(_fm_outputs(X, intercept, coef[used], factors[used]))
     per_row = X.shape[1] + factors.shape[1] * (factors.shape[2] + 1)
     outputs = [
@@ -129,6 +125,15 @@ def fm_decision(X, intercept, coef, factors):
         for rows in _row_blocks(X.shape[0], per_row)
     ]
     return estimator_outputs(np.concatenate(outputs))
+
+
+def _present_columns(X):
+    """The columns of the sparse ``X`` that hold non-zeros, and ``X`` of
+    those columns alone in float64. Reading only their parameters, a row
+    costs O(k * nnz) instead of O(k * n_features); the column map is
+    monotone, so each row's operations keep their order."""
+    used = np.unique(X.indices)
+    return used, X[:, used].astype(np.float64)
 
 
 def _row_blocks(n_rows, per_row):
@@ -193,10 +198,8 @@ def _ffm_block_outputs(X, intercept, coef, flat, own, fields, in_field):
     one-hot row."""
     (_, n_fields), (_, n_outputs, n_factors) = in_field.shape, own.shape
     if sp.issparse(X):
-        used = np.unique(X.indices)  # as in fm_decision
-        X, coef, flat, own, fields = (
-            X[:, used].astype(np.float64), coef[used], flat[used], own[used], fields[used]
-        )
+        used, X = _present_columns(X)
+        coef, flat, own, fields = coef[used], flat[used], own[used], fields[used]
         # field_sums[r, f] = X[r, columns of field f] @ their factors, field by field.
         field_sums = np.stack(
             [X[:, fields == f] @ flat[fields == f] for f in range(n_fields)], axis=1
