@@ -87,10 +87,11 @@ _FIELDS_DOC = """
         the same label form one field. None makes every column a field of
         its own, which suits a few dense columns and categorical input (the
         categories of a ``category`` column share its field); for one-hot
-        columns encoded beforehand, give each encoded variable one field. Training and prediction cost
-        O(n_fields * n_factors) per non-zero plus O(n_fields**2 * n_factors)
-        per row, and the factors take n_fields times the memory of an FM's
-        (at most ``2**28`` values: a larger model is refused before training).
+        columns encoded beforehand, give each encoded variable one field.
+        Training and prediction cost O(n_fields * n_factors) per non-zero
+        plus O(n_fields**2 * n_factors) per row, and the factors take
+        n_fields times the memory of an FM's (at most ``2**28`` values: a
+        larger model is refused before training).
 
     n_factors : int, default=8
         Dimension of each factor vector (one per feature and field).

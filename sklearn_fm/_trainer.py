@@ -658,6 +658,25 @@ class ModelKey(NamedTuple):
     uniform_factors: bool  # whether alpha_uniform > 0
     compiled: bool  # whether XLA compiles the step
 
+    @classmethod
+    def of(
+        cls, factors_shape, *, field_aware, solver, loss, training_nnz, alpha_linear, alpha_uniform
+    ):
+        """The key of a fit whose factors, in the layer's form, have the
+        shape ``factors_shape``, training on ``training_nnz`` non-zeros."""
+        n_features, n_outputs, *_, n_factors = factors_shape
+        # The layer has zero rows beyond the features (see _rounded_width),
+        # which no data reaches: they stay zero under an optimizer that
+        # updates each entry from its own gradient, and change nothing.
+        width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
+        # Under a strategy, TensorFlow's executor runs the step: XLA compiles
+        # static shapes, and each replica's share of a batch has its own.
+        compiled = training_nnz >= _COMPILE_MIN_NNZ and not tf.distribute.has_strategy()
+        return cls(
+            width, n_outputs, n_factors, factors_shape[2] if field_aware else None, solver, loss,
+            alpha_linear > 0, alpha_uniform > 0, compiled,
+        )
+
 
 class _Model:
     """A built layer, its optimizer and their compiled epoch, for one
@@ -1219,33 +1238,15 @@ class Trainer:
             )
         solver = SolverSpec.of(solver)
         bias, kernel, factors = layer_form(intercept, coef, factors)
-        n_features, n_outputs, *_, n_factors = factors.shape
-        n_fields = None if fields is None else factors.shape[2]
-        # The layer has zero rows beyond the features (see _rounded_width),
-        # which no data reaches: they stay zero under an optimizer that
-        # updates each entry from its own gradient, and change nothing.
-        width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
-        self._n_features = n_features
-        distributed = tf.distribute.has_strategy()
-        # Under a strategy, TensorFlow's executor runs the step: XLA compiles
-        # static shapes, and each replica's share of a batch has its own.
+        self._n_features = factors.shape[0]
         X, y, sample_weight = rows
         training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
-        compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
-        key = ModelKey(
-            width, n_outputs, n_factors, n_fields, solver, loss,
-            alpha_linear > 0, alpha_uniform > 0, compiled,
+        self._model = self._checkout_model(
+            ModelKey.of(
+                factors.shape, field_aware=fields is not None, solver=solver, loss=loss,
+                training_nnz=training_nnz, alpha_linear=alpha_linear, alpha_uniform=alpha_uniform,
+            )
         )
-        if distributed:
-            # Built in the scope of the strategy, as a Keras model would be.
-            # Not pooled: its variables belong to this strategy.
-            self._model = _Model(key, strategy=_synchronous_strategy())
-        else:
-            # The device a new tensor goes to: tf.device's scope, if any,
-            # else TensorFlow's choice (a GPU when it sees one).
-            device = tf.zeros(()).device
-            self._model = _POOL.checkout(key, device)
-            weakref.finalize(self, _POOL.give_back, key, device, self._model)
         self._model.reset(
             bias.astype(np.float32),
             kernel.astype(np.float32),
@@ -1256,21 +1257,13 @@ class Trainer:
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
         self._batch_size = tf.constant(batch_size, tf.int64)
         self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
-        # The training and validation rows are positions in one uploaded
-        # matrix: copies of their parts would add the matrix's size again.
         training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
         mean_weight = training_weights.mean()
         if weight_unit is None:
             weight_unit = mean_weight
         # The mean weight as trained, by which data_loss is divided back.
         self._mean_weight = mean_weight / weight_unit
-        self._rows = DeviceRows.upload(X, y, sample_weight, weight_unit)
-        self._training_rows = training_rows
-        self._n_train = X.shape[0] if training_rows is None else len(training_rows)
-        self._index_dtype = index_dtype(X.shape[0])
-        self._validation = None
-        if validation_rows is not None:
-            self._validation = ValidationRows.upload(X, validation_rows)
+        self._upload(X, y, sample_weight, weight_unit, training_rows, validation_rows)
         self._model.check_workers_agree(
             "training data, parameters or settings",
             bias, kernel, factors, X.indptr, X.indices, X.data, y, sample_weight,
@@ -1279,6 +1272,33 @@ class Trainer:
             *(() if fields is None else (fields,)),
             *(() if validation_rows is None else (training_rows, validation_rows)),
         )
+
+    def _checkout_model(self, key):
+        """The :class:`_Model` of ``key`` that this fit trains: built in the
+        scope of the current ``tf.distribute`` strategy, or from the pool."""
+        if tf.distribute.has_strategy():
+            # Built in the scope of the strategy, as a Keras model would be.
+            # Not pooled: its variables belong to this strategy.
+            return _Model(key, strategy=_synchronous_strategy())
+        # The device a new tensor goes to: tf.device's scope, if any, else
+        # TensorFlow's choice (a GPU when it sees one).
+        device = tf.zeros(()).device
+        model = _POOL.checkout(key, device)
+        weakref.finalize(self, _POOL.give_back, key, device, model)
+        return model
+
+    def _upload(self, X, y, sample_weight, weight_unit, training_rows, validation_rows):
+        """Copy the fit's rows to the device (weights divided by
+        ``weight_unit``) as one matrix, whose training and validation rows
+        the epochs read by position: copies of those parts would add the
+        matrix's size again."""
+        self._rows = DeviceRows.upload(X, y, sample_weight, weight_unit)
+        self._training_rows = training_rows
+        self._n_train = X.shape[0] if training_rows is None else len(training_rows)
+        self._index_dtype = index_dtype(X.shape[0])
+        self._validation = None
+        if validation_rows is not None:
+            self._validation = ValidationRows.upload(X, validation_rows)
 
     @_out_of_memory_as_memory_error
     def run_epoch(self, rng, learning_rate, penalty_scale=1.0, keep=False, alpha_factors=None):
