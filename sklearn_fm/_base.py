@@ -1294,7 +1294,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         without pickle, so a model file from elsewhere cannot run code, and
         it refuses a corrupted or truncated file rather than load another
         model. The loaded model predicts exactly as this one and continues
-        training with ``partial_fit`` as this one would.
+        training with ``partial_fit`` as this one would. Its parameters are
+        this one's in JSON's types: ``fields`` given as a tuple or an array
+        comes back as a list of the same labels.
 
         Parameters
         ----------

@@ -204,6 +204,19 @@ def test_partial_fit_continues_and_save_and_load_continue_exactly():
     assert loaded.n_iter_ == model.n_iter_ == 4
 
 
+@pytest.mark.parametrize(
+    "fields", [(0, 1, 1), np.array([0, 1, 1]), np.array(["u", "i", "i"])], ids=repr
+)
+def test_fields_as_a_tuple_or_an_array_load_as_a_list_of_the_same_labels(fields):
+    model = FFMRegressor(fields=fields, **FAST).fit(np.eye(3).repeat(5, 0), np.arange(15.0))
+    buffer = io.BytesIO()
+    model.save(buffer)
+    loaded = load(buffer.getvalue())
+    assert loaded.get_params()["fields"] == list(fields)  # as save documents
+    assert_array_equal(loaded.fields_, model.fields_)
+    assert_array_equal(loaded.predict(np.eye(3)), model.predict(np.eye(3)))
+
+
 def test_a_file_whose_fields_disagree_with_its_parameter_is_refused(tmp_path):
     model = FFMRegressor(fields=[0, 1, 1], **FAST).fit(np.eye(3).repeat(5, 0), np.arange(15.0))
     model.save(tmp_path / "model.fm")
