@@ -97,6 +97,22 @@ def test_dense_output_serves_pandas_output_alone_and_in_a_column_transformer():
         MultiHotEncoder().set_output(transform="pandas").fit_transform(movies)
 
 
+def test_category_columns_encode_as_their_values_and_the_tags_say_so():
+    frame = pd.DataFrame(
+        {
+            "genres": pd.Series(["Action|Comedy", "Drama", None, "Comedy"], dtype="category"),
+            "year": pd.Series([1995, 1996, 1995, 1997], dtype="category"),
+        }
+    )
+    as_values = frame.astype(object)
+    encoder = MultiHotEncoder(sparse_output=False)
+    assert encoder.__sklearn_tags__().input_tags.categorical
+    assert_array_equal(encoder.fit_transform(frame), encoder.fit_transform(as_values))
+    assert encoder.get_feature_names_out().tolist() == [
+        "genres_Action", "genres_Comedy", "genres_Drama", "year_1995", "year_1996", "year_1997"
+    ]
+
+
 def test_values_inside_list_cells_read_as_scalar_cells():
     # Missing values inside a list once became labels 'nan' (one per NaN
     # object) and 'None', bools became the labels 0 and 1, and a list inside
