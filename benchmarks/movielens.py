@@ -16,8 +16,9 @@ splits (ML-1M: ``RandomState(0).permutation``, first 10% test; ML-100K:
 
 Each task prints one markdown table with those scores, fit and predict
 seconds, seconds per epoch and the process's peak resident memory during the
-fit. Figures are medians over ``--repeats`` runs. Peers (modern-fm, myfm,
-scikit-surprise) run when they are importable; none is a dependency.
+fit. Figures are medians over ``--repeats`` runs, after TensorFlow's import
+(one small untimed fit). Peers (modern-fm, myfm, scikit-surprise) run when
+they are importable; none is a dependency.
 """
 
 import argparse
@@ -380,6 +381,9 @@ def run(variant, data, repeats=3, out=None, peers=True, task="ratings"):
     models_of, _, _, task_title, plotted = TASKS[task]
     train, test = load_split(variant, data)
     models = {**models_of(), **(peer_models(task) if peers else {})}
+    # TensorFlow's import (a few seconds, once per process) would otherwise
+    # count in the first model's fit alone, as in no other row.
+    FMRegressor(max_iter=1).fit(np.eye(4), np.arange(4.0))
     results = {}
     for name, model in models.items():
         print(f"  {name} ...", flush=True)
