@@ -383,7 +383,7 @@ def run(variant, data, repeats=3, out=None, peers=True, task="ratings"):
     models = {**models_of(), **(peer_models(task) if peers else {})}
     # TensorFlow's import (a few seconds, once per process) would otherwise
     # count in the first model's fit alone, as in no other row.
-    FMRegressor(max_iter=1).fit(np.eye(4), np.arange(4.0))
+    FMRegressor(max_iter=1, tol=None).fit(np.eye(4), np.arange(4.0))
     results = {}
     for name, model in models.items():
         print(f"  {name} ...", flush=True)
