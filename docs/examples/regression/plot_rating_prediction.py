@@ -161,11 +161,11 @@ plt.show()
 # ====================================================================  ======  =====
 # model                                                                 RMSE    fit s
 # ====================================================================  ======  =====
-# FMRegressor(), user + item one-hot                                    0.8438  9.8
-# FMRegressor, tuned settings, user + item one-hot                      0.8407  8.2
-# FMRegressor, tuned settings, ids + side + genres + rated items        0.8377  47
-# myfm MCMC (rank 10, 200 samples), user + item one-hot                 0.8381  140
-# modern-fm FMRegressor (k=10, 20 epochs), user + item                  0.8656  18
+# FMRegressor(), user + item one-hot                                    0.8440  7.0
+# FMRegressor, tuned settings, user + item one-hot                      0.8413  6.2
+# FMRegressor, tuned settings, ids + side + genres + rated items        0.8381  53
+# myfm MCMC (rank 10, 200 samples), user + item one-hot                 0.8381  61
+# modern-fm FMRegressor (k=10, 20 epochs), user + item                  0.8656  13
 # scikit-surprise SVD                                                   0.8651  25
-# Ridge, user + item one-hot                                            0.9067  1.1
+# Ridge, user + item one-hot                                            0.9067  2.2
 # ====================================================================  ======  =====
