@@ -660,10 +660,12 @@ class ModelKey(NamedTuple):
 
     @classmethod
     def of(
-        cls, factors_shape, *, field_aware, solver, loss, training_nnz, alpha_linear, alpha_uniform
+        cls, factors_shape, *, field_aware, solver, loss, training_nnz, alpha_linear,
+        alpha_uniform, distributed,
     ):
         """The key of a fit whose factors, in the layer's form, have the
-        shape ``factors_shape``, training on ``training_nnz`` non-zeros."""
+        shape ``factors_shape``, training on ``training_nnz`` non-zeros, in
+        the scope of a ``tf.distribute`` strategy or not (``distributed``)."""
         n_features, n_outputs, *_, n_factors = factors_shape
         # The layer has zero rows beyond the features (see _rounded_width),
         # which no data reaches: they stay zero under an optimizer that
@@ -671,7 +673,7 @@ class ModelKey(NamedTuple):
         width = _rounded_width(int(n_features)) if solver.accepts_padding else n_features
         # Under a strategy, TensorFlow's executor runs the step: XLA compiles
         # static shapes, and each replica's share of a batch has its own.
-        compiled = training_nnz >= _COMPILE_MIN_NNZ and not tf.distribute.has_strategy()
+        compiled = training_nnz >= _COMPILE_MIN_NNZ and not distributed
         return cls(
             width, n_outputs, n_factors, factors_shape[2] if field_aware else None, solver, loss,
             alpha_linear > 0, alpha_uniform > 0, compiled,
@@ -1241,12 +1243,13 @@ class Trainer:
         self._n_features = factors.shape[0]
         X, y, sample_weight = rows
         training_nnz = X.nnz if training_rows is None else _row_lengths(X, training_rows).sum()
-        self._model = self._checkout_model(
-            ModelKey.of(
-                factors.shape, field_aware=fields is not None, solver=solver, loss=loss,
-                training_nnz=training_nnz, alpha_linear=alpha_linear, alpha_uniform=alpha_uniform,
-            )
+        distributed = tf.distribute.has_strategy()
+        key = ModelKey.of(
+            factors.shape, field_aware=fields is not None, solver=solver, loss=loss,
+            training_nnz=training_nnz, alpha_linear=alpha_linear, alpha_uniform=alpha_uniform,
+            distributed=distributed,
         )
+        self._model = self._checkout_model(key, distributed)
         self._model.reset(
             bias.astype(np.float32),
             kernel.astype(np.float32),
@@ -1273,10 +1276,11 @@ class Trainer:
             *(() if validation_rows is None else (training_rows, validation_rows)),
         )
 
-    def _checkout_model(self, key):
+    def _checkout_model(self, key, distributed):
         """The :class:`_Model` of ``key`` that this fit trains: built in the
-        scope of the current ``tf.distribute`` strategy, or from the pool."""
-        if tf.distribute.has_strategy():
+        scope of the current ``tf.distribute`` strategy (``distributed``), or
+        from the pool."""
+        if distributed:
             # Built in the scope of the strategy, as a Keras model would be.
             # Not pooled: its variables belong to this strategy.
             return _Model(key, strategy=_synchronous_strategy())
