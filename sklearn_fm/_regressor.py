@@ -113,14 +113,13 @@ class FMRegressor(RegressorMixin, BaseFM):
         "config": {"l1_regularization_strength": 0.1}}`` (the keys of
         ``keras.optimizers.serialize``'s output without ``module`` and
         ``registered_name``, the config holding only the settings to
-        change), whose settings replace the defaults. The
-        learning rate is ``learning_rate_init`` and its schedule, never the
-        config's. 'sgd' (without momentum, weight decay
-        or clipping), 'adagrad' and 'ftrl' (without
-        ``l2_shrinkage_regularization_strength``) update only the factors of
-        the features in a batch when ``alpha_uniform=0`` (and only their
-        linear weights too when ``alpha_linear=0``); the others update every
-        row. 'ftrl' starts from the initial factors (FTRL-Proximal would
+        change), whose settings replace the defaults. The learning rate is
+        ``learning_rate_init`` and its schedule, never the config's. 'sgd'
+        (without momentum, weight decay or clipping), 'adagrad' and 'ftrl'
+        (without ``l2_shrinkage_regularization_strength``) update only the
+        factors of the features in a batch when ``alpha_uniform=0`` (and only
+        their linear weights too when ``alpha_linear=0``); the others update
+        every row. 'ftrl' starts from the initial factors (FTRL-Proximal would
         otherwise set them to 0), and its ``l1_regularization_strength`` sets
         weights to exactly zero.
 
