@@ -3,6 +3,8 @@
 import io
 import itertools
 import json
+import pickle
+import textwrap
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor, load
 from sklearn_fm._parameters import ffm_decision, layer_form
 
-from .conftest import numerical_gradient, with_peak_memory
+from .conftest import numerical_gradient, run_python, with_peak_memory
 from .test_persistence import metadata_of, rewrite
 
 FAST = dict(max_iter=3, tol=None, random_state=0)
@@ -215,6 +217,45 @@ def test_fields_as_a_tuple_or_an_array_load_as_a_list_of_the_same_labels(fields)
     assert loaded.get_params()["fields"] == list(fields)  # as save documents
     assert_array_equal(loaded.fields_, model.fields_)
     assert_array_equal(loaded.predict(np.eye(3)), model.predict(np.eye(3)))
+
+
+def test_a_fresh_process_without_tensorflow_predicts_and_lists_interactions():
+    import pandas as pd
+
+    columns, y, _ = field_aware_clicks(n_samples=600)
+    frame = pd.DataFrame(columns, columns=["user", "ad", "device"]).astype("category")
+    models = [
+        FFMClassifier(categorical_features="from_dtype", n_factors=2, **FAST).fit(frame, y),
+        FFMRegressor(fields=["u", "a", "d"], n_factors=2, **FAST).fit(columns, y.astype(float)),
+    ]
+    saved = io.BytesIO()
+    models[0].save(saved)
+    script = textwrap.dedent(
+        """
+        import pickle, sys
+        sys.modules["tensorflow"] = None  # as if it were not installed
+        import sklearn_fm
+        file, pickled, frame, columns = pickle.loads(sys.stdin.buffer.read())
+        loaded, regressor = sklearn_fm.load(file), pickle.loads(pickled)
+        outputs = [
+            loaded.predict_proba(frame), loaded.top_interactions(n=3),
+            regressor.predict(columns), regressor.top_interactions(n=3),
+        ]
+        keras = sorted(
+            name for name, module in sys.modules.items()
+            if name.split(".")[0] in ("tensorflow", "keras") and module is not None
+        )
+        sys.stdout.buffer.write(pickle.dumps((outputs, keras)))
+        """
+    )
+    given = (saved.getvalue(), pickle.dumps(models[1]), frame, columns)
+    result = run_python("-c", script, input=pickle.dumps(given), text=False)
+    outputs, keras = pickle.loads(result.stdout)
+    assert keras == []
+    assert_array_equal(outputs[0], models[0].predict_proba(frame))
+    pd.testing.assert_frame_equal(outputs[1], models[0].top_interactions(n=3))
+    assert_array_equal(outputs[2], models[1].predict(columns))
+    pd.testing.assert_frame_equal(outputs[3], models[1].top_interactions(n=3))
 
 
 def test_a_file_whose_fields_disagree_with_its_parameter_is_refused(tmp_path):
