@@ -183,16 +183,17 @@ def _column_kinds(X):
     if not _is_foreign_frame(X):
         return []
     schema = X.schema  # pyarrow's has names and types, polars' is a mapping
-    columns = zip(schema.names, schema.types) if hasattr(schema, "types") else schema.items()
-    return [(name, _foreign_kind(str(dtype))) for name, dtype in columns]
+    if hasattr(schema, "types"):
+        return [(name, _arrow_kind(dtype)) for name, dtype in zip(schema.names, schema.types)]
+    return [(name, _polars_kind(str(dtype))) for name, dtype in schema.items()]
 
 
 def _pandas_kind(column):
     """The kind (as :func:`_column_kinds`) of the pandas Series ``column``,
     which is not of a numeric dtype."""
     dtype = column.dtype
-    if _is_dictionary(dtype):
-        dtype = column.astype("category").dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        return _arrow_kind(dtype.pyarrow_dtype)
     if isinstance(dtype, pd.CategoricalDtype):
         of_text = _values_kind(pd.api.types.infer_dtype(dtype.categories)) in _TEXT
         return "categories of strings" if of_text else None
@@ -211,17 +212,37 @@ def _pandas_kind(column):
     return "strings" if pd.api.types.is_string_dtype(dtype) else None
 
 
-def _foreign_kind(name):
-    """The kind (as :func:`_column_kinds`) of a polars or pyarrow column
-    type, by the ``name`` it prints as."""
-    if name.startswith(("Datetime", "Date", "Duration", "Time", "timestamp", "date", "time")):
+def _polars_kind(name):
+    """The kind (as :func:`_column_kinds`) of a polars column type, by the
+    ``name`` it prints as."""
+    if name.startswith(("Datetime", "Date", "Duration", "Time")):
         return "dates"
-    if name.startswith(("String", "Utf8", "Binary", "string", "large_string", "binary")):
+    if name.startswith(("String", "Utf8", "Binary")):
         return "strings"
-    # polars' categorical types hold strings; pyarrow's dictionaries say.
-    if name.startswith(("Categorical", "Enum", "dictionary<values=string")):
+    if name.startswith(("Categorical", "Enum")):  # of strings, always
         return "categories of strings"
     return None
+
+
+# pyarrow's tests of the types of text and bytes (the views since pyarrow 16).
+_ARROW_TEXT_TESTS = (
+    "is_string", "is_large_string", "is_string_view",
+    "is_binary", "is_large_binary", "is_binary_view", "is_fixed_size_binary",
+)
+
+
+def _arrow_kind(dtype):
+    """The kind (as :func:`_column_kinds`) of the pyarrow DataType ``dtype``,
+    of a pyarrow Table's column or a pandas ``ArrowDtype`` column."""
+    import pyarrow.types  # imported already: the data is pyarrow's
+
+    if pyarrow.types.is_dictionary(dtype):
+        of_text = _arrow_kind(dtype.value_type) == "strings"
+        return "categories of strings" if of_text else None
+    if pyarrow.types.is_temporal(dtype):  # dates, times, durations, intervals
+        return "dates"
+    is_text = (getattr(pyarrow.types, test, None) for test in _ARROW_TEXT_TESTS)
+    return "strings" if any(test is not None and test(dtype) for test in is_text) else None
 
 
 # Data frames of other libraries, by module and class, which the encoding

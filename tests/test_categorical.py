@@ -378,6 +378,61 @@ def test_polars_and_pyarrow_columns_of_strings_and_dates_are_refused(library):
         FMRegressor(**FAST).fit(digits, np.arange(20.0))
 
 
+def arrow_columns(views):
+    """(pyarrow array, error, message) for columns of digits as text or bytes
+    and of times, in every pyarrow type of them (the views if ``views``)."""
+    pa = pytest.importorskip("pyarrow")
+    digits, numbers = ["1", "2", "30"] * 8, [1, 2, 30] * 8
+    times = [pa.duration("s"), pa.time64("us"), pa.date32(), pa.timestamp("ms")]
+    texts, binaries = [pa.large_string(), pa.string()], [pa.binary(), pa.large_binary()]
+    if views and hasattr(pa, "string_view"):
+        texts, binaries = texts + [pa.string_view()], binaries + [pa.binary_view()]
+    as_bytes = [digit.encode() for digit in digits]
+    return [
+        *[(pa.array(numbers, dtype), TypeError, "holds dates or durations") for dtype in times],
+        *[(pa.array(digits, dtype), ValueError, "holds strings") for dtype in texts],
+        *[(pa.array(as_bytes, dtype), ValueError, "holds strings") for dtype in binaries],
+        (pa.array([b[:1] for b in as_bytes], pa.binary(1)), ValueError, "holds strings"),
+    ]
+
+
+@pytest.mark.parametrize("container", ["pyarrow Table", "pandas ArrowDtype"])
+def test_pyarrow_columns_of_every_text_and_time_type_are_refused(container):
+    # Large strings and binaries, durations, and dictionaries of large
+    # strings (the category columns of pandas' and polars' Arrow tables)
+    # were read as numbers: "30" as 30.
+    pa = pytest.importorskip("pyarrow")
+    y = np.arange(24.0)
+    fitted_on_numbers = FMRegressor(**FAST).fit(pd.DataFrame({"x": y, "id": y % 3}), y)
+
+    def frame(column):
+        table = pa.table({"x": pa.array(y), "id": column})
+        if container == "pyarrow Table":
+            return table
+        return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+    # pandas has no ArrowDtype of pyarrow's views.
+    for column, error, message in arrow_columns(views=container == "pyarrow Table"):
+        X = frame(column)
+        with pytest.raises(error, match=f"The column 'id' of X {message}"):
+            FMRegressor(**FAST).fit(X, y)
+        with pytest.raises(error, match=f"The column 'id' of X {message}"):
+            fitted_on_numbers.predict(X)
+    for value_type in (pa.large_string(), pa.large_binary()):
+        digits = pa.array([d.encode() for d in ["1", "2", "30"] * 8]).cast(value_type)
+        X = frame(digits.dictionary_encode())
+        message = "The column 'id' of X is a category column of strings"
+        with pytest.raises(ValueError, match=message):
+            FMRegressor(**FAST, categorical_features=None).fit(X, y)
+        with pytest.raises(ValueError, match=message):
+            fitted_on_numbers.predict(X)
+        # With the default, it is a category column like pandas' own.
+        as_categories = pd.DataFrame({"x": y, "id": pd.Categorical(digits.to_pylist())})
+        assert_array_equal(
+            FMRegressor(**FAST).fit(X, y).coef_, FMRegressor(**FAST).fit(as_categories, y).coef_
+        )
+
+
 def test_feature_names_print_categories_as_onehotencoder_does():
     # Float32 categories printed with float64's digits: c_0.10000000149011612.
     values = np.array([0.1, 0.2, 0.3] * 20, dtype=np.float32)
