@@ -300,6 +300,9 @@ class FactorizationMachine(keras.layers.Layer):
         self.factors_constraint = keras.constraints.get(factors_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
         self.input_spec = keras.layers.InputSpec(ndim=2)
+        # call() reads float16 and bfloat16 inputs in float32 (see there), so
+        # Keras must not cast them to the compute dtype first.
+        self.autocast = False
 
     def build(self, input_shape):
         n_features = input_shape[-1]

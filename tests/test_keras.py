@@ -215,6 +215,26 @@ def test_float16_computes_the_pairwise_term_in_float32(kind):
 
 
 @pytest.mark.parametrize("kind", ["fm", "ffm"])
+def test_float16_reads_inputs_beyond_its_range_in_float32(kind):
+    # Keras cast the inputs to float16 before call (autocast): 7e4 became inf
+    # and the output NaN, and 300.1 became 300.0.
+    x = np.array([[7e4, 1.0, 0.0, 2.0], [300.1, 0.0, -3.0, 1.0]], "float32")
+    arguments = dict(
+        n_factors=2,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=1e-3, seed=1),
+        factors_initializer=keras.initializers.RandomNormal(stddev=1e-3, seed=0),
+    )
+    if kind == "ffm":
+        arguments["fields"] = [0, 0, 1, 1]
+    layer_class = FieldAwareFactorizationMachine if kind == "ffm" else FactorizationMachine
+    exact = np.asarray(layer_class(**arguments)(x))
+    half = layer_class(dtype="mixed_float16", **arguments)
+    for inputs in (x, to_sparse_tensor(x)):
+        out = np.asarray(half(inputs), np.float32)
+        assert_allclose(out, exact, rtol=2e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["fm", "ffm"])
 def test_repeated_coordinates_of_sparse_input_are_summed(kind):
     # As in scipy and tf.sparse.sparse_dense_matmul (a bag of words built
     # from token occurrences): the FM of the summed values, not of the parts.
