@@ -206,6 +206,8 @@ def _pandas_kind(column):
     if pd.api.types.is_object_dtype(dtype):
         # Numbers in an object column are numbers, as scikit-learn reads them.
         inferred = pd.api.types.infer_dtype(column, skipna=True)
+        if inferred in _DATES:
+            return "dates"
         if inferred.startswith("mixed") and inferred != "mixed-integer-float":
             return "strings" if column.map(type).isin([str, bytes]).any() else None
         return "strings" if _values_kind(inferred) in _TEXT else None
@@ -307,6 +309,8 @@ def _is_dictionary(dtype):
 _NUMBERS = ("integer", "floating", "mixed-integer-float", "decimal", "boolean")
 _KINDS = {**dict.fromkeys(_NUMBERS, "numbers"), "string": "strings", "bytes": "bytes"}
 _TEXT = ("strings", "bytes")
+# What infer_dtype calls an object column of dates, times or durations.
+_DATES = ("date", "datetime", "datetime64", "time", "timedelta", "timedelta64", "period")
 
 
 def _values_kind(inferred):

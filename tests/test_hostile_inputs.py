@@ -8,6 +8,7 @@ containers) trains the model its clean equivalent trains, as scikit-learn
 specifies.
 """
 
+import datetime
 import pickle
 import re
 import textwrap
@@ -141,6 +142,16 @@ FIT_CASES = [
             ("time zone aware datetime", pd.date_range("2020", periods=20, tz="UTC")),
             ("timedelta", pd.to_timedelta(np.arange(20), "s")),
             ("period", pd.period_range("2020", periods=20, freq="D")),
+            # Object columns of them, as a database driver gives: NumPy's
+            # "float() argument must be ..." named no column.
+            *(
+                (f"object {type(value).__name__}", pd.Series([value] * 19 + [None], dtype=object))
+                for value in [
+                    datetime.date(2020, 1, 1), datetime.datetime(2020, 1, 1),
+                    datetime.time(12), datetime.timedelta(1), pd.Timestamp("2020"),
+                    pd.Period("2020", freq="D"),
+                ]
+            ),
         ]
     ),
     # Shape of X
