@@ -7,6 +7,7 @@ feature; the training loop, the validation and the persistence are theirs
 """
 
 import re
+from collections.abc import Mapping, Set
 
 import numpy as np
 
@@ -32,6 +33,11 @@ def field_codes(fields, n_features_in, input_columns=None):
 def _input_field_codes(fields, n_features):
     if fields is None:
         return np.arange(n_features)
+    if isinstance(fields, (Mapping, Set)):
+        raise ValueError(
+            f"fields must give the field of each of the {n_features} features of X in the "
+            f"order of the columns of X, as a list or array; got a {type(fields).__name__}."
+        )
     labels = np.asarray(fields, dtype=object)
     if labels.ndim != 1 or len(labels) != n_features:
         raise ValueError(

@@ -252,6 +252,11 @@ FIT_CASES = [
 FIELD_CASES = [
     ("fields of another length", (X, y), {"fields": [0, 1]}, ValueError, "fields must give the field of each of the 3 features of X"),
     ("2-D fields", (X, y), {"fields": [[0, 1, 2]]}, ValueError, r"got one of shape \(1, 3\)"),
+    # Their error said "got one of shape ()".
+    *(
+        (f"fields as a {type(fields).__name__}", (X, y), {"fields": fields}, ValueError, f"in the order of the columns of X, as a list or array; got a {type(fields).__name__}")
+        for fields in [{0: "a", 1: "a", 2: "b"}, {"a", "b", "c"}, frozenset("abc")]
+    ),
     ("a string as fields", (X, y), {"fields": "abc"}, ValueError, "'fields' parameter of {name} must be an array-like or None"),
     ("float fields", (X, y), {"fields": [0.0, 1.0, 2.0]}, ValueError, r"all integers or all strings; got labels of the types \['float'\]"),
     ("mixed fields", (X, y), {"fields": [0, "a", 1]}, ValueError, r"all integers or all strings; got labels of the types \['int', 'str'\]"),
