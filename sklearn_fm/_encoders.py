@@ -2,6 +2,7 @@
 
 from collections.abc import Hashable
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._random import local_random_state
 
@@ -221,6 +227,13 @@ def _scalar_label(value):
     return (value,)
 
 
+class _Ratings(NamedTuple):
+    """The user and the item of each row."""
+
+    users: np.ndarray
+    items: np.ndarray
+
+
 class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
     """Encode each (user, item) row by the set of items its user rated.
 
@@ -318,11 +331,11 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         self : ImplicitFeedbackEncoder
             The fitted encoder.
         """
-        X = self._validate(X, reset=True)
-        self.users_, users = np.unique(X[:, 0], return_inverse=True)
-        self.items_, items = np.unique(X[:, 1], return_inverse=True)
+        users, items = self._validate(X, reset=True)
+        self.users_, users = np.unique(users, return_inverse=True)
+        self.items_, items = np.unique(items, return_inverse=True)
         rated = sp.csr_matrix(
-            (np.ones(X.shape[0]), (users.ravel(), items.ravel())),
+            (np.ones(len(users)), (users.ravel(), items.ravel())),
             shape=(self.users_.shape[0], self.items_.shape[0]),
         )
         rated.data[:] = 1.0
@@ -345,7 +358,7 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
             CSR matrix with the columns of ``items_``.
         """
         check_is_fitted(self)
-        users = self._validate(X, reset=False)[:, 0]
+        users = self._validate(X, reset=False).users
         n_users = self.users_.shape[0]
         if _label_kind(users, "users") == _label_kind(self.users_, "users"):
             position = np.searchsorted(self.users_, users).clip(max=n_users - 1)
@@ -387,16 +400,31 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         )
 
     def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
-        if X.shape[1] != 2:
+        """The :class:`_Ratings` of ``X``, each column in a dtype of its own."""
+        if hasattr(X, "iloc") and getattr(X, "ndim", 0) == 2:
+            # Column by column, as OneHotEncoder reads a DataFrame: in one
+            # dtype, int64 ids beside a float column were floats (the ids
+            # above 2**53 merged), and dates beside numbers were refused.
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            columns = [X.iloc[:, column] for column in range(X.shape[1])]
+        else:
+            X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
+            columns = list(X.T)
+        if len(columns) != 2:
             raise ValueError(
-                f"ImplicitFeedbackEncoder expects 2 columns (user, item), got {X.shape[1]}."
+                f"ImplicitFeedbackEncoder expects 2 columns (user, item), got {len(columns)}."
             )
-        if pd.isna(X).any():
+        users, items = (
+            pd.Series(check_array(column, ensure_2d=False, dtype=None, ensure_all_finite=False))
+            .infer_objects()
+            .to_numpy()
+            for column in columns
+        )
+        if pd.isna(users).any() or pd.isna(items).any():
             raise ValueError("ImplicitFeedbackEncoder got a missing user or item.")
-        _label_kind(X[:, 0], "users")
-        _label_kind(X[:, 1], "items")
-        return X
+        _label_kind(users, "users")
+        _label_kind(items, "items")
+        return _Ratings(users, items)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

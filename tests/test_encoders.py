@@ -250,6 +250,18 @@ def test_implicit_feedback_rejects_bad_input():
         encoder.transform(np.array([[1, 1], ["x", 2]], dtype=object))
 
 
+def test_implicit_feedback_reads_each_column_of_a_frame_in_its_own_dtype():
+    # Read in one dtype, int64 users beside float items became floats, which
+    # merged the users above 2**53, and dates beside numbers were refused.
+    big = pd.DataFrame({"user": np.array([2**60, 2**60 + 1, 2**60]), "item": [10.0, 20.0, 30.0]})
+    encoder = ImplicitFeedbackEncoder(norm=None).fit(big)
+    assert encoder.users_.tolist() == [2**60, 2**60 + 1]
+    assert_array_equal(encoder.transform(big).toarray(), [[1, 0, 1], [0, 1, 0], [1, 0, 1]])
+    days = pd.DataFrame({"user": pd.to_datetime(["2020", "2021", "2020"]), "item": [1, 2, 3]})
+    encoder = ImplicitFeedbackEncoder(norm=None).fit(days)
+    assert_array_equal(encoder.transform(days.iloc[::-1]).toarray(), [[1, 0, 1], [0, 1, 0], [1, 0, 1]])
+
+
 def test_a_normalised_column_without_labels_in_fit_encodes_as_no_columns():
     encoder = MultiHotEncoder(norm="l2").fit(np.array([[None, "a"], [np.nan, "b"]], dtype=object))
     out = encoder.transform(np.array([[None, "a"]], dtype=object))
