@@ -53,8 +53,10 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     categories_ : list of ndarray
-        The sorted labels of each input column, in the order of the output
-        columns.
+        The labels of each input column, in the order of the output columns:
+        sorted by kind (booleans, numbers, strings, ...), then by value. Labels
+        of one column that would print alike in the feature names, such as
+        ``1`` and ``"1"``, are refused.
 
     n_features_in_ : int
         Number of input columns.
@@ -107,18 +109,35 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         if not self.separator:  # str.split refuses it, naming no parameter
             raise ValueError("separator must be a non-empty string; got ''.")
         X = self._validate(X, reset=True)
+        names = _check_feature_names_in(self, None)
         self.categories_ = [
-            np.array(
-                # By type name first, so mixed label types still sort.
-                sorted(
-                    {label for cell in column for label in self._labels(cell)},
-                    key=lambda label: (type(label).__name__, label),
-                ),
-                dtype=object,
-            )
-            for column in X.T
+            self._column_categories(column, name) for column, name in zip(X.T, names)
         ]
         return self
+
+    def _column_categories(self, column, name):
+        """The sorted labels of ``column``, the input column ``name``."""
+        labels = {}
+        for cell in column:
+            for label in self._labels(cell):
+                # Of 1 and 1.0, the float, whichever comes first.
+                if isinstance(label, float) or _label_key(label) not in labels:
+                    labels[_label_key(label)] = label
+        try:
+            keys = sorted(labels)  # by kind, then value: mixed kinds still sort
+        except TypeError as error:
+            raise TypeError(
+                f"MultiHotEncoder cannot sort the labels of the column {name!r}: {error}."
+            ) from None
+        categories = np.array([labels[key] for key in keys], dtype=object)
+        printed = pd.Series([str(label) for label in categories])
+        if printed.duplicated().any():
+            twins = categories[printed.duplicated(keep=False).to_numpy()][:2].tolist()
+            raise ValueError(
+                f"The labels {twins[0]!r} and {twins[1]!r} of the column {name!r} would "
+                f"both be named {name}_{twins[0]}: make its labels of one type."
+            )
+        return categories
 
     def transform(self, X):
         """Encode ``X`` as multi-hot blocks, a sparse CSR matrix unless
@@ -138,13 +157,13 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         blocks = []
         for column, categories in zip(X.T, self.categories_):
-            index = {label: i for i, label in enumerate(categories)}
+            index = {_label_key(label): i for i, label in enumerate(categories)}
             rows, cols = [], []
             for row, cell in enumerate(column):
-                for label in self._labels(cell):
-                    if label in index:
+                for key in map(_label_key, self._labels(cell)):
+                    if key in index:
                         rows.append(row)
-                        cols.append(index[label])
+                        cols.append(index[key])
             # Built from coordinates, so repeated labels are already summed.
             block = sp.csr_matrix(
                 (np.ones(len(rows)), (rows, cols)), shape=(X.shape[0], len(categories))
@@ -206,12 +225,17 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
 
 def _scalar_label(value):
     """The labels of one value: none if it is missing or empty, else itself,
-    with NumPy scalars as Python ones so that ``np.int64(1)`` and ``1`` are one
-    label and a bool stays a bool."""
+    with NumPy scalars as Python ones so that ``np.int64(1)`` and ``1`` (or
+    ``np.str_("a")`` and ``"a"``) are one label and a bool stays a bool."""
     if isinstance(value, (bool, np.bool_)):
         return (bool(value),)
     if isinstance(value, (Integral, np.integer)):
         return (int(value),)
+    for python_type in (str, bytes, float):
+        if isinstance(value, python_type) and type(value) is not python_type:
+            value = python_type(value)  # np.str_, np.bytes_, np.float64
+    if isinstance(value, np.floating):  # np.float32 and np.float16
+        value = float(value)
     if isinstance(value, (complex, np.complexfloating)):  # as scikit-learn words it
         raise ValueError(
             "Complex data not supported: MultiHotEncoder's labels are strings, "
@@ -225,6 +249,16 @@ def _scalar_label(value):
     if pd.isna(value) or isinstance(value, str) and not value:  # None, NaN, pd.NA, NaT, ""
         return ()
     return (value,)
+
+
+def _label_key(label):
+    """What a label is: its kind and value. True and 1 are equal in Python
+    but two labels; 1 and 1.0 are one; numbers sort among numbers."""
+    if isinstance(label, bool):
+        return "bool", label
+    if isinstance(label, (int, float)):
+        return "number", label
+    return type(label).__name__, label
 
 
 class _Ratings(NamedTuple):

@@ -132,6 +132,38 @@ def test_values_inside_list_cells_read_as_scalar_cells():
             MultiHotEncoder().fit(pd.DataFrame({"c": [cell, "y"]}))
 
 
+def test_labels_are_sorted_by_kind_and_value_whatever_the_rows_order():
+    # NumPy strings and floats sorted apart from Python's (by type name), the
+    # label of 1 and True depended on which row came first, and a cell of
+    # True set the column of 1.
+    def categories(cells):
+        return MultiHotEncoder().fit(pd.DataFrame({"g": cells})).categories_[0].tolist()
+
+    for cells, expected in [
+        (["a|c", np.array(["b", "a"])], ["a", "b", "c"]),
+        ([[10, np.float32(2.5)], [np.int8(1)]], [1, 2.5, 10]),
+        ([[1], [1.0, True]], [True, 1.0]),
+    ]:
+        assert categories(cells) == expected
+        assert categories(cells[::-1]) == expected
+        assert [type(label) for label in categories(cells)] == [type(label) for label in expected]
+    encoder = MultiHotEncoder(sparse_output=False).fit(pd.DataFrame({"g": [[True], [1]]}))
+    assert encoder.get_feature_names_out().tolist() == ["g_True", "g_1"]
+    cells = pd.DataFrame({"g": [[True], [1.0], [1, True]]})
+    assert_array_equal(encoder.transform(cells), [[1, 0], [0, 1], [1, 1]])
+
+
+def test_labels_that_print_alike_or_cannot_be_sorted_are_refused():
+    # Both were columns of one name, "tags_1", as OneHotEncoder refuses
+    # strings mixed with numbers.
+    message = "The labels 1 and '1' of the column 'tags' would both be named tags_1"
+    with pytest.raises(ValueError, match=message):
+        MultiHotEncoder().fit(pd.DataFrame({"tags": ["1|2", [1, 3]]}))
+    message = "cannot sort the labels of the column 'x0': Cannot compare tz-naive"
+    with pytest.raises(TypeError, match=message):
+        MultiHotEncoder().fit([[[pd.Timestamp("2020"), pd.Timestamp("2020", tz="UTC")]], [None]])
+
+
 def test_rejects_bad_parameters_and_other_column_counts():
     with pytest.raises(ValueError, match="'norm' parameter of MultiHotEncoder"):
         MultiHotEncoder(norm="max").fit([["a"]])
