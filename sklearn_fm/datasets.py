@@ -7,7 +7,11 @@ no redistribution; see the README inside each archive.
 """
 
 import hashlib
+import http.client
+import io
+import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -118,15 +122,17 @@ def load_movielens(variant="100k", data_home=None, download=True):
         from sklearn.datasets import get_data_home
 
         data_home = get_data_home()
-    folder = Path(data_home) / archive.folder
+    data_home = Path(data_home).expanduser()  # as scikit-learn's get_data_home
+    folder = data_home / archive.folder
     missing = [name for name in archive.files if _find(folder, name) is None]
     if missing:
         if not download:
             raise FileNotFoundError(
                 f"MovieLens {variant} files {missing} are not in {folder} and "
-                "download=False. Unzip the official archive there, or allow the download."
+                f"download=False. Unzip the official archive into {data_home} (it holds "
+                f"the folder {archive.folder}), or allow the download."
             )
-        _download(archive, Path(data_home))
+        _download(archive, data_home)
     reader = _read_100k if variant == "100k" else _read_1m
     return MovieLens(*reader(folder))
 
@@ -139,41 +145,66 @@ def _find(folder, name):
 
 
 def _download(archive, data_home):
+    """Download, verify and unzip ``archive`` into ``data_home``.
+
+    Each call writes files of its own and moves them into place whole, so
+    that two processes loading at once, or an interrupted call, leave no
+    file that a later call would read half written.
+    """
     data_home.mkdir(parents=True, exist_ok=True)
-    partial = data_home / (archive.folder + ".zip.part")
+    partial = _temporary_file(data_home, archive.folder + ".zip")
     try:
-        with urllib.request.urlopen(archive.url, timeout=60) as response, open(
-            partial, "wb"
-        ) as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as error:
+        _fetch(archive.url, partial, data_home)
+        _verify(archive, partial)
+        folder = data_home / archive.folder
+        folder.mkdir(exist_ok=True)
+        with zipfile.ZipFile(partial) as zipped:
+            # Only the known files, by name: nothing in the archive chooses a path.
+            for name in archive.files:
+                extracted = _temporary_file(folder, name)
+                try:
+                    with zipped.open(f"{archive.folder}/{name}") as source, open(
+                        extracted, "wb"
+                    ) as target:
+                        shutil.copyfileobj(source, target)
+                    os.replace(extracted, folder / name)
+                finally:
+                    extracted.unlink(missing_ok=True)
+    finally:
         partial.unlink(missing_ok=True)
+
+
+def _temporary_file(folder, name):
+    """A new empty file in ``folder``, named after ``name``, for one call."""
+    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    os.close(handle)
+    return Path(path)
+
+
+def _fetch(url, path, data_home):
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+            shutil.copyfileobj(response, out)
+    # HTTPException: a transfer cut short (IncompleteRead) is not an OSError.
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         raise OSError(
-            f"Could not download {archive.url} ({error}). If this machine is "
+            f"Could not download {url} ({error}). If this machine is "
             f"offline, download the archive elsewhere and unzip it into {data_home}."
         ) from error
+
+
+def _verify(archive, path):
     algorithm, expected = archive.checksum
     digest = hashlib.new(algorithm)
-    with open(partial, "rb") as downloaded:
+    with open(path, "rb") as downloaded:
         for chunk in iter(lambda: downloaded.read(1 << 20), b""):
             digest.update(chunk)
     if digest.hexdigest() != expected:
-        partial.unlink()
         raise OSError(
             f"The file downloaded from {archive.url} has {algorithm} "
             f"{digest.hexdigest()}, expected {expected}: it is corrupt or not the "
             "official archive, and was deleted."
         )
-    folder = data_home / archive.folder
-    folder.mkdir(exist_ok=True)
-    with zipfile.ZipFile(partial) as zipped:
-        # Only the known files, by name: nothing in the archive chooses a path.
-        for name in archive.files:
-            with zipped.open(f"{archive.folder}/{name}") as source, open(
-                folder / name, "wb"
-            ) as target:
-                shutil.copyfileobj(source, target)
-    partial.unlink()
 
 
 # Ranges of the integer columns: ids count from 1 and ratings are 1 to 5 stars.
@@ -255,10 +286,17 @@ def _read_records(path, separator, names, integer_ranges):
     ValueError naming the file and the first bad line, rather than read
     shifted or truncated.
     """
-    # latin-1: the titles have accents. Splitting in Python is several times
-    # faster than pandas' parser for the multi-character "::" separator.
-    with open(path, encoding="latin-1") as lines:
-        rows = [line.rstrip("\r\n").split(separator) for line in lines]
+    # The official files are latin-1 (accents in titles); copies elsewhere
+    # may be UTF-8, which latin-1 bytes almost never pass for. Splitting in
+    # Python is several times faster than pandas' parser for "::".
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = io.StringIO(text, newline=None)  # "\n", "\r\n" and "\r", as open() reads
+    rows = [line.rstrip("\n").split(separator) for line in lines]
     # A line of nothing but spaces is blank too.
     kept = np.flatnonzero([len(row) > 1 or row[0].strip() != "" for row in rows])
     if len(kept) < len(rows):

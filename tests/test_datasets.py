@@ -1,10 +1,14 @@
 """load_movielens on synthetic files in both formats, served from 127.0.0.1."""
 
+import errno
 import hashlib
+import http.client
 import http.server
 import io
+import shutil
 import socket
 import threading
+import urllib.request
 import zipfile
 
 import pytest
@@ -247,3 +251,106 @@ def test_missing_archive_on_the_server(tmp_path, server, monkeypatch):
     )
     with pytest.raises(OSError, match="HTTP Error 404"):
         load_movielens("100k", data_home=tmp_path)
+
+
+def test_a_data_home_under_the_home_folder_is_expanded(tmp_path, monkeypatch):
+    # "~/data" (as the gallery writes it) was a folder named "~" in the
+    # working directory.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path / "data" / "ml-100k", FILES_100K)
+    check_100k(load_movielens("100k", data_home="~/data", download=False))
+    message = f"into {tmp_path / 'elsewhere'} \\(it holds the folder ml-100k\\)"
+    with pytest.raises(FileNotFoundError, match=message):
+        load_movielens("100k", data_home="~/elsewhere", download=False)
+
+
+def test_files_in_utf_8_are_read_as_utf_8(tmp_path):
+    # They were read as latin-1: "MisÃ©rables".
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    for name, text in FILES_1M.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    check_1m(load_movielens("1m", data_home=tmp_path, download=False))
+
+
+class Body(io.BytesIO):
+    """A response whose reads fail with ``error`` once its bytes are read."""
+
+    def __init__(self, content, error):
+        super().__init__(content)
+        self.error = error
+
+    def read(self, *args):
+        chunk = super().read(*args)
+        if not chunk:
+            raise self.error
+        return chunk
+
+
+@pytest.mark.parametrize(
+    "error, raised",
+    [(http.client.IncompleteRead(b"", 1000), OSError), (KeyboardInterrupt(), KeyboardInterrupt)],
+)
+def test_a_transfer_cut_short_leaves_no_file(tmp_path, monkeypatch, error, raised):
+    # A chunked transfer cut short raised http.client.IncompleteRead, which
+    # is not an OSError, and left its .part file behind.
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Body(b"PK" * 500, error))
+    message = "Could not download .*IncompleteRead" if raised is OSError else None
+    with pytest.raises(raised, match=message):
+        load_movielens("1m", data_home=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unzip_cut_short_is_done_again_by_the_next_call(tmp_path, server, monkeypatch):
+    # The files were unzipped in place: a full disk while writing the last
+    # left it half written, and the next call read it as the whole file.
+    serve_archive(server, monkeypatch, "1m", FILES_1M)
+    copy = shutil.copyfileobj
+
+    def disk_full_at_movies(source, target, *args):
+        if "movies.dat" in target.name:
+            target.write(source.read(20))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copy(source, target, *args)
+
+    monkeypatch.setattr(shutil, "copyfileobj", disk_full_at_movies)
+    with pytest.raises(OSError, match="No space left"):
+        load_movielens("1m", data_home=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "ml-1m").iterdir()) == ["ratings.dat", "users.dat"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ml-1m"]
+    monkeypatch.setattr(shutil, "copyfileobj", copy)
+    check_1m(load_movielens("1m", data_home=tmp_path))
+
+
+def test_a_download_while_another_downloads_leaves_both_whole(tmp_path, server, monkeypatch):
+    # Both wrote one ml-1m.zip.part: the second truncated the first's, which
+    # then found its file gone (FileNotFoundError) or failed its checksum.
+    serve_archive(server, monkeypatch, "1m", FILES_1M)
+    urlopen, inner = urllib.request.urlopen, []
+
+    class LoadsAgainWhileRead:
+        def __init__(self, response):
+            self.response = response
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.response.close()
+
+        def read(self, *args):
+            if not inner:
+                inner.append(None)
+                inner[0] = load_movielens("1m", data_home=tmp_path)
+            return self.response.read(*args)
+
+    monkeypatch.setattr(
+        urllib.request,
+        "urlopen",
+        lambda url, timeout: LoadsAgainWhileRead(urlopen(url, timeout=timeout)),
+    )
+    check_1m(load_movielens("1m", data_home=tmp_path))
+    check_1m(inner[0])
+    assert len(server.requests) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["ml-1m"]
+    assert sorted(p.name for p in (tmp_path / "ml-1m").iterdir()) == sorted(FILES_1M)
