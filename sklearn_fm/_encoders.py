@@ -202,6 +202,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         )
 
     def _validate(self, X, reset):
+        if isinstance(X, (list, tuple)):
+            X = _table_of_cells(X)
         return validate_data(
             self, X, reset=reset, dtype=object, ensure_all_finite=False
         )
@@ -221,6 +223,24 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _table_of_cells(rows):
+    """The rows (lists or tuples of cells) as a 2-D object array, each cell
+    as it is: NumPy makes list cells of one length a third dimension. Other
+    input is returned as it is, for scikit-learn's validation to judge."""
+    if not all(isinstance(row, (list, tuple)) for row in rows):
+        return rows
+    widths = {len(row) for row in rows}
+    if len(widths) > 1:
+        raise ValueError(
+            f"The rows of X must have one number of cells; got rows of {sorted(widths)}."
+        )
+    table = np.empty((len(rows), widths.pop() if widths else 0), dtype=object)
+    for position, row in enumerate(rows):
+        for column, cell in enumerate(row):
+            table[position, column] = cell
+    return table
 
 
 def _scalar_label(value):

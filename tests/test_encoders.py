@@ -164,6 +164,19 @@ def test_labels_that_print_alike_or_cannot_be_sorted_are_refused():
         MultiHotEncoder().fit([[[pd.Timestamp("2020"), pd.Timestamp("2020", tz="UTC")]], [None]])
 
 
+def test_rows_of_list_cells_are_read_whatever_the_lists_lengths():
+    # Lists of one length made NumPy a 3-D array, refused as "dim 3".
+    one_length, of_tuples = [[["a", "b"]], [["c", "d"]]], [[("a", "b")], [("c", "d")]]
+    for rows in (one_length, of_tuples, [[["a", "b"]], [["c"]]]):
+        frame = pd.DataFrame({"x0": [row[0] for row in rows]})
+        assert_array_equal(
+            MultiHotEncoder().fit_transform(rows).toarray(),
+            MultiHotEncoder().fit_transform(frame).toarray(),
+        )
+    with pytest.raises(ValueError, match=r"one number of cells; got rows of \[1, 2\]"):
+        MultiHotEncoder().fit([["a"], ["b", "c"]])
+
+
 def test_rejects_bad_parameters_and_other_column_counts():
     with pytest.raises(ValueError, match="'norm' parameter of MultiHotEncoder"):
         MultiHotEncoder(norm="max").fit([["a"]])
