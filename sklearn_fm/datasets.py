@@ -222,9 +222,16 @@ def _read_100k(folder):
         ["user_id", "age", "gender", "occupation", "zip_code"],
         {"user_id": _ID, "age": (0, None)},
     )[["user_id", "gender", "age", "occupation", "zip_code"]]
-    genre_names = _read_records(
+    genre_table = _read_records(
         folder / "u.genre", "|", ["genre", "index"], {"index": (0, None)}
-    )["genre"].tolist()
+    ).sort_values("index")
+    # The index of a genre is its flag column in u.item, whatever the line.
+    if genre_table["index"].tolist() != list(range(len(genre_table))):
+        raise ValueError(
+            f"{folder / 'u.genre'} numbers its genres {sorted(genre_table['index'])}, not 0 "
+            f"to {len(genre_table) - 1}: the file is damaged."
+        )
+    genre_names = genre_table["genre"].tolist()
     if len(set(genre_names)) < len(genre_names):
         raise ValueError(f"{folder / 'u.genre'} names a genre twice: the file is damaged.")
     # Each genre is a 0/1 flag column, so a row missing flags is refused.

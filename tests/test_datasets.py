@@ -74,6 +74,13 @@ def test_reads_unzipped_100k(tmp_path):
     check_100k(load_movielens("100k", data_home=tmp_path, download=False))
 
 
+def test_genres_are_the_flag_columns_their_index_names(tmp_path):
+    # They were matched to the flags by line: with the lines of Action and
+    # unknown swapped, Toy Story was an Action film.
+    write(tmp_path / "ml-100k", dict(FILES_100K, **{"u.genre": "Action|1\nunknown|0\nComedy|2\n"}))
+    check_100k(load_movielens("100k", data_home=tmp_path, download=False))
+
+
 @pytest.mark.parametrize("data_home", [5, ["data"]])
 def test_data_home_must_be_a_path(data_home):
     # pathlib's TypeError did not name the parameter.
@@ -118,6 +125,8 @@ def test_reads_unzipped_1m_with_and_without_timestamps(tmp_path):
          r"u.item, line 1: Action must be an integer from 0 to 1, got '2'"),
         ("100k", "u.genre", "", r"u.genre holds no records"),
         ("100k", "u.genre", "unknown|0\nAction|1\nAction|2\n", r"u.genre names a genre twice"),
+        ("100k", "u.genre", "unknown|0\nAction|1\nComedy|3\n",
+         r"u.genre numbers its genres \[0, 1, 3\], not 0 to 2"),
         # Beyond int64: the cast wrapped 1e30 to a negative id, and failed on inf.
         ("100k", "u.data", "1e30\t10\t4\t881250949\n",
          r"u.data, line 1: user_id must be an integer from 1 up, got '1e30'"),
