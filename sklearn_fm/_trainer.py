@@ -605,11 +605,10 @@ class _FieldAwareFMTerms(_FMTerms):
         self.fields = tf.Variable(tf.zeros((n_features,), tf.int32), trainable=False)
 
     def layer(self, n_factors, n_outputs):
-        # Built with a field map of the right number of fields (each with a
-        # column, as the layer requires): training reads the fields from
-        # self.fields, which each fit assigns.
+        # Built with a field map of the right number of fields: training
+        # reads the fields from self.fields, which each fit assigns.
         n_features = self.fields.shape[0]
-        placeholder = np.minimum(np.arange(n_features), self.n_fields - 1)
+        placeholder = [0] * (n_features - 1) + [self.n_fields - 1]
         return FieldAwareFactorizationMachine(
             fields=placeholder,
             n_factors=n_factors,

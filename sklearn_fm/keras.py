@@ -436,9 +436,8 @@ class FieldAwareFactorizationMachine(FactorizationMachine):
     Parameters
     ----------
     fields : sequence of int
-        The field of each input column, from 0 to ``n_fields - 1``, every
-        field with at least one column; its length is the number of input
-        columns.
+        The field of each input column, from 0 to ``n_fields - 1``; its
+        length is the number of input columns.
     n_factors : int, default=8
         Dimension of each factor vector ``v_icg``.
     **kwargs
@@ -526,14 +525,5 @@ def _field_map(fields):
         raise ValueError(
             f"Received an invalid value for `fields`: fields are numbered from 0, but "
             f"it holds {array.min()}."
-        )
-    # A field of no column would hold factors that no pair ever reads.
-    used = np.unique(array)  # sorted: the first number that is not its position is unused
-    if len(used) != used[-1] + 1:
-        unused = np.flatnonzero(used != np.arange(len(used)))[0]
-        raise ValueError(
-            "Received an invalid value for `fields`: fields are numbered 0 to "
-            f"n_fields - 1, each the field of some column, but no column is in field "
-            f"{unused} (of 0 to {used[-1]})."
         )
     return tuple(int(field) for field in array)
