@@ -287,6 +287,9 @@ class FactorizationMachine(keras.layers.Layer):
         bias_constraint=None,
         **kwargs,
     ):
+        # call() reads float16 and bfloat16 inputs in float32 (see there), so
+        # Keras must not cast them to the compute dtype first.
+        kwargs.setdefault("autocast", False)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.n_factors = _positive_int(n_factors, "n_factors")
         self.units = _positive_int(units, "units")
@@ -300,9 +303,6 @@ class FactorizationMachine(keras.layers.Layer):
         self.factors_constraint = keras.constraints.get(factors_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
         self.input_spec = keras.layers.InputSpec(ndim=2)
-        # call() reads float16 and bfloat16 inputs in float32 (see there), so
-        # Keras must not cast them to the compute dtype first.
-        self.autocast = False
 
     def build(self, input_shape):
         n_features = input_shape[-1]
