@@ -1,7 +1,7 @@
 """Transformers for the feature blocks of an FM design matrix."""
 
 from collections.abc import Hashable
-from numbers import Integral
+from numbers import Integral, Number
 from typing import NamedTuple
 
 import numpy as np
@@ -54,9 +54,9 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     ----------
     categories_ : list of ndarray
         The labels of each input column, in the order of the output columns:
-        sorted by kind (booleans, numbers, strings, ...), then by value. Labels
-        of one column that would print alike in the feature names, such as
-        ``1`` and ``"1"``, are refused.
+        sorted by kind (booleans, numbers, strings, bytes, other values), then
+        by value. Labels of one column that would print alike in the feature
+        names, such as ``1`` and ``"1"``, are refused.
 
     n_features_in_ : int
         Number of input columns.
@@ -120,9 +120,11 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         labels = {}
         for cell in column:
             for label in self._labels(cell):
-                # Of 1 and 1.0, the float, whichever comes first.
-                if isinstance(label, float) or _label_key(label) not in labels:
-                    labels[_label_key(label)] = label
+                key = _label_key(label)
+                # Equal numbers are one label, named by a float among them
+                # (1.0 for 1 and 1.0), whichever comes first.
+                if key not in labels or isinstance(label, float):
+                    labels[key] = label
         try:
             keys = sorted(labels)  # by kind, then value: mixed kinds still sort
         except TypeError as error:
@@ -131,8 +133,9 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
             ) from None
         categories = np.array([labels[key] for key in keys], dtype=object)
         printed = pd.Series([str(label) for label in categories])
-        if printed.duplicated().any():
-            twins = categories[printed.duplicated(keep=False).to_numpy()][:2].tolist()
+        repeated = printed.duplicated(keep=False).to_numpy()
+        if repeated.any():
+            twins = categories[(printed == printed[repeated].iloc[0]).to_numpy()].tolist()
             raise ValueError(
                 f"The labels {twins[0]!r} and {twins[1]!r} of the column {name!r} would "
                 f"both be named {name}_{twins[0]}: make its labels of one type."
@@ -251,10 +254,13 @@ def _scalar_label(value):
         return (bool(value),)
     if isinstance(value, (Integral, np.integer)):
         return (int(value),)
-    for python_type in (str, bytes, float):
-        if isinstance(value, python_type) and type(value) is not python_type:
-            value = python_type(value)  # np.str_, np.bytes_, np.float64
-    if isinstance(value, np.floating):  # np.float32 and np.float16
+    # As a string cell's labels are: np.str_("a") and a (str, Enum) member
+    # are their text.
+    if isinstance(value, str):
+        value = str.__str__(value)
+    elif isinstance(value, bytes):
+        value = bytes(value)
+    elif isinstance(value, (float, np.floating)):
         value = float(value)
     if isinstance(value, (complex, np.complexfloating)):  # as scikit-learn words it
         raise ValueError(
@@ -272,13 +278,16 @@ def _scalar_label(value):
 
 
 def _label_key(label):
-    """What a label is: its kind and value. True and 1 are equal in Python
-    but two labels; 1 and 1.0 are one; numbers sort among numbers."""
+    """What a label is: the rank of its kind (booleans, numbers, strings,
+    bytes, other values), in which labels sort, and its value. True and 1 are
+    equal in Python but two labels; 1, 1.0 and Decimal(1) are one."""
     if isinstance(label, bool):
-        return "bool", label
-    if isinstance(label, (int, float)):
-        return "number", label
-    return type(label).__name__, label
+        return 0, label
+    if isinstance(label, Number):
+        return 1, label
+    if isinstance(label, str):
+        return 2, label
+    return (3 if isinstance(label, bytes) else 4), label
 
 
 class _Ratings(NamedTuple):
@@ -460,7 +469,8 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
             # dtype, int64 ids beside a float column were floats (the ids
             # above 2**53 merged), and dates beside numbers were refused.
             validate_data(self, X, reset=reset, skip_check_array=True)
-            columns = [X.iloc[:, column] for column in range(X.shape[1])]
+            # to_numpy: check_array makes nullable (Int64) and Arrow integers floats.
+            columns = [X.iloc[:, column].to_numpy() for column in range(X.shape[1])]
         else:
             X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
             columns = list(X.T)
@@ -469,7 +479,11 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
                 f"ImplicitFeedbackEncoder expects 2 columns (user, item), got {len(columns)}."
             )
         users, items = (
-            pd.Series(check_array(column, ensure_2d=False, dtype=None, ensure_all_finite=False))
+            pd.Series(
+                check_array(
+                    column, ensure_2d=False, dtype=None, ensure_all_finite=False, estimator=self
+                )
+            )
             .infer_objects()
             .to_numpy()
             for column in columns
