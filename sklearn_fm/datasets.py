@@ -8,10 +8,9 @@ no redistribution; see the README inside each archive.
 
 import hashlib
 import http.client
-import io
 import os
+import secrets
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -175,10 +174,11 @@ def _download(archive, data_home):
 
 
 def _temporary_file(folder, name):
-    """A new empty file in ``folder``, named after ``name``, for one call."""
-    handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(handle)
-    return Path(path)
+    """A new empty file in ``folder``, named after ``name``, for one call;
+    created as open() creates files (mkstemp's are private to their owner)."""
+    path = folder / f".{name}.{secrets.token_hex(8)}.part"
+    path.open("xb").close()
+    return path
 
 
 def _fetch(url, path, data_home):
@@ -296,14 +296,10 @@ def _read_records(path, separator, names, integer_ranges):
     # The official files are latin-1 (accents in titles); copies elsewhere
     # may be UTF-8, which latin-1 bytes almost never pass for. Splitting in
     # Python is several times faster than pandas' parser for "::".
-    with open(path, "rb") as file:
-        raw = file.read()
     try:
-        text = raw.decode("utf-8-sig")
+        rows = _split_lines(path, separator, "utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    lines = io.StringIO(text, newline=None)  # "\n", "\r\n" and "\r", as open() reads
-    rows = [line.rstrip("\n").split(separator) for line in lines]
+        rows = _split_lines(path, separator, "latin-1")
     # A line of nothing but spaces is blank too.
     kept = np.flatnonzero([len(row) > 1 or row[0].strip() != "" for row in rows])
     if len(kept) < len(rows):
@@ -321,6 +317,12 @@ def _read_records(path, separator, names, integer_ranges):
     for column, (low, high) in integer_ranges.items():
         table[column] = _integers(table[column], path, line_numbers, low, high)
     return table
+
+
+def _split_lines(path, separator, encoding):
+    """The lines of ``path`` in ``encoding``, each split at ``separator``."""
+    with open(path, encoding=encoding) as lines:
+        return [line.rstrip("\r\n").split(separator) for line in lines]
 
 
 def _integers(texts, path, line_numbers, low, high):

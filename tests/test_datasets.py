@@ -5,8 +5,10 @@ import hashlib
 import http.client
 import http.server
 import io
+import re
 import shutil
 import socket
+import stat
 import threading
 import urllib.request
 import zipfile
@@ -266,9 +268,10 @@ def test_a_data_home_under_the_home_folder_is_expanded(tmp_path, monkeypatch):
     # "~/data" (as the gallery writes it) was a folder named "~" in the
     # working directory.
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))  # what Windows reads
     write(tmp_path / "data" / "ml-100k", FILES_100K)
     check_100k(load_movielens("100k", data_home="~/data", download=False))
-    message = f"into {tmp_path / 'elsewhere'} \\(it holds the folder ml-100k\\)"
+    message = re.escape(f"into {tmp_path / 'elsewhere'} (it holds the folder ml-100k)")
     with pytest.raises(FileNotFoundError, match=message):
         load_movielens("100k", data_home="~/elsewhere", download=False)
 
@@ -329,6 +332,17 @@ def test_an_unzip_cut_short_is_done_again_by_the_next_call(tmp_path, server, mon
     assert [p.name for p in tmp_path.iterdir()] == ["ml-1m"]
     monkeypatch.setattr(shutil, "copyfileobj", copy)
     check_1m(load_movielens("1m", data_home=tmp_path))
+
+
+def test_unzipped_files_are_created_as_open_creates_files(tmp_path, server, monkeypatch):
+    # Through mkstemp they were readable by their owner only, in a data home
+    # that others share.
+    serve_archive(server, monkeypatch, "1m", FILES_1M)
+    load_movielens("1m", data_home=tmp_path)
+    (tmp_path / "reference").write_bytes(b"")
+    expected = stat.S_IMODE((tmp_path / "reference").stat().st_mode)
+    for name in FILES_1M:
+        assert stat.S_IMODE((tmp_path / "ml-1m" / name).stat().st_mode) == expected
 
 
 def test_a_download_while_another_downloads_leaves_both_whole(tmp_path, server, monkeypatch):
