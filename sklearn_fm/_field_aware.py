@@ -33,12 +33,13 @@ def field_codes(fields, n_features_in, input_columns=None):
 def _input_field_codes(fields, n_features):
     if fields is None:
         return np.arange(n_features)
-    if isinstance(fields, (Mapping, Set)):
+    labels = np.asarray(fields, dtype=object)
+    # A mapping, a set or a view of either is no sequence (NumPy makes it one value).
+    if isinstance(fields, (Mapping, Set)) or labels.ndim == 0:
         raise ValueError(
             f"fields must give the field of each of the {n_features} features of X in the "
             f"order of the columns of X, as a list or array; got a {type(fields).__name__}."
         )
-    labels = np.asarray(fields, dtype=object)
     if labels.ndim != 1 or len(labels) != n_features:
         raise ValueError(
             f"fields must give the field of each of the {n_features} features of X, "

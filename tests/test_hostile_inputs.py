@@ -255,7 +255,7 @@ FIELD_CASES = [
     # Their error said "got one of shape ()".
     *(
         (f"fields as a {type(fields).__name__}", (X, y), {"fields": fields}, ValueError, f"in the order of the columns of X, as a list or array; got a {type(fields).__name__}")
-        for fields in [{0: "a", 1: "a", 2: "b"}, {"a", "b", "c"}, frozenset("abc")]
+        for fields in [{0: "a", 1: "a", 2: "b"}, {"a", "b", "c"}, frozenset("abc"), {0: "a", 1: "a", 2: "b"}.values()]
     ),
     ("a string as fields", (X, y), {"fields": "abc"}, ValueError, "'fields' parameter of {name} must be an array-like or None"),
     ("float fields", (X, y), {"fields": [0.0, 1.0, 2.0]}, ValueError, r"all integers or all strings; got labels of the types \['float'\]"),
