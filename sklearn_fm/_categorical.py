@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._labels import check_printed_apart, label_key
+
 
 class CategoricalEncoding(NamedTuple):
     """Which input columns are categorical, and the categories of each."""
@@ -43,7 +45,8 @@ class CategoricalEncoding(NamedTuple):
         for position in np.flatnonzero(is_categorical):
             column = X.iloc[:, position]
             seen = np.unique(column.cat.codes.to_numpy())
-            categories.append(_sorted(column.cat.categories[seen[seen >= 0]]))
+            present = column.cat.categories[seen[seen >= 0]]
+            categories.append(_sorted(present, X.columns[position]))
         return cls(is_categorical, categories)
 
     @property
@@ -275,14 +278,21 @@ def _as_pandas(X):
         ) from error
 
 
-def _sorted(categories):
-    """The Index ``categories`` as a sorted array, as OneHotEncoder sorts its
-    categories, so that the model does not depend on the order a frame
-    declares them in; in that order if they cannot be compared."""
+def _sorted(categories, name):
+    """The Index ``categories`` of the column ``name`` as a sorted array, as
+    OneHotEncoder sorts its categories, so that the model does not depend on
+    the order a frame declares them in: of mixed kinds, by kind, then value;
+    in the declared order if even so they cannot be compared. Categories
+    that would print alike in the feature names are refused."""
     try:
-        return np.asarray(categories.sort_values())
+        ordered = np.asarray(categories.sort_values())
     except TypeError:
-        return np.asarray(categories)
+        try:
+            ordered = np.array(sorted(categories, key=label_key), dtype=object)
+        except TypeError:
+            ordered = np.asarray(categories)
+    check_printed_apart(ordered, name, "categories")
+    return ordered
 
 
 def _with_dictionaries_as_categories(X):

@@ -1,7 +1,7 @@
 """Transformers for the feature blocks of an FM design matrix."""
 
 from collections.abc import Hashable
-from numbers import Integral, Number
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._labels import check_printed_apart, label_key
 from ._random import local_random_state
 
 # The cells that hold several labels.
@@ -120,7 +121,7 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         labels = {}
         for cell in column:
             for label in self._labels(cell):
-                key = _label_key(label)
+                key = label_key(label)
                 # Equal numbers are one label, named by a float among them
                 # (1.0 for 1 and 1.0), whichever comes first.
                 if key not in labels or isinstance(label, float):
@@ -132,14 +133,7 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
                 f"MultiHotEncoder cannot sort the labels of the column {name!r}: {error}."
             ) from None
         categories = np.array([labels[key] for key in keys], dtype=object)
-        printed = pd.Series([str(label) for label in categories])
-        repeated = printed.duplicated(keep=False).to_numpy()
-        if repeated.any():
-            twins = categories[(printed == printed[repeated].iloc[0]).to_numpy()].tolist()
-            raise ValueError(
-                f"The labels {twins[0]!r} and {twins[1]!r} of the column {name!r} would "
-                f"both be named {name}_{twins[0]}: make its labels of one type."
-            )
+        check_printed_apart(categories, name, "labels")
         return categories
 
     def transform(self, X):
@@ -160,10 +154,10 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         blocks = []
         for column, categories in zip(X.T, self.categories_):
-            index = {_label_key(label): i for i, label in enumerate(categories)}
+            index = {label_key(label): i for i, label in enumerate(categories)}
             rows, cols = [], []
             for row, cell in enumerate(column):
-                for key in map(_label_key, self._labels(cell)):
+                for key in map(label_key, self._labels(cell)):
                     if key in index:
                         rows.append(row)
                         cols.append(index[key])
@@ -275,19 +269,6 @@ def _scalar_label(value):
     if pd.isna(value) or isinstance(value, str) and not value:  # None, NaN, pd.NA, NaT, ""
         return ()
     return (value,)
-
-
-def _label_key(label):
-    """What a label is: the rank of its kind (booleans, numbers, strings,
-    bytes, other values), in which labels sort, and its value. True and 1 are
-    equal in Python but two labels; 1, 1.0 and Decimal(1) are one."""
-    if isinstance(label, bool):
-        return 0, label
-    if isinstance(label, Number):
-        return 1, label
-    if isinstance(label, str):
-        return 2, label
-    return (3 if isinstance(label, bytes) else 4), label
 
 
 class _Ratings(NamedTuple):

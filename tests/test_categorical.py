@@ -433,6 +433,22 @@ def test_pyarrow_columns_of_every_text_and_time_type_are_refused(container):
         )
 
 
+def test_categories_of_mixed_kinds_sort_by_kind_whatever_their_declared_order():
+    # They kept the order the frame declared them in: a model of its own per
+    # order. Categories printing alike made two columns of one name.
+    values = [2, "b", 1, "a"] * 10
+    y = np.arange(40.0)
+    models = [
+        FMRegressor(**FAST).fit(pd.DataFrame({"c": pd.Categorical(values, categories=order)}), y)
+        for order in ([2, "b", 1, "a"], ["a", 1, "b", 2])
+    ]
+    for model in models:
+        assert model.categories_[0].tolist() == [1, 2, "a", "b"]
+    assert_array_equal(models[0].factors_, models[1].factors_)
+    with pytest.raises(ValueError, match="The categories 1 and '1' of the column 'c' would both"):
+        FMRegressor(**FAST).fit(pd.DataFrame({"c": pd.Categorical([1, "1", "a"] * 5)}), y[:15])
+
+
 def test_feature_names_print_categories_as_onehotencoder_does():
     # Float32 categories printed with float64's digits: c_0.10000000149011612.
     values = np.array([0.1, 0.2, 0.3] * 20, dtype=np.float32)
