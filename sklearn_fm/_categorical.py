@@ -45,8 +45,8 @@ class CategoricalEncoding(NamedTuple):
         for position in np.flatnonzero(is_categorical):
             column = X.iloc[:, position]
             seen = np.unique(column.cat.codes.to_numpy())
-            present = column.cat.categories[seen[seen >= 0]]
-            categories.append(_sorted(present, X.columns[position]))
+            categories.append(_sorted(column.cat.categories[seen[seen >= 0]]))
+            check_printed_apart(categories[-1], X.columns[position], "categories")
         return cls(is_categorical, categories)
 
     @property
@@ -278,21 +278,18 @@ def _as_pandas(X):
         ) from error
 
 
-def _sorted(categories, name):
-    """The Index ``categories`` of the column ``name`` as a sorted array, as
-    OneHotEncoder sorts its categories, so that the model does not depend on
-    the order a frame declares them in: of mixed kinds, by kind, then value;
-    in the declared order if even so they cannot be compared. Categories
-    that would print alike in the feature names are refused."""
+def _sorted(categories):
+    """The Index ``categories`` as a sorted array, as OneHotEncoder sorts its
+    categories, so that the model does not depend on the order a frame
+    declares them in: of mixed kinds, by kind, then value; in the declared
+    order if even so they cannot be compared."""
     try:
-        ordered = np.asarray(categories.sort_values())
+        return np.asarray(categories.sort_values())
     except TypeError:
         try:
-            ordered = np.array(sorted(categories, key=label_key), dtype=object)
+            return np.array(sorted(categories, key=label_key), dtype=object)
         except TypeError:
-            ordered = np.asarray(categories)
-    check_printed_apart(ordered, name, "categories")
-    return ordered
+            return np.asarray(categories)
 
 
 def _with_dictionaries_as_categories(X):

@@ -401,6 +401,9 @@ class FactorizationMachine(keras.layers.Layer):
         config.update(
             n_factors=self.n_factors,
             units=self.units,
+            # Keras' own config leaves it out: a user's autocast=True would
+            # load as this layer's default.
+            autocast=self.autocast,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             factors_initializer=keras.initializers.serialize(self.factors_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),

@@ -1,5 +1,7 @@
 """The feature-block encoders alone and as blocks of an FM pipeline."""
 
+import datetime
+import decimal
 import enum
 
 import numpy as np
@@ -151,6 +153,10 @@ def test_labels_are_sorted_by_kind_and_value_whatever_the_rows_order():
         ([[1], [1.0, True]], [True, 1.0]),
         # A (str, Enum) member in a list, as the string cell it equals.
         ([[Color.RED], [b"x", "b"]], ["b", "red", b"x"]),
+        # Values of other types apart, by type: they need not compare.
+        ([[datetime.date(2020, 1, 1)], [pd.Timestamp("2020-01-02")]],
+         [pd.Timestamp("2020-01-02"), datetime.date(2020, 1, 1)]),
+        ([[decimal.Decimal("1.0")], [1]], [1, decimal.Decimal("1.0")]),
     ]:
         assert categories(cells) == expected
         assert categories(cells[::-1]) == expected

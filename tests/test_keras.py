@@ -234,6 +234,15 @@ def test_float16_reads_inputs_beyond_its_range_in_float32(kind):
         assert_allclose(out, exact, rtol=2e-3, atol=1e-4)
 
 
+def test_autocast_is_off_unless_given_and_kept_in_the_config():
+    # Keras' config leaves autocast out: autocast=True loaded as False.
+    for autocast in (None, True, False):
+        given = {} if autocast is None else {"autocast": autocast}
+        layer = FactorizationMachine(**given)
+        assert layer.autocast is bool(autocast)
+        assert FactorizationMachine.from_config(layer.get_config()).autocast is bool(autocast)
+
+
 @pytest.mark.parametrize("kind", ["fm", "ffm"])
 def test_repeated_coordinates_of_sparse_input_are_summed(kind):
     # As in scipy and tf.sparse.sparse_dense_matmul (a bag of words built
