@@ -122,8 +122,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
         for cell in column:
             for label in self._labels(cell):
                 key = label_key(label)
-                # Equal numbers are one label, named by a float among them
-                # (1.0 for 1 and 1.0), whichever comes first.
+                # Equal numbers are one label, named by the float if one is
+                # among them (1.0 for 1 and 1.0), whatever the rows' order.
                 if key not in labels or isinstance(label, float):
                     labels[key] = label
         try:
