@@ -182,6 +182,7 @@ def _temporary_file(folder, name):
 
 
 def _fetch(url, path, data_home):
+    """Download ``url`` into ``path``, or an OSError that says what to do."""
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
             shutil.copyfileobj(response, out)
@@ -194,6 +195,8 @@ def _fetch(url, path, data_home):
 
 
 def _verify(archive, path):
+    """Raise an OSError unless ``path`` has the checksum of ``archive``
+    (``_download`` then deletes it)."""
     algorithm, expected = archive.checksum
     digest = hashlib.new(algorithm)
     with open(path, "rb") as downloaded:
