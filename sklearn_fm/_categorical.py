@@ -33,7 +33,7 @@ class CategoricalEncoding(NamedTuple):
         under ``categorical_features``; None if there are none to encode."""
         if categorical_features != "from_dtype":
             return None
-        if _is_foreign_frame(X) and _has_categorical_columns(X):
+        if is_foreign_frame(X) and _has_categorical_columns(X):
             X = _as_pandas(X)
         if not isinstance(X, pd.DataFrame):
             return None
@@ -70,7 +70,7 @@ class CategoricalEncoding(NamedTuple):
             )
         if isinstance(X, pd.DataFrame):
             return _with_dictionaries_as_categories(X)
-        if _is_foreign_frame(X):
+        if is_foreign_frame(X):
             return _as_pandas(X)
         rows = np.asarray(X, dtype=object)
         if rows.ndim != 2:  # pandas would take a 1-D array for a column
@@ -183,7 +183,7 @@ def _column_kinds(X):
             (name, None if pd.api.types.is_numeric_dtype(dtype) else _pandas_kind(X.iloc[:, i]))
             for i, (name, dtype) in enumerate(zip(X.columns, X.dtypes))
         ]
-    if not _is_foreign_frame(X):
+    if not is_foreign_frame(X):
         return []
     schema = X.schema  # pyarrow's has names and types, polars' is a mapping
     if hasattr(schema, "types"):
@@ -255,7 +255,8 @@ def _arrow_kind(dtype):
 _FOREIGN_FRAMES = {("polars", "DataFrame"), ("pyarrow", "Table"), ("pyarrow", "RecordBatch")}
 
 
-def _is_foreign_frame(X):
+def is_foreign_frame(X):
+    """Whether ``X`` is a polars DataFrame or a pyarrow Table or RecordBatch."""
     return (type(X).__module__.partition(".")[0], type(X).__name__) in _FOREIGN_FRAMES
 
 

@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._categorical import is_foreign_frame
 from ._labels import check_printed_apart, label_key
 from ._random import local_random_state
 
@@ -452,6 +453,11 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
             validate_data(self, X, reset=reset, skip_check_array=True)
             # to_numpy: check_array makes nullable (Int64) and Arrow integers floats.
             columns = [X.iloc[:, column].to_numpy() for column in range(X.shape[1])]
+        elif is_foreign_frame(X):  # polars or pyarrow: column by column too
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            schema = X.schema  # pyarrow's has names, polars' is a mapping of them
+            names = schema.names if hasattr(schema, "types") else list(schema)
+            columns = [X[name].to_numpy() for name in names]
         else:
             X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
             columns = list(X.T)

@@ -323,6 +323,18 @@ def test_implicit_feedback_reads_each_column_of_a_frame_in_its_own_dtype():
     assert_array_equal(encoder.transform(days[1:]).toarray(), [[0, 1, 0], [1, 0, 1]])
 
 
+@pytest.mark.parametrize("library", ["polars", "pyarrow"])
+def test_implicit_feedback_reads_each_column_of_a_polars_or_arrow_frame_alike(library):
+    module = pytest.importorskip(library)
+    make = module.table if library == "pyarrow" else module.DataFrame
+    frame = make({"user": [2**60, 2**60 + 1, 2**60], "item": [10.0, 20.0, 30.0]})
+    encoder = ImplicitFeedbackEncoder(norm=None).fit(frame)
+    assert encoder.users_.tolist() == [2**60, 2**60 + 1]
+    assert encoder.feature_names_in_.tolist() == ["user", "item"]
+    later = make({"user": [2**60 + 1, 2**60], "item": [10.0, 20.0]})
+    assert_array_equal(encoder.transform(later).toarray(), [[0, 1, 0], [1, 0, 1]])
+
+
 def test_a_normalised_column_without_labels_in_fit_encodes_as_no_columns():
     encoder = MultiHotEncoder(norm="l2").fit(np.array([[None, "a"], [np.nan, "b"]], dtype=object))
     out = encoder.transform(np.array([[None, "a"]], dtype=object))
