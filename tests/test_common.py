@@ -2,14 +2,8 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_fm import (
-    FFMClassifier,
-    FFMRegressor,
-    FMClassifier,
-    FMRegressor,
-    ImplicitFeedbackEncoder,
-    MultiHotEncoder,
-)
+from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
+from sklearn_fm import ImplicitFeedbackEncoder, MultiHotEncoder
 
 SAMPLE_WEIGHT_REASON = (
     "Weights are not counts of repetitions: training is invariant to their scale "
