@@ -446,18 +446,12 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         """The :class:`_Ratings` of ``X``, each column in a dtype of its own."""
-        if hasattr(X, "iloc") and getattr(X, "ndim", 0) == 2:
-            # Column by column, as OneHotEncoder reads a DataFrame: in one
-            # dtype, int64 ids beside a float column were floats (the ids
-            # above 2**53 merged), and dates beside numbers were refused.
+        # Column by column, as OneHotEncoder reads a DataFrame: in one dtype,
+        # int64 ids beside a float column were floats (the ids above 2**53
+        # merged), and dates beside numbers were refused.
+        columns = _frame_columns(X)
+        if columns is not None:
             validate_data(self, X, reset=reset, skip_check_array=True)
-            # to_numpy: check_array makes nullable (Int64) and Arrow integers floats.
-            columns = [X.iloc[:, column].to_numpy() for column in range(X.shape[1])]
-        elif is_foreign_frame(X):  # polars or pyarrow: column by column too
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            schema = X.schema  # pyarrow's has names, polars' is a mapping of them
-            names = schema.names if hasattr(schema, "types") else list(schema)
-            columns = [X[name].to_numpy() for name in names]
         else:
             X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
             columns = list(X.T)
@@ -485,6 +479,19 @@ class ImplicitFeedbackEncoder(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _frame_columns(X):
+    """The columns of the pandas, polars or pyarrow data frame ``X``, each as
+    an array in its own dtype; None for other input."""
+    if hasattr(X, "iloc") and getattr(X, "ndim", 0) == 2:
+        # to_numpy: check_array makes nullable (Int64) and Arrow integers floats.
+        return [X.iloc[:, column].to_numpy() for column in range(X.shape[1])]
+    if is_foreign_frame(X):
+        schema = X.schema  # pyarrow's has names, polars' is a mapping of them
+        names = schema.names if hasattr(schema, "types") else list(schema)
+        return [X[name].to_numpy() for name in names]
+    return None
 
 
 def _label_kind(labels, what):
