@@ -7,7 +7,6 @@ feature; the training loop, the validation and the persistence are theirs
 """
 
 import re
-from collections.abc import Mapping, Set
 
 import numpy as np
 
@@ -34,8 +33,8 @@ def _input_field_codes(fields, n_features):
     if fields is None:
         return np.arange(n_features)
     labels = np.asarray(fields, dtype=object)
-    # A mapping, a set or a view of either is no sequence (NumPy makes it one value).
-    if isinstance(fields, (Mapping, Set)) or labels.ndim == 0:
+    # NumPy makes a mapping, a set or a view of either one value: no sequence.
+    if labels.ndim == 0:
         raise ValueError(
             f"fields must give the field of each of the {n_features} features of X in the "
             f"order of the columns of X, as a list or array; got a {type(fields).__name__}."
