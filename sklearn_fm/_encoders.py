@@ -31,7 +31,8 @@ class MultiHotEncoder(TransformerMixin, BaseEstimator):
     A cell is a string of labels joined by ``separator`` (MovieLens genres:
     ``"Action|Comedy"``), a list, tuple or set of labels, or a single other
     value. Missing cells and values (None, NaN, ``pd.NA``, NaT, also inside a
-    list) and labels unseen during ``fit`` encode as no label. Each input column becomes one block of indicator columns, like
+    list) and labels unseen during ``fit`` encode as no label. Each input
+    column becomes one block of indicator columns, like
     :class:`~sklearn.preprocessing.OneHotEncoder` with several ones per row;
     unlike :class:`~sklearn.preprocessing.MultiLabelBinarizer` it transforms
     ``X``, so it fits in a :class:`~sklearn.compose.ColumnTransformer`.

@@ -264,16 +264,15 @@ def _legacy_optimizer_state(variables, solver, factors_shape):
     n_slots = _LEGACY_SLOTS[solver]
     if len(variables) != 1 + 2 * n_slots:
         raise ValueError("the optimizer state does not fit its solver")
-    step, bias_slots, table_slots = variables[0], variables[1 : 1 + n_slots], variables[1 + n_slots :]
+    step = variables[0]
+    bias_slots, table_slots = variables[1 : 1 + n_slots], variables[1 + n_slots :]
     slots = [[np.reshape(slot, n_outputs)] for slot in bias_slots]
     for per_variable, table in zip(slots, table_slots):
         table = np.reshape(table, (n_features, n_outputs, 1 + n_factors))
         per_variable += [table[..., 0], table[..., 1:]]
     # Keras interleaves the slots variable by variable.
-    keras_order = [slot[i] for i in range(3) for slot in slots]
-    return OptimizerState(
-        SolverSpec.of(solver), [np.int64(step), np.float32(0.0), *(slot.astype(np.float32) for slot in keras_order)]
-    )
+    keras_order = [slot[i].astype(np.float32) for i in range(3) for slot in slots]
+    return OptimizerState(SolverSpec.of(solver), [np.int64(step), np.float32(0.0), *keras_order])
 
 
 def _stream_counts(metadata):
