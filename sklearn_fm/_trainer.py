@@ -115,9 +115,10 @@ _LOSSES = {
 
 class EpochSettings(NamedTuple):
     """What one epoch is told: the penalty strengths, the scale the loss
-    reads the FM's outputs in (see :class:`Trainer`), the learning rate, and
-    whether to keep the parameters it starts from (1) or not (0). Sent to
-    the device as one float32 vector."""
+    reads the FM's outputs in (see :class:`Trainer`), the learning rate,
+    whether to keep the parameters it starts from (1) or not (0), and
+    whether the optimizer's state is new (1) or continued (0). Sent to the
+    device as one float32 vector."""
 
     alpha_linear: float
     alpha_factors: float
@@ -125,6 +126,7 @@ class EpochSettings(NamedTuple):
     score_scale: float
     learning_rate: float
     keep: float
+    new_state: float
 
 
 class DeviceRows(NamedTuple):
@@ -782,15 +784,23 @@ class _Model:
         self.keep()
         return tf.constant(True)
 
-    def _anchor_ftrl(self):
+    def _anchor_ftrl(self, new_state):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
-        variables' current values.
+        variables' current values, or for the linear weights of a new
+        optimizer state (``new_state`` true) those values shrunk by its L1.
 
         FTRL-Proximal computes each weight from its accumulators, as if
         training had started at zero; for factors, zero is a saddle point they
         never leave. Anchoring the accumulators at the current weights starts
         (or, after a change of learning rate, continues) from the weights
         themselves, and keeps untouched rows where they are.
+
+        A weight FTRL trained is ``-(z - sign(z) l1) / q`` of its linear term
+        ``z``: the anchor ``z = -(w q + sign(w) l1)`` holds it, L1 included.
+        Weights it did not train (the regressor's Ridge start, a warm
+        start's) anchored so would never feel L1: 1e6 left them as they
+        were. Their anchor is ``z = -w q``, whose weight is ``w`` shrunk by
+        ``l1 / q``, to 0 within it, as L1 shrinks a trained one.
         """
         opt = self.optimizer
         lr = tf.cast(opt.learning_rate.value, tf.float32)  # Keras keeps it in floatx
@@ -798,9 +808,18 @@ class _Model:
         for variable, accumulator, linear in self._ftrl_slots:
             weight = variable.value
             quadratic = (tf.pow(accumulator.value, -opt.learning_rate_power) + opt.beta) / lr + 2 * l2
-            anchored = -(weight * quadratic + tf.sign(weight) * l1)
             # A zero weight keeps its linear term, within [-l1, l1].
-            linear.assign(tf.where(weight == 0, linear.value, anchored))
+            anchored = tf.where(
+                weight == 0, linear.value, -(weight * quadratic + tf.sign(weight) * l1)
+            )
+            if variable is self.layer.kernel:
+                anchored = tf.where(new_state, -weight * quadratic, anchored)
+                tf.cond(
+                    new_state,
+                    lambda: _shrink(variable, l1 / quadratic),
+                    lambda: tf.constant(False),
+                )
+            linear.assign(anchored)
 
     def _batch_step(self, matrix, rows, slots, settings):
         """``_step_function`` on the rows ``rows`` of ``matrix``, read into
@@ -947,7 +966,7 @@ class _Model:
         tf.cond(settings.keep > 0, self._kept_now, lambda: tf.constant(False))
         self.optimizer.learning_rate.assign(settings.learning_rate)
         if self._ftrl_slots:
-            self._anchor_ftrl()
+            self._anchor_ftrl(settings.new_state > 0)
         batches = _epoch_batches(matrix, order, batch_size, batch_rows)
         n_batches = tf.shape(batches.n_rows)[0]
 
@@ -1025,6 +1044,13 @@ def _slot(optimizer, variable, slot):
             "way sklearn_fm does not know; please report this."
         )
     return found[0]
+
+
+def _shrink(variable, by):
+    """Move the entries of ``variable`` toward 0 by ``by``, to 0 within it."""
+    weight = variable.value
+    variable.assign(tf.sign(weight) * tf.maximum(tf.abs(weight) - by, 0.0))
+    return tf.constant(True)
 
 
 def _ftrl_slots(optimizer, variables):
@@ -1258,6 +1284,7 @@ class Trainer:
             None if fields is None else np.asarray(fields, np.int32),
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
+        self._new_optimizer_state = optimizer_state is None
         self._batch_size = tf.constant(batch_size, tf.int64)
         self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
         training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
@@ -1316,8 +1343,13 @@ class Trainer:
         if alpha_factors is not None:
             alphas[1] = alpha_factors
         settings = EpochSettings(
-            *(alpha * penalty_scale for alpha in alphas), score_scale, learning_rate, float(keep)
+            *(alpha * penalty_scale for alpha in alphas),
+            score_scale,
+            learning_rate,
+            float(keep),
+            float(self._new_optimizer_state),
         )
+        self._new_optimizer_state = False
         # The order is drawn into the buffer the device reads.
         order = shuffle_rows(
             rng, _aligned_empty(self._n_train, self._index_dtype), self._training_rows

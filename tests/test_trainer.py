@@ -332,6 +332,45 @@ def test_ftrl_with_l1_gives_exact_zeros_on_a_planted_sparse_problem():
     assert (dense.coef_ != 0).all()
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_ftrl_l1_reaches_the_linear_weights_training_starts_from(early_stopping):
+    # FTRL's slots were anchored as if FTRL had trained the starting weights,
+    # L1 included, so it never acted on them: without early stopping the
+    # regressor starts at Ridge's weights, and l1=1e6 left all of them
+    # nonzero (the noise columns' too), where early stopping, which starts
+    # at zero, zeroed them all.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 8))
+    y = 3 * X[:, 0] + 0.5 * rng.normal(size=300)
+
+    def coef(l1):
+        solver = {"class_name": "Ftrl", "config": {"l1_regularization_strength": l1}}
+        return FMRegressor(
+            solver=solver, max_iter=20, tol=None, learning_rate_init=0.5,
+            early_stopping=early_stopping, random_state=0,
+        ).fit(X, y).coef_
+
+    assert (coef(1e6) == 0).all()
+    moderate = coef(10.0)
+    assert moderate[0] > 2.5 and (moderate[1:] == 0).all()
+
+
+def test_ftrl_l1_reaches_the_weights_of_a_warm_start():
+    # A warm-started fit restarts the optimizer: the weights of the fit
+    # before, anchored as FTRL's own, kept their values under l1=1e6 (and
+    # one grew, 3.98 to 4.44).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 8))
+    y = X[:, 0] + 0.5 * rng.normal(size=300) > 0
+    model = FMClassifier(
+        solver="ftrl", max_iter=5, tol=None, learning_rate_init=0.5, early_stopping=False,
+        warm_start=True, random_state=0,
+    ).fit(X, y)
+    assert (model.coef_ != 0).all()
+    model.set_params(solver={"class_name": "Ftrl", "config": {"l1_regularization_strength": 1e6}})
+    assert (model.fit(X, y).coef_ == 0).all()
+
+
 def test_ftrl_keeps_and_trains_the_initial_factors():
     # FTRL computes weights from its accumulators, which start at zero: left
     # alone, it would reset the factors to 0, a saddle point of the FM.
