@@ -407,8 +407,10 @@ class Targets(NamedTuple):
     class_weight_scale: float = 1.0
     # A continued model whose targets are standardised anew: its optimizer's
     # state, in the units it trained in, starts over, and its intercept
-    # moves by the mean residual of these targets (see _start_state).
+    # moves by the mean residual of these targets times their share of the
+    # weight of the targets it has seen (see _start_state).
     new_units: bool = False
+    seen_share: float = 1.0
 
 
 class BaseFM(BaseEstimator, metaclass=ABCMeta):
@@ -1052,7 +1054,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         in_same_units = incremental and not targets.new_units
         intercept = self.intercept_
         if targets.new_units:
-            intercept = intercept + self._mean_residual(X, targets)
+            intercept = intercept + targets.seen_share * self._mean_residual(X, targets)
         params = rescale_fm(
             intercept,
             self.coef_,
@@ -1084,10 +1086,13 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
     def _mean_residual(self, X, targets):
         """The weighted mean of the targets of the rows ``X`` (canonical)
         less the model's outputs, in the units of y: what a continued model
-        in new units adds to its intercept. A first chunk too small to show
-        the stream's scale (one row) left the intercept at its targets'
-        mean, which later targets, elsewhere, could not pull it from in
-        Adam's small steps; a model that already follows them moves little.
+        in new units adds to its intercept, times the share of these targets
+        in the weight of those seen (``Targets.seen_share``). A first chunk
+        too small to show the stream's scale (one row) left the intercept at
+        its targets' mean, which later targets, elsewhere, could not pull it
+        from in Adam's small steps; a model that already follows them moves
+        little. Without the share, one row of a stream fed row by row set
+        the intercept to its own target, an outlier's too.
         """
         with np.errstate(over="ignore", invalid="ignore"):  # y spanning float64
             outputs = self._outputs(X) / targets.scale - targets.shift / targets.scale

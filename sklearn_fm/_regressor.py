@@ -338,10 +338,11 @@ class FMRegressor(RegressorMixin, BaseFM):
     more than twice or less than half as wide as ``sigma``, or their mean
     lies more than ``sigma`` from ``mu``, ``mu`` and ``sigma`` are set anew
     from them: the model is expressed in the new units, its intercept moves
-    by the mean residual of the targets of this call (a first call of one
-    row started it at that row's target) and the
-    optimizer starts over (models saved or pickled before sklearn_fm kept
-    the moments of the targets seen keep their units). The estimator reports
+    by the mean residual of the targets of this call times their share of
+    the weight of the targets seen (the earlier ones, which the model was
+    fitted to, count as residuals of 0), and the optimizer starts over
+    (models saved or pickled before sklearn_fm kept the moments of the
+    targets seen keep their units). The estimator reports
     ``mu + sigma * g``: ``intercept_ = mu + sigma * g0``,
     ``coef_ = sigma * w`` and ``factors_ = sqrt(sigma) * V``, so that the model
     does not depend on the units of ``y``. The objective, in the parameters
@@ -543,6 +544,8 @@ class FMRegressor(RegressorMixin, BaseFM):
             seen, (mean, std), new_units = chunk, chunk.standardization(), False
         else:
             seen, (mean, std), new_units = self._continued_units(chunk, incremental)
+        # The targets seen before, which the model fits, add residuals of 0.
+        seen_share = min(chunk.weight / seen.weight, 1.0) if new_units and seen.weight > 0 else 1.0
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below
             # Not (y - mean) / std: y spanning all of float64 would overflow.
             standardized = y / std - mean / std
@@ -563,6 +566,7 @@ class FMRegressor(RegressorMixin, BaseFM):
             score_scale=1.0,
             fitted=fitted,
             new_units=new_units,
+            seen_share=seen_share,
         )
 
     def _continued_units(self, chunk, incremental):

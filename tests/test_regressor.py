@@ -785,6 +785,20 @@ def test_new_units_move_the_intercept_by_the_mean_residual_of_their_targets():
     assert model.score(far, 3 * far[:, 0]) >= before > 0.5
 
 
+def test_a_stream_of_single_rows_keeps_its_intercept_near_the_mean_of_the_targets_seen():
+    # New units moved the intercept by the whole mean residual of the call's
+    # targets: fed one row at a time (as River's learn_one), the row of 2
+    # that set new units among ratings near 8 left the intercept at 2.2
+    # where the targets' mean was 6.6. The targets seen before, which the
+    # model fits, count as residuals of 0.
+    ratings = np.array([8.0, 9.0, 8.0, 2.0, 5.0, 8.0, 9.0, 8.0, 2.0])
+    X = np.zeros((1, 1))
+    model = FMRegressor(n_factors=2, random_state=42)
+    for rating in ratings:
+        model.partial_fit(X, [rating])
+    assert model.predict(X)[0] == pytest.approx(ratings.mean(), abs=0.5)
+
+
 def test_the_weight_of_the_targets_seen_stays_finite(tmp_path):
     X, y = make_interaction_data(n_samples=40)
     model = FMRegressor(**FAST).partial_fit(X[:20], y[:20], sample_weight=np.full(20, 1e308))
