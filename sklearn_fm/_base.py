@@ -852,7 +852,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # partial_fit's one row a call, says little (a constant fits one row).
         if not diverged and data_loss is not None and data.n_train >= _ROWS_TO_JUDGE:
             self._check_better_than_constant(
-                data_loss, data.constant_loss, state["learning_rate_init_"]
+                data_loss, data.constant_loss, state["learning_rate_init_"], targets.new_units
             )
         return self._fitted(trainer, data, state, kept, diverged)
 
@@ -878,26 +878,39 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             state["best_validation_score_"] = score
         return _EpochRecord(improved, best, penalty_scale)
 
-    def _check_better_than_constant(self, data_loss, constant_loss, learning_rate_init):
+    def _check_better_than_constant(self, data_loss, constant_loss, learning_rate_init, new_units):
         """Warn if the mean loss of the data in the epoch of the parameters
         kept, ``data_loss``, is far above ``constant_loss``, that of the best
         constant model: training from ``learning_rate_init`` oscillated
-        (typically on features of a large scale) and the model predicts
-        worse than a constant would."""
+        (typically on features of a large scale), or a continued model whose
+        targets set ``new_units`` started far from them, and the model
+        predicts worse than a constant would."""
         # Measured against at least 0.5, about the constant's loss on a
         # balanced target (0.5 for the standardised target's squared error,
         # 0.69 for two classes): near zero when one value dominates, any model
         # is many times worse.
-        if data_loss > _WORSE_THAN_CONSTANT * max(constant_loss, 0.5):
-            warnings.warn(
-                f"The model fits its training data far worse than a constant would: "
-                f"its mean training loss (without penalties) was {data_loss:.4g}, "
-                f"where the best constant prediction's is {constant_loss:.4g}. Training "
-                "oscillated instead of converging. Scale the features (e.g. with "
-                "StandardScaler) or lower learning_rate_init (now "
-                f"{self._rate_named(learning_rate_init)}).",
-                ConvergenceWarning,
+        if not data_loss > _WORSE_THAN_CONSTANT * max(constant_loss, 0.5):
+            return
+        if new_units:
+            # Its weights, in units 1,000 times smaller, were 1,000 times too
+            # large for the steps of a lower rate too (R² -8e5).
+            cause = (
+                "It continued a model trained on targets of another scale, which "
+                "started it far from a model of these: start a new one (fit with "
+                "warm_start=False) instead."
             )
+        else:
+            cause = (
+                "Training oscillated instead of converging. Scale the features (e.g. "
+                "with StandardScaler) or lower learning_rate_init (now "
+                f"{self._rate_named(learning_rate_init)})."
+            )
+        warnings.warn(
+            f"The model fits its training data far worse than a constant would: "
+            f"its mean training loss (without penalties) was {data_loss:.4g}, "
+            f"where the best constant prediction's is {constant_loss:.4g}. {cause}",
+            ConvergenceWarning,
+        )
 
     def _rate_named(self, learning_rate_init):
         """``learning_rate_init``, the rate of this fit, as warnings name it."""
