@@ -25,6 +25,7 @@ from ._data import (
     LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
     check_trainable_range,
+    columns_held,
     index_dtype,
     largest_magnitude,
     non_finite_error,
@@ -253,6 +254,22 @@ _ROWS_TO_JUDGE = 10
 # Whether a KeyboardInterrupt has cut off the import of the trainer (and of
 # TensorFlow with it) in this process.
 _IMPORT_INTERRUPTED = []
+
+
+def _warn_of_unseen_categories(unseen):
+    """Warn that the training rows of a continued model hold the
+    ``unseen`` values (a count by column name) of categories it lacks."""
+    if not unseen:
+        return
+    counts = ", ".join(f"{count} in {name!r}" for name, count in unseen.items())
+    warnings.warn(
+        f"X holds values of categories the model does not have ({counts}): they "
+        "encode as no column, as in predict, so this call does not learn them. A "
+        "model's categories are those of its first fit or partial_fit: declare a "
+        "stream's categories in the dtype of its first partial_fit (such as "
+        "pd.CategoricalDtype(categories=...)), or fit a new model (warm_start=False).",
+        UserWarning,
+    )
 
 
 def _trainer_class():
@@ -544,7 +561,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
         solver = SolverSpec.of(self.solver)
         X, y, sample_weight, weight_scale, contract, input_columns = (
-            self._validate_training_data(X, y, sample_weight, first_call)
+            self._validate_training_data(X, y, sample_weight, first_call, incremental)
         )
         targets = self._training_targets(
             y, sample_weight, weight_scale, first_call, incremental, classes
@@ -700,15 +717,21 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         self.__dict__ = attributes
         return self
 
-    def _validate_training_data(self, X, y, sample_weight, first_call):
+    def _validate_training_data(self, X, y, sample_weight, first_call, incremental):
         """``X`` (its categorical columns encoded), ``y`` and the sample
         weights, validated; the weights scaled to at most 1, and the factor
         they were divided by (their sums then stay finite however large they
         are); and the input contract (``n_features_in_``,
         ``feature_names_in_`` if X has names, the categorical encoding) that
-        the model will hold, as a :class:`_ValidatedData`."""
+        the model will hold, as a :class:`_ValidatedData`.
+
+        ``fit`` learns the categories its rows hold, as OneHotEncoder does;
+        the first ``partial_fit`` those the dtypes declare, so that a stream
+        can declare categories that later chunks bring, as ``classes``
+        declares the classes.
+        """
         encoding = (
-            CategoricalEncoding.learn(X, self.categorical_features)
+            CategoricalEncoding.learn(X, self.categorical_features, declared=incremental)
             if first_call
             else self._categorical_encoding()
         )
@@ -728,6 +751,8 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         X_checked, y = _validated_input(
             checked, X, encoding, reset=first_call, y=y, y_numeric=not is_classifier(self)
         )
+        if encoding is not None and not first_call:
+            _warn_of_unseen_categories(encoding.unseen_values(encoding.frame(X)))
         # Without weights every row weighs 1: a read-only view of one number,
         # where the array of ones _check_sample_weight makes would take 8
         # bytes a row for the whole fit.
@@ -1037,6 +1062,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             # Drawn in the layer's layout, feature by feature.
             factors = rng.normal(0.0, init_std, size=(n_features, n_outputs, *vector))
             _check_representable_products(factors, init_std)
+            # A feature no training row holds (a category a partial_fit stream
+            # declares before its rows come) starts without interactions, so
+            # that it predicts as no feature until rows train it.
+            factors[~columns_held(X, data.train)] = 0.0
             bias, kernel = self._initial_linear_part(
                 X if data.validation is None else None,
                 targets.y[data.train],

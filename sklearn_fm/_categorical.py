@@ -1,9 +1,10 @@
 """Categorical input: the ``category`` columns of a pandas DataFrame, one-hot
 encoded inside the estimators (``categorical_features="from_dtype"``).
 
-Each such column becomes one column per category seen in the first ``fit``
-or ``partial_fit``, in sorted order as ``OneHotEncoder`` sorts them; a value
-that is missing or was not seen then encodes as no column at all, as
+Each such column becomes one column per category that the rows of the
+first ``fit`` hold (or that its dtype declares, for a first ``partial_fit``),
+in sorted order as ``OneHotEncoder`` sorts them; a value that is missing or
+of another category then encodes as no column at all, as
 ``OneHotEncoder(handle_unknown="ignore")`` does. The other columns pass
 through as they are, in their place, and must hold numbers: this module also
 refuses the columns of strings and dates that scikit-learn's validation would
@@ -28,9 +29,11 @@ class CategoricalEncoding(NamedTuple):
     categories: list  # one 1-D array per categorical column, in column order
 
     @classmethod
-    def learn(cls, X, categorical_features):
+    def learn(cls, X, categorical_features, declared=False):
         """The encoding of the ``category`` columns of the DataFrame ``X``
-        under ``categorical_features``; None if there are none to encode."""
+        under ``categorical_features``, with the categories of each that
+        rows hold, or with ``declared`` every category its dtype declares;
+        None if there are none to encode."""
         if categorical_features != "from_dtype":
             return None
         if is_foreign_frame(X) and _has_categorical_columns(X):
@@ -44,8 +47,11 @@ class CategoricalEncoding(NamedTuple):
         categories = []
         for position in np.flatnonzero(is_categorical):
             column = X.iloc[:, position]
-            seen = np.unique(column.cat.codes.to_numpy())
-            categories.append(_sorted(column.cat.categories[seen[seen >= 0]]))
+            if declared:
+                categories.append(_sorted(column.cat.categories))
+            else:
+                seen = np.unique(column.cat.codes.to_numpy())
+                categories.append(_sorted(column.cat.categories[seen[seen >= 0]]))
             check_printed_apart(categories[-1], X.columns[position], "categories")
         return cls(is_categorical, categories)
 
@@ -104,14 +110,28 @@ class CategoricalEncoding(NamedTuple):
         for is_categorical, run in itertools.groupby(self.is_categorical):
             width = len(list(run))
             if is_categorical:
-                blocks += [
-                    _one_hot(X.iloc[:, column], next(categorical), X.columns[column])
-                    for column in range(position, position + width)
-                ]
+                for column in range(position, position + width):
+                    categories = next(categorical)
+                    codes = _codes(X.iloc[:, column], categories, X.columns[column])
+                    blocks.append(_one_hot(codes, len(categories)))
             else:
                 blocks.append(sp.csr_matrix(numeric[:, position : position + width]))
             position += width
         return sp.hstack(blocks, format="csr", dtype=numeric.dtype)
+
+    def unseen_values(self, X):
+        """The number of values of each categorical column of the
+        :meth:`frame` ``X`` that are neither missing nor among its
+        categories, by column name, for the columns that have any."""
+        columns = np.flatnonzero(self.is_categorical)
+        unseen = {}
+        for position, categories in zip(columns, self.categories):
+            column = X.iloc[:, position]
+            codes = _codes(column, categories, X.columns[position])
+            count = int(np.count_nonzero((codes < 0) & column.notna().to_numpy()))
+            if count:
+                unseen[X.columns[position]] = count
+        return unseen
 
     def feature_names(self, input_names):
         """The names of the encoded columns: the input name of a numeric
@@ -353,13 +373,17 @@ def _comparable_values(column, categories, name):
     return values
 
 
-def _one_hot(column, categories, name):
-    """The CSR one-hot columns of ``column`` (a Series named ``name`` in X)
-    for ``categories``; a missing value or another category is a row of
-    zeros."""
+def _codes(column, categories, name):
+    """The position of each value of ``column`` (a Series named ``name`` in
+    X) among ``categories``: -1 for a missing value or another category."""
     values = _comparable_values(column, categories, name)
-    codes = pd.Index(categories).get_indexer(values)  # -1: none
+    return pd.Index(categories).get_indexer(values)
+
+
+def _one_hot(codes, n_categories):
+    """The CSR one-hot columns of the ``_codes`` ``codes`` of a column with
+    ``n_categories`` categories: a row of zeros for a code of -1."""
     rows = np.flatnonzero(codes >= 0)
     return sp.csr_matrix(
-        (np.ones(len(rows)), (rows, codes[rows])), shape=(len(column), len(categories))
+        (np.ones(len(rows)), (rows, codes[rows])), shape=(len(codes), n_categories)
     )

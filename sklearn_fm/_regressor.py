@@ -205,12 +205,16 @@ class FMRegressor(RegressorMixin, BaseFM):
         ``X`` (and its pyarrow dictionary columns, the Categorical and Enum
         columns of a polars DataFrame, the dictionary columns of a pyarrow
         Table) are one-hot encoded inside the estimator, one column per
-        category seen in the first ``fit`` (or ``partial_fit``), sorted, so
+        category that the rows of the first ``fit`` hold (the first
+        ``partial_fit`` takes every category the dtype declares, so that a
+        stream can declare the categories of its later chunks), sorted, so
         that a frame of categorical columns needs no ``OneHotEncoder``; a
-        missing value or a category not seen then encodes as no column, and
-        the other columns pass through as numbers. None treats every column
-        as numeric (a ``category`` column of strings is then refused, as
-        columns of strings or dates always are).
+        missing value or another category then encodes as no column (a
+        continued ``partial_fit`` or warm-started ``fit`` warns of rows of
+        other categories, which it cannot learn), and the other columns pass
+        through as numbers. None treats every column as numeric (a
+        ``category`` column of strings is then refused, as columns of
+        strings or dates always are).
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the parameters of the previous fit

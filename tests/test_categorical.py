@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -122,15 +123,74 @@ def test_grid_search_over_fm_and_ffm_with_folds_that_see_other_categories():
     assert "rare1" in best.categories_[0]
 
 
-def test_partial_fit_keeps_the_first_calls_categories():
+def test_partial_fit_keeps_the_first_calls_categories_and_warns_of_others():
+    # Rows of categories the model lacks trained silently on no feature.
     frame, y = clicks()
     model = FMClassifier(**FAST).partial_fit(frame[:1000], y[:1000], classes=[0, 1])
     later = frame[1000:].copy()
     later["device"] = pd.Categorical(["watch"] * len(later))  # unseen: ignored
-    model.partial_fit(later, y[1000:])
+    lacked = rf"categories the model does not have \({len(later)} in 'device'\)"
+    with pytest.warns(UserWarning, match=lacked):
+        model.partial_fit(later, y[1000:])
     assert [list(c) for c in model.categories_][2] == ["pc", "phone", "tablet"]
     no_device = later.assign(device=pd.Categorical([None] * len(later)))
     assert_array_equal(model.predict_proba(later), model.predict_proba(no_device))
+    # Missing values and known categories are no reason to warn; nor is predict.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.partial_fit(no_device, y[1000:])
+        model.partial_fit(frame[:1000], y[:1000])
+        model.predict(later)
+
+
+def test_categories_no_row_holds_are_no_feature_for_fit_and_declared_ones_for_partial_fit():
+    X = pd.DataFrame({"b": pd.Categorical([None] * 20, categories=["u", "v"])})
+    y = np.arange(20.0)
+    with pytest.raises(ValueError, match="X has no feature to train on"):
+        FMRegressor(**FAST).fit(X, y)
+    # A stream's first chunk may miss a declared category: its model is a
+    # constant until rows of the categories come.
+    model = FMRegressor(**FAST).partial_fit(X, y)
+    assert [list(c) for c in model.categories_] == [["u", "v"]]
+    assert np.ptp(model.predict(X.assign(b=pd.Categorical(["u", "v"] * 10)))) == 0
+
+
+def test_a_warm_started_fit_warns_of_categories_the_model_lacks():
+    frame, y = clicks()
+    model = FMClassifier(warm_start=True, **FAST).fit(frame[:1000], y[:1000])
+    later = frame[1000:].assign(ad=frame["ad"][1000:].cat.add_categories([99]))
+    later.loc[later.index[:5], "ad"] = 99
+    with pytest.warns(UserWarning, match=r"\(5 in 'ad'\).*warm_start=False"):
+        model.fit(later, y[1000:])
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])
+def test_a_stream_declares_its_categories_in_the_dtype_of_its_first_partial_fit(estimator):
+    # Only the first call's categories were learned: a stream of one row a
+    # call learned its first user, and every later user's rows trained on no
+    # feature. fit keeps the categories its rows hold, as OneHotEncoder does.
+    users, items = ["ann", "bob", "cid"], ["x", "y"]
+
+    def chunk(user, item):
+        return pd.DataFrame({
+            "user": pd.Categorical([user], categories=users),
+            "item": pd.Categorical([item], categories=items),
+        })
+
+    model = estimator(random_state=0).partial_fit(chunk("ann", "x"), [4.0])
+    assert [list(c) for c in model.categories_] == [users, items]
+    assert [list(c) for c in clone(model).fit(chunk("ann", "x"), [4.0]).categories_] == [
+        ["ann"], ["x"]
+    ]
+    # Declared but not yet trained, a category predicts as a missing one.
+    unseen, missing = chunk("cid", "x"), chunk(None, "x")
+    assert_array_equal(model.predict(unseen), model.predict(missing))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for _ in range(30):
+            model.partial_fit(chunk("cid", "y"), [1.0])
+            model.partial_fit(chunk("ann", "x"), [4.0])
+    assert model.predict(chunk("cid", "y"))[0] < 2.0 < 3.0 < model.predict(chunk("ann", "x"))[0]
 
 
 def test_encoding_turned_off_after_fit_is_refused_where_the_model_goes_on(tmp_path):
