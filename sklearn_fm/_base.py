@@ -25,7 +25,6 @@ from ._data import (
     LARGEST_TRAINABLE_VALUE,
     check_sparse_structure,
     check_trainable_range,
-    columns_held,
     index_dtype,
     largest_magnitude,
     non_finite_error,
@@ -1062,10 +1061,6 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             # Drawn in the layer's layout, feature by feature.
             factors = rng.normal(0.0, init_std, size=(n_features, n_outputs, *vector))
             _check_representable_products(factors, init_std)
-            # A feature no training row holds (a category a partial_fit stream
-            # declares before its rows come) starts without interactions, so
-            # that it predicts as no feature until rows train it.
-            factors[~columns_held(X, data.train)] = 0.0
             bias, kernel = self._initial_linear_part(
                 X if data.validation is None else None,
                 targets.y[data.train],

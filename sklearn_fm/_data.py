@@ -160,19 +160,6 @@ def training_matrix(X):
     return X
 
 
-def columns_held(X, rows):
-    """Whether each column of the canonical CSR matrix ``X`` has a non-zero
-    in its rows ``rows`` (indices, or a slice of all), as a bool array."""
-    indices = X.indices
-    if not (isinstance(rows, slice) and rows == slice(None)):
-        selected = np.zeros(X.shape[0], dtype=bool)
-        selected[rows] = True
-        indices = indices[np.repeat(selected, np.diff(X.indptr))]
-    held = np.zeros(X.shape[1], dtype=bool)
-    held[indices] = True
-    return held
-
-
 def _is_canonical_float32_csr(X):
     """Whether ``X`` is a float32 CSR matrix in the form ``training_matrix``
     returns, checked from its arrays (scipy's ``has_canonical_format`` is a

@@ -30,7 +30,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from sklearn_fm import FFMClassifier, FFMRegressor, FMClassifier, FMRegressor
+from sklearn_fm import FMClassifier, FMRegressor
 from sklearn_fm._demo import make_clicks
 
 from .conftest import benchmark_script, make_interaction_data, make_ratings
@@ -291,23 +291,3 @@ def test_multiclass_wine_matches_logistic_regression():
     assert fm_accuracy > 0.95
     assert fm_accuracy > cross_val_score(logistic, X, y, cv=cv).mean() - 0.02
 
-
-@pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier, FFMRegressor, FFMClassifier])
-@pytest.mark.parametrize("early_stopping", [False, True])
-def test_a_column_no_training_row_holds_predicts_as_no_feature(estimator, early_stopping):
-    # One-hot ids encoded once, then split: a user of the test rows only had
-    # random factors that nothing trained, which added noise to their rows'
-    # predictions. It now predicts as a row without that column.
-    rng = np.random.RandomState(0)
-    users, items = rng.randint(0, 30, 3000), rng.randint(0, 20, 3000)
-    X = sp.hstack([sp.eye(31, format="csr")[users], sp.eye(20, format="csr")[items]]).tocsr()
-    y = (users % 3 == items % 3) + rng.normal(scale=0.1, size=3000)
-    y = y if estimator in (FMRegressor, FFMRegressor) else y > 0.5
-    params = dict(max_iter=3, tol=None, early_stopping=early_stopping, random_state=0)
-    if estimator in (FFMRegressor, FFMClassifier):
-        params["fields"] = [0] * 31 + [1] * 20
-    model = estimator(**params).fit(X, y)  # user 30 is in no row
-    assert not model.factors_[30].any() and model.factors_[:30].all()
-    scores = getattr(model, "decision_function", model.predict)
-    with_user_30 = sp.csr_matrix(X[:1].toarray() + np.eye(51)[30])
-    assert_array_equal(scores(with_user_30), scores(X[:1]))
