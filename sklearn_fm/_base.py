@@ -1091,7 +1091,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         in_same_units = incremental and not targets.new_units
         intercept = self.intercept_
         if targets.new_units:
-            intercept = intercept + targets.seen_share * self._mean_residual(X, targets)
+            intercept = intercept + self._intercept_move(X, targets)
         params = rescale_fm(
             intercept,
             self.coef_,
@@ -1120,21 +1120,24 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             "_optimizer_state": self._optimizer_state if in_same_units else None,
         }
 
-    def _mean_residual(self, X, targets):
-        """The weighted mean of the targets of the rows ``X`` (canonical)
-        less the model's outputs, in the units of y: what a continued model
-        in new units adds to its intercept, times the share of these targets
-        in the weight of those seen (``Targets.seen_share``). A first chunk
-        too small to show the stream's scale (one row) left the intercept at
-        its targets' mean, which later targets, elsewhere, could not pull it
-        from in Adam's small steps; a model that already follows them moves
-        little. Without the share, one row of a stream fed row by row set
-        the intercept to its own target, an outlier's too.
+    def _intercept_move(self, X, targets):
+        """What a continued model in new units adds to its intercept, in the
+        units of y: the weighted mean of the targets of the rows ``X``
+        (canonical) less the model's outputs, times the share of these
+        targets in the weight of those seen (``Targets.seen_share``).
+
+        A first chunk too small to show the stream's scale (one row) left the
+        intercept at its targets' mean, which later targets, elsewhere, could
+        not pull it from in Adam's small steps; a model that already follows
+        them moves little. Without the share, one row of a stream fed row by
+        row set the intercept to its own target, an outlier's too.
         """
         with np.errstate(over="ignore", invalid="ignore"):  # y spanning float64
             outputs = self._outputs(X) / targets.scale - targets.shift / targets.scale
-        residual = np.average(targets.y - outputs, weights=targets.sample_weight)
-        return float(targets.scale * residual) if np.isfinite(residual) else 0.0
+            residual = np.average(targets.y - outputs, weights=targets.sample_weight)
+            # The share first: the whole residual may overflow where the move does not.
+            move = targets.scale * (targets.seen_share * residual)
+        return float(move) if np.isfinite(move) else 0.0
 
     def _stream_counts(self):
         """``n_samples_seen_``, the epochs the learning-rate schedule has

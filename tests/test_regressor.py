@@ -808,6 +808,20 @@ def test_the_weight_of_the_targets_seen_stays_finite(tmp_path):
     assert_array_equal(sklearn_fm.load(tmp_path / "model.fm").predict(X), model.predict(X))
 
 
+def test_new_units_of_targets_near_the_largest_float_move_the_intercept_finitely():
+    # The whole mean residual (3e308) overflowed before its share (half)
+    # was taken: a RuntimeWarning, a diverged epoch, and a model left
+    # predicting -1.6e308 for targets of +1.6e308.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    model = FMRegressor(random_state=0).partial_fit(X[:20], -1.5e308 * (1 + 0.1 * rng.rand(20)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.partial_fit(X[20:], 1.5e308 * (1 + 0.1 * rng.rand(20)))
+    assert np.isfinite(model.predict(X)).all()
+    assert abs(model.intercept_) < 1.5e307  # the targets seen average about 0
+
+
 def test_targets_near_the_largest_float_train_a_finite_model():
     model = FMRegressor(**FAST).fit(np.eye(3), [1.5e308, 1.5e308, -1.5e308])
     assert np.isfinite(model.predict(np.eye(3))).all()
