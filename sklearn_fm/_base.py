@@ -604,8 +604,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             early_stopping_=data.validation is not None,
         )
         factor_penalty = self._factor_penalty(X, targets, data, n_data)
+        # A stream's parameters are its solver's, whose state starts over in new units.
         trainer = self._trainer(
-            X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty
+            X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty,
+            start_trained=incremental and not first_call,
         )
         # The trainer has copied the rows to the device: the host's copies
         # (X made canonical, the targets) need not live through the epochs.
@@ -662,13 +664,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         return split(False, rng)
 
     def _trainer(
-        self, X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty
+        self, X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty,
+        start_trained,
     ):
         """The :class:`~sklearn_fm._trainer.Trainer` of this fit, from the
         parameters ``params`` on the canonical training matrix ``X``, whose
         training data set counts ``n_data`` rows and whose sample weights
         are divided by ``weight_unit``, with the factor penalty of the
-        :class:`_FactorPenalty` ``factor_penalty`` in its first epoch."""
+        :class:`_FactorPenalty` ``factor_penalty`` in its first epoch;
+        ``start_trained`` if the solver trained ``params``."""
         return _trainer_class()(
             *params,
             rows=(X, targets.y, targets.sample_weight),
@@ -688,6 +692,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 None if state["_optimizer_state"] is None else state["_optimizer_state"].variables
             ),
             fields=fields,
+            start_trained=start_trained,
         )
 
     def _keep(self, params, state, fitted, targets, first_call):

@@ -117,8 +117,8 @@ class EpochSettings(NamedTuple):
     """What one epoch is told: the penalty strengths, the scale the loss
     reads the FM's outputs in (see :class:`Trainer`), the learning rate,
     whether to keep the parameters it starts from (1) or not (0), and
-    whether the optimizer's state is new (1) or continued (0). Sent to the
-    device as one float32 vector."""
+    whether they are parameters the solver did not train (1), such as a new
+    model's, or its own (0). Sent to the device as one float32 vector."""
 
     alpha_linear: float
     alpha_factors: float
@@ -126,7 +126,7 @@ class EpochSettings(NamedTuple):
     score_scale: float
     learning_rate: float
     keep: float
-    new_state: float
+    untrained_start: float
 
 
 class DeviceRows(NamedTuple):
@@ -784,10 +784,10 @@ class _Model:
         self.keep()
         return tf.constant(True)
 
-    def _anchor_ftrl(self, new_state):
+    def _anchor_ftrl(self, untrained_start):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
-        variables' current values, or for the linear weights of a new
-        optimizer state (``new_state`` true) those values shrunk by its L1.
+        variables' current values, or for linear weights FTRL did not train
+        (``untrained_start`` true) those values shrunk by its L1.
 
         FTRL-Proximal computes each weight from its accumulators, as if
         training had started at zero; for factors, zero is a saddle point they
@@ -813,9 +813,9 @@ class _Model:
                 weight == 0, linear.value, -(weight * quadratic + tf.sign(weight) * l1)
             )
             if variable is self.layer.kernel:
-                anchored = tf.where(new_state, -weight * quadratic, anchored)
+                anchored = tf.where(untrained_start, -weight * quadratic, anchored)
                 tf.cond(
-                    new_state,
+                    untrained_start,
                     lambda: _shrink(variable, l1 / quadratic),
                     lambda: tf.constant(False),
                 )
@@ -966,7 +966,7 @@ class _Model:
         tf.cond(settings.keep > 0, self._kept_now, lambda: tf.constant(False))
         self.optimizer.learning_rate.assign(settings.learning_rate)
         if self._ftrl_slots:
-            self._anchor_ftrl(settings.new_state > 0)
+            self._anchor_ftrl(settings.untrained_start > 0)
         batches = _epoch_batches(matrix, order, batch_size, batch_rows)
         n_batches = tf.shape(batches.n_rows)[0]
 
@@ -1234,6 +1234,12 @@ class Trainer:
         The field of each feature, from 0, for a field-aware FM (a
         :class:`~sklearn_fm.keras.FieldAwareFactorizationMachine` layer,
         factors of shape (n_features, n_fields, k)); None for an FM.
+    start_trained : bool
+        Whether ``solver`` trained the parameters to start from, in an
+        earlier call whose optimizer state does not go on (a ``partial_fit``
+        stream's in new units). Otherwise, with a new optimizer state,
+        FTRL's L1 first shrinks the linear weights (see
+        ``_Model._anchor_ftrl``).
     """
 
     @_out_of_memory_as_memory_error
@@ -1256,6 +1262,7 @@ class Trainer:
         score_scale=1.0,
         optimizer_state=None,
         fields=None,
+        start_trained=False,
     ):
         check_not_forked()
         if not tf.executing_eagerly():
@@ -1284,7 +1291,7 @@ class Trainer:
             None if fields is None else np.asarray(fields, np.int32),
         )
         self._penalties = (alpha_linear, alpha_factors, alpha_uniform, score_scale)
-        self._new_optimizer_state = optimizer_state is None
+        self._untrained_start = optimizer_state is None and not start_trained
         self._batch_size = tf.constant(batch_size, tf.int64)
         self._batch_rows = tf.constant(1 << (int(batch_size) - 1).bit_length(), tf.int64)  # 2**j
         training_weights = sample_weight if training_rows is None else sample_weight[training_rows]
@@ -1347,9 +1354,9 @@ class Trainer:
             score_scale,
             learning_rate,
             float(keep),
-            float(self._new_optimizer_state),
+            float(self._untrained_start),
         )
-        self._new_optimizer_state = False
+        self._untrained_start = False
         # The order is drawn into the buffer the device reads.
         order = shuffle_rows(
             rng, _aligned_empty(self._n_train, self._index_dtype), self._training_rows
