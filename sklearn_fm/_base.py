@@ -15,6 +15,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_scalar
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _check_feature_names_in,
     _check_sample_weight,
     check_is_fitted,
     validate_data,
@@ -255,12 +256,15 @@ _ROWS_TO_JUDGE = 10
 _IMPORT_INTERRUPTED = []
 
 
-def _warn_of_unseen_categories(unseen):
+def _warn_of_unseen_categories(unseen, input_names):
     """Warn that the training rows of a continued model hold the
-    ``unseen`` values (a count by column name) of categories it lacks."""
+    ``unseen`` values (a count by column position) of categories it lacks;
+    ``input_names`` names the columns."""
     if not unseen:
         return
-    counts = ", ".join(f"{count} in {name!r}" for name, count in unseen.items())
+    counts = ", ".join(
+        f"{count} in {input_names[position]!r}" for position, count in unseen.items()
+    )
     warnings.warn(
         f"X holds values of categories the model does not have ({counts}): they "
         "encode as no column, as in predict, so this call does not learn them. A "
@@ -756,7 +760,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             checked, X, encoding, reset=first_call, y=y, y_numeric=not is_classifier(self)
         )
         if encoding is not None and not first_call:
-            _warn_of_unseen_categories(encoding.unseen_values(encoding.frame(X)))
+            _warn_of_unseen_categories(
+                encoding.unseen_values(encoding.frame(X)), _check_feature_names_in(self, None)
+            )
         # Without weights every row weighs 1: a read-only view of one number,
         # where the array of ones _check_sample_weight makes would take 8
         # bytes a row for the whole fit.

@@ -122,7 +122,7 @@ class CategoricalEncoding(NamedTuple):
     def unseen_values(self, X):
         """The number of values of each categorical column of the
         :meth:`frame` ``X`` that are neither missing nor among its
-        categories, by column name, for the columns that have any."""
+        categories, by column position, for the columns that have any."""
         columns = np.flatnonzero(self.is_categorical)
         unseen = {}
         for position, categories in zip(columns, self.categories):
@@ -130,7 +130,7 @@ class CategoricalEncoding(NamedTuple):
             codes = _codes(column, categories, X.columns[position])
             count = int(np.count_nonzero((codes < 0) & column.notna().to_numpy()))
             if count:
-                unseen[X.columns[position]] = count
+                unseen[int(position)] = count
         return unseen
 
     def feature_names(self, input_names):

@@ -133,6 +133,9 @@ def test_partial_fit_keeps_the_first_calls_categories_and_warns_of_others():
     with pytest.warns(UserWarning, match=lacked):
         model.partial_fit(later, y[1000:])
     assert [list(c) for c in model.categories_][2] == ["pc", "phone", "tablet"]
+    # Named as the model names the column, also in rows of an array ('2' before).
+    with pytest.warns(UserWarning, match=lacked):
+        model.partial_fit(later.to_numpy(dtype=object), y[1000:])
     no_device = later.assign(device=pd.Categorical([None] * len(later)))
     assert_array_equal(model.predict_proba(later), model.predict_proba(no_device))
     # Missing values and known categories are no reason to warn; nor is predict.
