@@ -608,10 +608,12 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             early_stopping_=data.validation is not None,
         )
         factor_penalty = self._factor_penalty(X, targets, data, n_data)
-        # A stream's parameters are its solver's, whose state starts over in new units.
+        # A continued model's parameters are its solver's if the same solver
+        # trained them, even where its state starts over (new units, warm start).
+        trained_by = getattr(getattr(self, "_optimizer_state", None), "solver", None)
         trainer = self._trainer(
             X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty,
-            start_trained=incremental and not first_call,
+            start_trained=not first_call and trained_by == solver,
         )
         # The trainer has copied the rows to the device: the host's copies
         # (X made canonical, the targets) need not live through the epochs.

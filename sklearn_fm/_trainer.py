@@ -797,10 +797,11 @@ class _Model:
 
         A weight FTRL trained is ``-(z - sign(z) l1) / q`` of its linear term
         ``z``: the anchor ``z = -(w q + sign(w) l1)`` holds it, L1 included.
-        Weights it did not train (the regressor's Ridge start, a warm
-        start's) anchored so would never feel L1: 1e6 left them as they
-        were. Their anchor is ``z = -w q``, whose weight is ``w`` shrunk by
-        ``l1 / q``, to 0 within it, as L1 shrinks a trained one.
+        Weights it did not train (the regressor's Ridge start, a warm start
+        from another solver's) anchored so would never feel L1: 1e6 left
+        them as they were. Their anchor is ``z = -w q``, and they become
+        the weights of that ``z``: ``w`` moved toward 0 by ``l1 / q``, to 0
+        within it, as L1 moves a trained one.
         """
         opt = self.optimizer
         lr = tf.cast(opt.learning_rate.value, tf.float32)  # Keras keeps it in floatx
@@ -812,11 +813,11 @@ class _Model:
             anchored = tf.where(
                 weight == 0, linear.value, -(weight * quadratic + tf.sign(weight) * l1)
             )
-            if variable is self.layer.kernel:
+            if variable is self.layer.kernel and l1 > 0:
                 anchored = tf.where(untrained_start, -weight * quadratic, anchored)
                 tf.cond(
                     untrained_start,
-                    lambda: _shrink(variable, l1 / quadratic),
+                    lambda: _assign_ftrl_weights(variable, anchored, quadratic, l1),
                     lambda: tf.constant(False),
                 )
             linear.assign(anchored)
@@ -1046,10 +1047,11 @@ def _slot(optimizer, variable, slot):
     return found[0]
 
 
-def _shrink(variable, by):
-    """Move the entries of ``variable`` toward 0 by ``by``, to 0 within it."""
-    weight = variable.value
-    variable.assign(tf.sign(weight) * tf.maximum(tf.abs(weight) - by, 0.0))
+def _assign_ftrl_weights(variable, linear, quadratic, l1):
+    """Set ``variable`` to the weights FTRL-Proximal computes from its
+    ``linear`` term, as Keras' update does: ``-(z - sign(z) l1) / q``, or 0
+    where ``|z| <= l1``."""
+    variable.assign((tf.clip_by_value(linear, -l1, l1) - linear) / quadratic)
     return tf.constant(True)
 
 

@@ -371,23 +371,28 @@ def test_ftrl_l1_reaches_the_weights_of_a_warm_start():
     assert (model.fit(X, y).coef_ == 0).all()
 
 
-def test_ftrl_l1_does_not_shrink_again_what_a_stream_trained_when_its_units_change():
-    # A partial_fit that sets new units starts a new optimizer state, which
-    # shrank the weights the stream's own FTRL had trained by L1 once more:
-    # the weight of a feature absent from later calls fell to 0 within two
-    # changes of scale.
+@pytest.mark.parametrize("continued_by", ["partial_fit", "warm-started fit"])
+def test_ftrl_l1_does_not_shrink_again_what_the_same_solver_trained(continued_by):
+    # A partial_fit that sets new units, and a warm-started fit, start a new
+    # optimizer state, which shrank the weights the same FTRL had trained by
+    # L1 once more: the weight of a feature absent from later calls fell to
+    # 0 within two changes of scale, or a little at every warm fit.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 4))
     y = X @ [3.0, -2.0, 1.0, 0.0] + 0.1 * rng.normal(size=200)
     later = X[100:].copy()
     later[:, 0] = 0.0  # feature 0 is absent from the later calls
     ftrl = {"class_name": "Ftrl", "config": {"l1_regularization_strength": 0.05}}
-    model = FMRegressor(solver=ftrl, alpha_linear=0, alpha_uniform=0, random_state=0)
-    model.partial_fit(X[:100], 0.01 * y[:100])
+    model = FMRegressor(
+        solver=ftrl, alpha_linear=0, alpha_uniform=0, max_iter=1, tol=None,
+        early_stopping=False, warm_start=True, random_state=0,
+    )
+    train = getattr(model, "partial_fit" if continued_by == "partial_fit" else "fit")
+    train(X[:100], 0.01 * y[:100])
     learned = model.coef_[0]
     assert learned != 0
     for scale in (1.0, 100.0, 1.0, 100.0):  # each call sets new units
-        model.partial_fit(later, scale * y[100:])
+        train(later, scale * y[100:])
         assert model.coef_[0] == pytest.approx(learned, rel=1e-5)
 
 
