@@ -256,14 +256,14 @@ _ROWS_TO_JUDGE = 10
 _IMPORT_INTERRUPTED = []
 
 
-def _warn_of_unseen_categories(unseen, input_names):
-    """Warn that the training rows of a continued model hold the
-    ``unseen`` values (a count by column position) of categories it lacks;
-    ``input_names`` names the columns."""
-    if not unseen:
+def _warn_of_unseen_categories(unseen_counts, input_names):
+    """Warn that the training rows of a continued model hold values of
+    categories it lacks, ``unseen_counts`` by column position (see
+    ``_ValidatedData``); ``input_names`` names the columns."""
+    if not unseen_counts:
         return
     counts = ", ".join(
-        f"{count} in {input_names[position]!r}" for position, count in unseen.items()
+        f"{count} in {input_names[position]!r}" for position, count in unseen_counts.items()
     )
     warnings.warn(
         f"X holds values of categories the model does not have ({counts}): they "
@@ -303,13 +303,21 @@ def _trainer_class():
     return Trainer
 
 
+class _Input(NamedTuple):
+    """Input validated by :func:`_validated_input`."""
+
+    X: object  # ndarray or CSR matrix
+    y: np.ndarray  # None unless given
+    unseen_rows: dict  # see _categorical.Encoded; empty without categories
+
+
 def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
-    """``(X, y)`` validated by scikit-learn's ``validate_data`` on
-    ``estimator``, which records (``reset``) or checks the input contract:
-    X as an array or a CSR matrix holding only its entries, with its
-    categorical columns one-hot encoded by ``encoding`` (None: none), and y
-    (None unless ``y_and_options`` gives it, with ``y_numeric``). The one
-    path of X into a model."""
+    """``X`` and ``y`` validated by scikit-learn's ``validate_data`` on
+    ``estimator``, which records (``reset``) or checks the input contract,
+    as an :class:`_Input`: X as an array or a CSR matrix holding only its
+    entries, with its categorical columns one-hot encoded by ``encoding``
+    (None: none), and y (None unless ``y_and_options`` gives it, with
+    ``y_numeric``). The one path of X into a model."""
     check_sparse_structure(X)
     named = hasattr(X, "columns") or hasattr(X, "column_names")  # a data frame's
     if not reset and named and getattr(estimator, "feature_names_in_", None) is not None:
@@ -328,8 +336,9 @@ def _validated_input(estimator, X, encoding, *, reset, **y_and_options):
     )
     X_checked, y = checked if "y" in y_and_options else (checked, None)
     if encoding is None:
-        return without_spare_capacity(X_checked), y
-    return encoding.encode(X, X_checked), y
+        return _Input(without_spare_capacity(X_checked), y, {})
+    encoded = encoding.encode(X, X_checked)
+    return _Input(encoded.X, y, encoded.unseen_rows)
 
 
 class _ValidatedData(NamedTuple):
@@ -341,6 +350,9 @@ class _ValidatedData(NamedTuple):
     weight_scale: float  # what the weights given were divided by
     contract: dict  # n_features_in_, feature_names_in_, is_categorical_, categories_
     input_columns: np.ndarray  # the input column of each column of X; None: its own
+    # By column position, the rows of non-zero weight that hold a value of
+    # a category the model lacks, where there are any.
+    unseen_counts: dict
 
 
 class _TrainingData(NamedTuple):
@@ -563,7 +575,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             self._validate_params()
         first_call = not hasattr(self, "coef_") or not (incremental or self.warm_start)
         solver = SolverSpec.of(self.solver)
-        X, y, sample_weight, weight_scale, contract, input_columns = (
+        X, y, sample_weight, weight_scale, contract, input_columns, unseen_counts = (
             self._validate_training_data(X, y, sample_weight, first_call, incremental)
         )
         targets = self._training_targets(
@@ -574,6 +586,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             self._check_parameters_fit_the_model(
                 fields, self._optimizer_state if incremental else None, _TO_CONTINUE
             )
+            _warn_of_unseen_categories(unseen_counts, _check_feature_names_in(self, None))
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         data = self._training_and_validation(targets, rng, incremental)
@@ -758,13 +771,9 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # validate_data records the contract on the estimator it checks:
         # a copy, as self keeps its own until training has succeeded.
         checked = copy.copy(self)
-        X_checked, y = _validated_input(
+        X_checked, y, unseen_rows = _validated_input(
             checked, X, encoding, reset=first_call, y=y, y_numeric=not is_classifier(self)
         )
-        if encoding is not None and not first_call:
-            _warn_of_unseen_categories(
-                encoding.unseen_values(encoding.frame(X)), _check_feature_names_in(self, None)
-            )
         # Without weights every row weighs 1: a read-only view of one number,
         # where the array of ones _check_sample_weight makes would take 8
         # bytes a row for the whole fit.
@@ -799,7 +808,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "column."
                 )
         scaled = scaled_to_at_most_1(sample_weight)
-        return _ValidatedData(X_checked, y, scaled.weights, scaled.scale, contract, input_columns)
+        unseen_counts = {
+            position: int(np.count_nonzero(rows & (sample_weight > 0)))
+            for position, rows in unseen_rows.items()
+        }
+        return _ValidatedData(
+            X_checked, y, scaled.weights, scaled.scale, contract, input_columns,
+            {position: count for position, count in unseen_counts.items() if count},
+        )
 
     def _categorical_encoding(self):
         """The fitted :class:`CategoricalEncoding`, None without categorical input."""
@@ -1219,7 +1235,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
     def _scores(self, X):
         """The FM outputs of ``X``, checked against this estimator's input
         contract; call it on a :meth:`_fitted_copy`."""
-        X, _ = _validated_input(self, X, self._categorical_encoding(), reset=False)
+        X = _validated_input(self, X, self._categorical_encoding(), reset=False).X
         with np.errstate(over="ignore", invalid="ignore"):  # reported below instead
             output = self._outputs(X)
         if not np.isfinite(output).all():

@@ -22,6 +22,15 @@ import scipy.sparse as sp
 from ._labels import check_printed_apart, label_key
 
 
+class Encoded(NamedTuple):
+    """The one-hot encoded input, and for each categorical column (by
+    position) that has any, which rows hold a value that is neither missing
+    nor among its categories, which encodes as no column."""
+
+    X: sp.csr_matrix
+    unseen_rows: dict
+
+
 class CategoricalEncoding(NamedTuple):
     """Which input columns are categorical, and the categories of each."""
 
@@ -101,9 +110,9 @@ class CategoricalEncoding(NamedTuple):
         return view
 
     def encode(self, X, numeric):
-        """The encoded CSR matrix of the :meth:`frame` ``X``, given
-        ``numeric``, the validated ``numeric_view`` of ``X`` as an array."""
-        blocks = []
+        """The :class:`Encoded` :meth:`frame` ``X``, given ``numeric``, the
+        validated ``numeric_view`` of ``X`` as an array."""
+        blocks, unseen = [], {}
         categorical = iter(self.categories)
         position = 0
         # Runs of numeric columns pass through as one block each.
@@ -112,26 +121,16 @@ class CategoricalEncoding(NamedTuple):
             if is_categorical:
                 for column in range(position, position + width):
                     categories = next(categorical)
-                    codes = _codes(X.iloc[:, column], categories, X.columns[column])
+                    values = X.iloc[:, column]
+                    codes = _codes(values, categories, X.columns[column])
                     blocks.append(_one_hot(codes, len(categories)))
+                    unseen_rows = (codes < 0) & values.notna().to_numpy()
+                    if unseen_rows.any():
+                        unseen[column] = unseen_rows
             else:
                 blocks.append(sp.csr_matrix(numeric[:, position : position + width]))
             position += width
-        return sp.hstack(blocks, format="csr", dtype=numeric.dtype)
-
-    def unseen_values(self, X):
-        """The number of values of each categorical column of the
-        :meth:`frame` ``X`` that are neither missing nor among its
-        categories, by column position, for the columns that have any."""
-        columns = np.flatnonzero(self.is_categorical)
-        unseen = {}
-        for position, categories in zip(columns, self.categories):
-            column = X.iloc[:, position]
-            codes = _codes(column, categories, X.columns[position])
-            count = int(np.count_nonzero((codes < 0) & column.notna().to_numpy()))
-            if count:
-                unseen[int(position)] = count
-        return unseen
+        return Encoded(sp.hstack(blocks, format="csr", dtype=numeric.dtype), unseen)
 
     def feature_names(self, input_names):
         """The names of the encoded columns: the input name of a numeric

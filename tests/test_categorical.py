@@ -138,11 +138,15 @@ def test_partial_fit_keeps_the_first_calls_categories_and_warns_of_others():
         model.partial_fit(later.to_numpy(dtype=object), y[1000:])
     no_device = later.assign(device=pd.Categorical([None] * len(later)))
     assert_array_equal(model.predict_proba(later), model.predict_proba(no_device))
-    # Missing values and known categories are no reason to warn; nor is predict.
+    # Missing values, known categories and rows of weight 0 are no reason to
+    # warn; nor is predict.
+    weighed_out = np.where(np.arange(len(later)) < 5, 0.0, 1.0)
+    some_watches = no_device.assign(device=later["device"].where(weighed_out == 0))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         model.partial_fit(no_device, y[1000:])
         model.partial_fit(frame[:1000], y[:1000])
+        model.partial_fit(some_watches, y[1000:], sample_weight=weighed_out)
         model.predict(later)
 
 
