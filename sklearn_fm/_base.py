@@ -944,20 +944,21 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # is many times worse.
         if not data_loss > _WORSE_THAN_CONSTANT * max(constant_loss, 0.5):
             return
+        oscillated = (
+            "Scale the features (e.g. with StandardScaler) or lower learning_rate_init "
+            f"(now {self._rate_named(learning_rate_init)})."
+        )
         if new_units:
             # Its weights, in units 1,000 times smaller, were 1,000 times too
             # large for the steps of a lower rate too (R² -8e5).
             cause = (
                 "It continued a model trained on targets of another scale, which "
-                "started it far from a model of these: start a new one (fit with "
-                "warm_start=False) instead."
+                "may have started it far from a model of these: start a new model "
+                "(fit with warm_start=False, or a new estimator's partial_fit). "
+                f"If that is not the cause, training oscillated: {oscillated}"
             )
         else:
-            cause = (
-                "Training oscillated instead of converging. Scale the features (e.g. "
-                "with StandardScaler) or lower learning_rate_init (now "
-                f"{self._rate_named(learning_rate_init)})."
-            )
+            cause = f"Training oscillated instead of converging. {oscillated}"
         warnings.warn(
             f"The model fits its training data far worse than a constant would: "
             f"its mean training loss (without penalties) was {data_loss:.4g}, "
