@@ -206,8 +206,9 @@ class FMRegressor(RegressorMixin, BaseFM):
         columns of a polars DataFrame, the dictionary columns of a pyarrow
         Table) are one-hot encoded inside the estimator, one column per
         category that the rows of the first ``fit`` hold (the first
-        ``partial_fit`` takes every category the dtype declares, so that a
-        stream can declare the categories of its later chunks), sorted, so
+        ``partial_fit`` takes every category that pandas' dtype, a polars
+        Enum or an Arrow dictionary declares, so that a stream can declare
+        the categories of its later chunks), sorted, so
         that a frame of categorical columns needs no ``OneHotEncoder``; a
         missing value or another category then encodes as no column (a
         continued ``partial_fit`` or warm-started ``fit`` warns of rows of

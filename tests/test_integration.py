@@ -290,4 +290,3 @@ def test_multiclass_wine_matches_logistic_regression():
     fm_accuracy = cross_val_score(fm, X, y, cv=cv).mean()
     assert fm_accuracy > 0.95
     assert fm_accuracy > cross_val_score(logistic, X, y, cv=cv).mean() - 0.02
-
