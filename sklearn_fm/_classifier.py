@@ -512,6 +512,11 @@ class FMClassifier(ClassifierMixin, BaseFM):
                     f"classes={classes.tolist()} differs from the classes "
                     f"{known.tolist()} the model was first trained with."
                 )
+        if known.shape[0] < 2 and classes is not None:
+            raise ValueError(
+                f"classes={classes.tolist()} must list every class that y can hold, "
+                "at least 2 of them."
+            )
         if known.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes, but the data "

@@ -11,7 +11,7 @@ from sklearn.feature_selection import RFE, SelectFromModel
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, recall_score
 
-from sklearn_fm import FMClassifier
+from sklearn_fm import FFMClassifier, FMClassifier
 
 from .conftest import numerical_gradient, with_peak_memory
 
@@ -276,6 +276,16 @@ def test_partial_fit_streams_chunks_that_lack_some_classes():
         fm.partial_fit(X[:2], [0, 7])
     with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial_fit"):
         FMClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+@pytest.mark.parametrize("estimator", [FMClassifier, FFMClassifier])
+@pytest.mark.parametrize("classes", [[], np.array([], dtype=int), [0]])
+def test_partial_fit_refuses_classes_of_fewer_than_two_labels(estimator, classes):
+    # An empty list raised a bare IndexError; [0] for y of 0 and 1 said the
+    # data held only one class.
+    X, y = np.eye(4), [0, 1, 0, 1]
+    with pytest.raises(ValueError, match=r"classes=\[0?\] must list every class that y can hold"):
+        estimator().partial_fit(X, y, classes=classes)
 
 
 def test_partial_fit_weighs_classes_by_a_dict_whatever_classes_a_chunk_holds():
