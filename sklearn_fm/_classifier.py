@@ -512,21 +512,18 @@ class FMClassifier(ClassifierMixin, BaseFM):
                     f"classes={classes.tolist()} differs from the classes "
                     f"{known.tolist()} the model was first trained with."
                 )
-        if known.shape[0] < 2 and classes is not None:
+        # Labels first: classes of fewer than 2 labels that y goes beyond
+        # were reported as data of one class, or ([]) raised an IndexError.
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:
             raise ValueError(
-                f"classes={classes.tolist()} must list every class that y can hold, "
-                "at least 2 of them."
+                f"y contains labels {unknown.tolist()} that are not in "
+                f"{'classes' if first_call else 'classes_'} {known.tolist()}."
             )
         if known.shape[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes, but the data "
                 f"contains only one class: {known.tolist()[0]!r}."
-            )
-        unknown = np.setdiff1d(y, known)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in classes_ "
-                f"{known.tolist()}."
             )
         if not (first_call or incremental) and np.unique(y).shape != known.shape:
             # As MLPClassifier: the absent classes would silently keep their
