@@ -350,8 +350,8 @@ class _ValidatedData(NamedTuple):
     weight_scale: float  # what the weights given were divided by
     contract: dict  # n_features_in_, feature_names_in_, is_categorical_, categories_
     input_columns: np.ndarray  # the input column of each column of X; None: its own
-    # By column position, the rows of non-zero weight that hold a value of
-    # a category the model lacks, where there are any.
+    # By column position, the number of rows of non-zero weight that hold a
+    # value of a category the model lacks, where there are any.
     unseen_counts: dict
 
 
@@ -586,10 +586,11 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             self._check_parameters_fit_the_model(
                 fields, self._optimizer_state if incremental else None, _TO_CONTINUE
             )
-            _warn_of_unseen_categories(unseen_counts, _check_feature_names_in(self, None))
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         data = self._training_and_validation(targets, rng, incremental)
+        if unseen_counts:  # a continued model's: the first call's categories are X's
+            _warn_of_unseen_categories(unseen_counts, _check_feature_names_in(self, None))
         step_sizes = self._step_sizes(X, targets.sample_weight, first_call)
         params, state = self._start_state(
             first_call, incremental, X, data, targets, rng, fields, step_sizes.init_std
@@ -621,12 +622,15 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
             early_stopping_=data.validation is not None,
         )
         factor_penalty = self._factor_penalty(X, targets, data, n_data)
-        # A continued model's parameters are its solver's if the same solver
-        # trained them, even where its state starts over (new units, warm start).
+        # A continued model's parameters are its solver's, even where its state
+        # starts over (new units, warm start): a stream's always (partial_fit
+        # refuses another solver), a warm start's if the same solver spec left
+        # its state.
+        # getattr: models unpickled from versions that kept no optimizer state.
         trained_by = getattr(getattr(self, "_optimizer_state", None), "solver", None)
         trainer = self._trainer(
             X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty,
-            start_trained=not first_call and trained_by == solver,
+            start_trained=not first_call and (incremental or trained_by == solver),
         )
         # The trainer has copied the rows to the device: the host's copies
         # (X made canonical, the targets) need not live through the epochs.
@@ -808,13 +812,14 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                     "column."
                 )
         scaled = scaled_to_at_most_1(sample_weight)
+        weighted = sample_weight > 0
         unseen_counts = {
-            position: int(np.count_nonzero(rows & (sample_weight > 0)))
+            position: count
             for position, rows in unseen_rows.items()
+            if (count := int(np.count_nonzero(rows & weighted)))
         }
         return _ValidatedData(
-            X_checked, y, scaled.weights, scaled.scale, contract, input_columns,
-            {position: count for position, count in unseen_counts.items() if count},
+            X_checked, y, scaled.weights, scaled.scale, contract, input_columns, unseen_counts
         )
 
     def _categorical_encoding(self):
@@ -944,7 +949,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # is many times worse.
         if not data_loss > _WORSE_THAN_CONSTANT * max(constant_loss, 0.5):
             return
-        oscillated = (
+        oscillation_remedy = (
             "Scale the features (e.g. with StandardScaler) or lower learning_rate_init "
             f"(now {self._rate_named(learning_rate_init)})."
         )
@@ -955,10 +960,10 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 "It continued a model trained on targets of another scale, which "
                 "may have started it far from a model of these: start a new model "
                 "(fit with warm_start=False, or a new estimator's partial_fit). "
-                f"If that is not the cause, training oscillated: {oscillated}"
+                f"If that is not the cause, training oscillated: {oscillation_remedy}"
             )
         else:
-            cause = f"Training oscillated instead of converging. {oscillated}"
+            cause = f"Training oscillated instead of converging. {oscillation_remedy}"
         warnings.warn(
             f"The model fits its training data far worse than a constant would: "
             f"its mean training loss (without penalties) was {data_loss:.4g}, "

@@ -124,9 +124,9 @@ class CategoricalEncoding(NamedTuple):
                     values = X.iloc[:, column]
                     codes = _codes(values, categories, X.columns[column])
                     blocks.append(_one_hot(codes, len(categories)))
-                    unseen_rows = (codes < 0) & values.notna().to_numpy()
-                    if unseen_rows.any():
-                        unseen[column] = unseen_rows
+                    rows_of_others = (codes < 0) & values.notna().to_numpy()
+                    if rows_of_others.any():
+                        unseen[column] = rows_of_others
             else:
                 blocks.append(sp.csr_matrix(numeric[:, position : position + width]))
             position += width

@@ -208,11 +208,11 @@ class FMRegressor(RegressorMixin, BaseFM):
         category that the rows of the first ``fit`` hold (the first
         ``partial_fit`` takes every category that pandas' dtype, a polars
         Enum or an Arrow dictionary declares, so that a stream can declare
-        the categories of its later chunks), sorted, so
-        that a frame of categorical columns needs no ``OneHotEncoder``; a
-        missing value or another category then encodes as no column (a
-        continued ``partial_fit`` or warm-started ``fit`` warns of rows of
-        other categories, which it cannot learn), and the other columns pass
+        the categories of its later chunks), sorted, so that a frame of
+        categorical columns needs no ``OneHotEncoder``; a missing value or
+        another category then encodes as no column (a continued
+        ``partial_fit`` or warm-started ``fit`` warns of rows of other
+        categories, which it cannot learn), and the other columns pass
         through as numbers. None treats every column as numeric (a
         ``category`` column of strings is then refused, as columns of
         strings or dates always are).

@@ -1239,9 +1239,9 @@ class Trainer:
     start_trained : bool
         Whether ``solver`` trained the parameters to start from, in an
         earlier call whose optimizer state does not go on (a ``partial_fit``
-        stream's in new units). Otherwise, with a new optimizer state,
-        FTRL's L1 first shrinks the linear weights (see
-        ``_Model._anchor_ftrl``).
+        stream's in new units, a warm start's). Otherwise, with a new
+        optimizer state, FTRL's L1 first moves the linear weights toward 0
+        (see ``_Model._anchor_ftrl``).
     """
 
     @_out_of_memory_as_memory_error

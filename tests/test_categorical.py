@@ -169,6 +169,12 @@ def test_a_warm_started_fit_warns_of_categories_the_model_lacks():
     later.loc[later.index[:5], "ad"] = 99
     with pytest.warns(UserWarning, match=r"\(5 in 'ad'\).*warm_start=False"):
         model.fit(later, y[1000:])
+    # Not for a call that is then refused (it warned, then could hold out no
+    # validation rows).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(ValueError, match="early_stopping"):
+            model.set_params(early_stopping=True).fit(later[:3], [0, 1, 0])
 
 
 @pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor])

@@ -194,7 +194,10 @@ def test_a_warm_start_far_from_its_targets_is_named_as_the_cause():
     y = X[:, 0] + X[:, 1] * X[:, 2]
     model = FMRegressor(n_factors=3, max_iter=20, tol=None, warm_start=True, random_state=0)
     model.fit(X, y)
-    cause = r"far worse.*another scale.*warm_start=False, or a new estimator's partial_fit"
+    cause = (
+        r"far worse.*another scale.*warm_start=False, or a new estimator's partial_fit"
+        r".*If that is not the cause.*learning_rate_init"
+    )
     with pytest.warns(ConvergenceWarning, match=cause):
         model.fit(X, y / 1000)
     model.set_params(warm_start=False)

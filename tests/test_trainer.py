@@ -396,6 +396,26 @@ def test_ftrl_l1_does_not_shrink_again_what_the_same_solver_trained(continued_by
         assert model.coef_[0] == pytest.approx(learned, rel=1e-5)
 
 
+def test_ftrl_l1_does_not_move_a_streams_weights_after_a_call_that_diverged():
+    # A diverged call leaves the model but no optimizer state, and the next
+    # call took the stream's own weights for another solver's: L1 moved
+    # the weight of a feature absent from it to 0.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = X @ [3.0, -2.0, 1.0, 0.0] + 0.1 * rng.normal(size=200)
+    later = X[100:].copy()
+    later[:, 0] = 0.0
+    ftrl = {"class_name": "Ftrl", "config": {"l1_regularization_strength": 0.05}}
+    model = FMRegressor(solver=ftrl, alpha_linear=0, alpha_uniform=0, random_state=0)
+    model.partial_fit(X[:100], 0.01 * y[:100])
+    learned, rate = model.coef_[0], model.learning_rate_init_
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.set_params(learning_rate_init=1e35).partial_fit(later, 100 * y[100:])
+    assert model.coef_[0] == learned
+    model.set_params(learning_rate_init=rate).partial_fit(later, 100 * y[100:])
+    assert model.coef_[0] == pytest.approx(learned, rel=1e-5)
+
+
 def test_ftrl_keeps_and_trains_the_initial_factors():
     # FTRL computes weights from its accumulators, which start at zero: left
     # alone, it would reset the factors to 0, a saddle point of the FM.
