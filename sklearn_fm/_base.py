@@ -589,7 +589,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         rng = local_random_state(self.random_state)
         X = training_matrix(X)
         data = self._training_and_validation(targets, rng, incremental)
-        if unseen_counts:  # a continued model's: the first call's categories are X's
+        if unseen_counts:  # only a continued model lacks categories of X
             _warn_of_unseen_categories(unseen_counts, _check_feature_names_in(self, None))
         step_sizes = self._step_sizes(X, targets.sample_weight, first_call)
         params, state = self._start_state(
@@ -625,8 +625,7 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         # A continued model's parameters are its solver's, even where its state
         # starts over (new units, warm start): a stream's always (partial_fit
         # refuses another solver), a warm start's if the same solver spec left
-        # its state.
-        # getattr: models unpickled from versions that kept no optimizer state.
+        # its state (getattr: models unpickled from versions without one).
         trained_by = getattr(getattr(self, "_optimizer_state", None), "solver", None)
         trainer = self._trainer(
             X, params, state, targets, data, solver, fields, n_data, weight_unit, factor_penalty,

@@ -787,7 +787,7 @@ class _Model:
     def _anchor_ftrl(self, untrained_start):
         """Set FTRL's ``linear`` slots so that its closed-form weights are the
         variables' current values, or for linear weights FTRL did not train
-        (``untrained_start`` true) those values shrunk by its L1.
+        (``untrained_start`` true) those values moved toward 0 by its L1.
 
         FTRL-Proximal computes each weight from its accumulators, as if
         training had started at zero; for factors, zero is a saddle point they
