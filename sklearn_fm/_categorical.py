@@ -289,6 +289,9 @@ def _has_categorical_columns(X):
 
 def _as_pandas(X):
     """The polars or pyarrow frame ``X`` as a pandas DataFrame."""
+    if type(X).__module__.startswith("pyarrow"):
+        for name, column in zip(X.column_names, X.columns):
+            _check_no_null_category(column, name)
     try:
         return X.to_pandas()
     except ImportError as error:  # polars converts through pyarrow
@@ -323,8 +326,24 @@ def _with_dictionaries_as_categories(X):
         return X
     X = X.copy(deep=False)
     for position in dictionaries:
-        X.isetitem(position, X.iloc[:, position].astype("category"))
+        column = X.iloc[:, position]
+        _check_no_null_category(column.array.__arrow_array__(), X.columns[position])
+        X.isetitem(position, column.astype("category"))
     return X
+
+
+def _check_no_null_category(column, name):
+    """Raise a clear error if the pyarrow array or chunked array ``column``
+    (named ``name`` in X) is a dictionary column whose dictionary holds a
+    null, which pandas' categories, through which it is read, cannot hold."""
+    chunks = getattr(column, "chunks", [column])
+    if any(chunk.dictionary.null_count for chunk in chunks if hasattr(chunk, "dictionary")):
+        raise ValueError(
+            f"The dictionary column {name!r} of X has a null among its categories "
+            "(its dictionary), which a category column cannot hold. Encode it anew "
+            "(pyarrow.compute.dictionary_encode of the decoded column makes its nulls "
+            "missing values)."
+        )
 
 
 def _is_dictionary(dtype):

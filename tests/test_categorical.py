@@ -505,6 +505,19 @@ def test_pyarrow_columns_of_every_text_and_time_type_are_refused(container):
         )
 
 
+@pytest.mark.parametrize("container", ["pyarrow Table", "pandas ArrowDtype"])
+def test_a_dictionary_with_a_null_category_is_refused_by_name(container):
+    # pandas' "Categorical categories cannot be null" named no column.
+    pa = pytest.importorskip("pyarrow")
+    users = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 0], pa.int32()), ["a", None, "b"])
+    if container == "pyarrow Table":
+        X = pa.table({"user": users, "x": [1.0, 2.0, 3.0, 4.0]})
+    else:
+        X = pd.DataFrame({"user": pd.Series(users, dtype=pd.ArrowDtype(users.type)), "x": 1.0})
+    with pytest.raises(ValueError, match="dictionary column 'user' of X has a null among its"):
+        FMRegressor(**FAST).fit(X, [1.0, 2.0, 3.0, 4.0])
+
+
 def test_categories_of_mixed_kinds_sort_by_kind_whatever_their_declared_order():
     # They kept the order the frame declared them in: a model of its own per
     # order. Categories printing alike made two columns of one name.
