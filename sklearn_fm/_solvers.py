@@ -166,6 +166,8 @@ class SolverSpec(NamedTuple):
         _check_setting_names(class_name, config)
         for setting, value in config.items():
             _check_setting(class_name, setting, value)
+        if class_name == "Ftrl":
+            _check_ftrl_denominator(config)
         # NumPy scalars as Python's: the spec is JSON data (see serialize).
         plain = {name: getattr(value, "item", lambda: value)() for name, value in config.items()}
         return cls(class_name, tuple(sorted(plain.items())))
@@ -331,6 +333,21 @@ def _check_setting(class_name, setting, value):
         raise ValueError(
             f"The solver's setting {setting} of {class_name} must be less than 1: "
             f"{class_name} does not train with {setting}={value!r}."
+        )
+
+
+def _check_ftrl_denominator(config):
+    """Refuse an FTRL that divides 0 by 0: its step divides by the root of a
+    weight's accumulator plus its L2 terms, and the accumulator of a feature
+    that a batch lacks (or of the layer's padding) stays at its start."""
+    start = config.get("initial_accumulator_value", 0.1)
+    l2_terms = (config.get(name, 0.0) for name in ("l2_regularization_strength", "beta"))
+    if _as_float32(start) == 0 and not any(_as_float32(value) > 0 for value in l2_terms):
+        raise ValueError(
+            "The solver's setting initial_accumulator_value of Ftrl must be greater "
+            "than 0 in float32 (at least 1e-45) unless l2_regularization_strength or "
+            "beta is: FTRL divides by their sum for the features a batch lacks; "
+            f"got {start!r}."
         )
 
 

@@ -221,6 +221,10 @@ FIT_CASES = [
     # and diverged in the first epoch, with advice to lower the rate.
     ("epsilon=0", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": 0.0}}}, ValueError, "epsilon must be greater than 0 in float32"),
     ("an epsilon that is 0 in float32", (X, y), {"solver": {"class_name": "RMSprop", "config": {"epsilon": 1e-50}}}, ValueError, "epsilon must be greater than 0 in float32"),
+    # FTRL divided 0 by 0 for the features absent from a batch and diverged
+    # in the first epoch, with advice to lower the rate.
+    ("Ftrl's initial_accumulator_value=0", (X, y), {"solver": {"class_name": "Ftrl", "config": {"initial_accumulator_value": 0.0}}}, ValueError, r"initial_accumulator_value of Ftrl must be greater than 0 in float32 .*unless l2_regularization_strength or beta is"),
+    ("Ftrl's initial_accumulator_value that is 0 in float32", (X, y), {"solver": {"class_name": "Ftrl", "config": {"initial_accumulator_value": 1e-50, "beta": 0.0}}}, ValueError, "initial_accumulator_value of Ftrl must be greater than 0 in float32"),
     # None passed as Keras' default, and booleans skipped the ranges of the
     # numbers they equal: errors inside Keras, or a first epoch that diverged.
     ("epsilon=None", (X, y), {"solver": {"class_name": "Adam", "config": {"epsilon": None}}}, ValueError, r"epsilon=None is not valid: keras.optimizers.Adam takes a value"),

@@ -212,3 +212,14 @@ def test_adagrad_and_ftrl_with_small_accumulators_learn_one_hot_clicks():
         solver = {"class_name": class_name, "config": {"initial_accumulator_value": 1e-6}}
         fm = auc(FMClassifier(solver=solver, learning_rate_init=0.3, random_state=0))
         assert fm > linear + 0.05 and fm > adam - 0.01, (class_name, fm, linear, adam)
+
+
+@pytest.mark.parametrize("l2_term", ["l2_regularization_strength", "beta"])
+def test_ftrl_without_an_initial_accumulator_trains_when_an_l2_term_keeps_it_finite(l2_term):
+    # FTRL divides by the root of the accumulator plus its L2 terms: 0 / 0
+    # only where both are 0, which is refused (see test_hostile_inputs).
+    config = {"initial_accumulator_value": 0.0, l2_term: 0.01}
+    model = FMRegressor(solver={"class_name": "Ftrl", "config": config}, **FAST).fit(X, y)
+    keras_default = FMRegressor(solver="ftrl", **FAST).fit(X, y)
+    assert model.n_iter_ == FAST["max_iter"]
+    assert model.score(X, y) > keras_default.score(X, y) > 0.2
