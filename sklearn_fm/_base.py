@@ -863,15 +863,21 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
                 alpha_factors=state["alpha_factors_"],
             )
             if not result.finite:
-                which = "best" if data.validation is not None and kept else "last finite"
+                if not kept:
+                    which = "training started from"
+                elif data.validation is not None:
+                    which = "of the best epoch"
+                else:
+                    which = "of the last finite epoch"
                 warnings.warn(
                     f"Training diverged in epoch {state['n_iter_'] + 1} (the loss, the "
                     "parameters or the outputs on the validation data became infinite "
-                    f"or NaN); the parameters of the {which} epoch are kept. Lower "
+                    f"or NaN); the parameters {which} are kept. Lower "
                     f"learning_rate_init (now {self._rate_named(state['learning_rate_init_'])}) "
                     "or scale the features.",
                     ConvergenceWarning,
                 )
+                self._record_diverged_epoch(state, data, penalty_scale)
                 diverged = True
                 break
             state["_schedule_epochs"] += measure.schedule_share
@@ -934,6 +940,17 @@ class BaseFM(BaseEstimator, metaclass=ABCMeta):
         if best:
             state["best_validation_score_"] = score
         return _EpochRecord(improved, best, penalty_scale)
+
+    @staticmethod
+    def _record_diverged_epoch(state, data, penalty_scale):
+        """Count an epoch that diverged, as MLP does: it ran, so ``n_iter_``
+        says so; its loss (and validation score) are NaN, and the bests
+        stay those of the finite epochs."""
+        state["n_iter_"] += 1
+        state["loss_curve_"].append(np.nan)
+        state["penalty_scales_"].append(penalty_scale)
+        if data.validation is not None:
+            state["validation_scores_"].append(np.nan)
 
     def _check_better_than_constant(self, data_loss, constant_loss, learning_rate_init, new_units):
         """Warn if the mean loss of the data in the epoch of the parameters

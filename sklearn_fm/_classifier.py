@@ -184,7 +184,8 @@ class FMClassifier(ClassifierMixin, BaseFM):
 
     n_iter_ : int
         Number of epochs trained, over all calls to ``fit`` with
-        ``warm_start`` and to ``partial_fit``.
+        ``warm_start`` and to ``partial_fit``; an epoch that diverged counts
+        (its parameters are not kept).
 
     n_samples_seen_ : int
         The size of the data set that ``alpha_linear``, ``alpha_uniform``,
@@ -212,7 +213,7 @@ class FMClassifier(ClassifierMixin, BaseFM):
     loss_curve_ : list of float
         The mean training objective (log-loss plus penalty) of each epoch;
         for ``partial_fit``, with the call's weights relative to those the
-        model was first trained on.
+        model was first trained on. NaN for an epoch that diverged.
 
     penalty_scales_ : list of float
         The factor the penalties were multiplied by in each epoch: always 1,
@@ -220,16 +221,18 @@ class FMClassifier(ClassifierMixin, BaseFM):
         factors vary).
 
     best_loss_ : float or None
-        The lowest value of ``loss_curve_`` in the last ``fit`` (for
-        ``partial_fit``, since its first call); None with ``early_stopping``.
+        The lowest finite value of ``loss_curve_`` in the last ``fit`` (for
+        ``partial_fit``, since its first call; inf if there is none); None
+        with ``early_stopping``.
 
     validation_scores_ : list of float or None
-        The negative log-loss on the validation set after each epoch; None
-        without ``early_stopping``.
+        The negative log-loss on the validation set after each epoch (NaN
+        for one that diverged); None without ``early_stopping``.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_`` in the last ``fit``, whose
-        parameters the model keeps; None without ``early_stopping``.
+        The best finite one of ``validation_scores_`` in the last ``fit``,
+        whose parameters the model keeps (-inf if there is none); None
+        without ``early_stopping``.
 
     n_features_in_ : int
         Number of features seen during ``fit``.

@@ -165,11 +165,16 @@ def _unfitted(estimator, metadata):
 
 
 def _check_arrays(metadata, arrays):
-    """Refuse arrays unlike their description or not finite."""
+    """Refuse arrays unlike their description or not finite (the curves
+    may hold NaN: the entry of an epoch that diverged)."""
     for name, spec in metadata["arrays"].items():
-        if arrays[name].dtype.str != spec["dtype"] or list(arrays[name].shape) != spec["shape"]:
+        array = arrays[name]
+        if array.dtype.str != spec["dtype"] or list(array.shape) != spec["shape"]:
             raise ValueError(f"the array {name} does not match its description")
-        if not np.isfinite(arrays[name]).all():
+        valid = np.isfinite(array)
+        if name in ("loss_curve_", "validation_scores_"):
+            valid |= np.isnan(array)
+        if not valid.all():
             raise ValueError(f"the array {name} is not finite")
 
 

@@ -244,7 +244,8 @@ class FMRegressor(RegressorMixin, BaseFM):
 
     n_iter_ : int
         Number of epochs trained, over all calls to ``fit`` with
-        ``warm_start`` and to ``partial_fit``.
+        ``warm_start`` and to ``partial_fit``; an epoch that diverged counts
+        (its parameters are not kept).
 
     n_samples_seen_ : int
         The number of samples the penalties ``alpha_linear`` and
@@ -286,7 +287,7 @@ class FMRegressor(RegressorMixin, BaseFM):
         call's weights relative to those the model was first trained on.
         Each epoch's is in the standardisation it trained in: after a call
         that set new units (see Notes), earlier entries are in
-        the units before.
+        the units before. NaN for an epoch that diverged.
 
     penalty_scales_ : list of float
         The factor all three penalties were multiplied by in each epoch, from
@@ -295,16 +296,18 @@ class FMRegressor(RegressorMixin, BaseFM):
         (1 in the first epoch); 1 without early stopping (see Notes).
 
     best_loss_ : float or None
-        The lowest value of ``loss_curve_`` in the last ``fit`` (for
-        ``partial_fit``, since its first call); None with ``early_stopping``.
+        The lowest finite value of ``loss_curve_`` in the last ``fit`` (for
+        ``partial_fit``, since its first call; inf if there is none); None
+        with ``early_stopping``.
 
     validation_scores_ : list of float or None
-        The R² score on the validation set after each epoch; None without
-        ``early_stopping``.
+        The R² score on the validation set after each epoch (NaN for one
+        that diverged); None without ``early_stopping``.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_`` in the last ``fit``, whose
-        parameters the model keeps; None without ``early_stopping``.
+        The best finite one of ``validation_scores_`` in the last ``fit``,
+        whose parameters the model keeps (-inf if there is none); None
+        without ``early_stopping``.
 
     n_features_in_ : int
         Number of features seen during ``fit``.

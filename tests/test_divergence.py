@@ -5,11 +5,12 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
-from sklearn.datasets import load_diabetes
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_fm import FMClassifier, FMRegressor
+from sklearn_fm import FFMRegressor, FMClassifier, FMRegressor, load
 
 from .conftest import make_interaction_data
 
@@ -26,7 +27,8 @@ DIVERGING = {
 def assert_finite(model, X):
     for param in (model.intercept_, model.coef_, model.factors_):
         assert np.isfinite(param).all()
-    assert np.isfinite(model.loss_curve_).all()
+    # Each epoch's entry, but NaN for the one that diverged, which is last.
+    assert np.isfinite(model.loss_curve_[:-1]).all()
     outputs = model.decision_function(X) if hasattr(model, "decision_function") else model.predict(X)
     assert np.isfinite(outputs).all()
 
@@ -38,11 +40,15 @@ def test_divergence_keeps_the_last_finite_epoch_and_names_the_learning_rate(prob
     model = estimator(**sgd, learning_rate_init=rate, max_iter=50, tol=None, random_state=0)
     with pytest.warns(ConvergenceWarning, match=rf"diverged in epoch \d+.*learning_rate_init \(now {rate}\)"):
         model.fit(X, y)
-    assert 1 < model.n_iter_ < 50
-    assert len(model.loss_curve_) == model.n_iter_
+    # The epoch that diverged counts, as MLP counts it, with a NaN loss.
+    assert 2 < model.n_iter_ < 50
+    assert len(model.loss_curve_) == len(model.penalty_scales_) == model.n_iter_
+    assert np.isnan(model.loss_curve_[-1])
+    assert model.best_loss_ == min(model.loss_curve_[:-1])
     assert_finite(model, X)
-    # The kept parameters are those of the last finite epoch, n_iter_.
-    last = estimator(**sgd, learning_rate_init=rate, max_iter=model.n_iter_, tol=None, random_state=0)
+    # The kept parameters are those of the last finite epoch, the one before.
+    finite_epochs = model.n_iter_ - 1
+    last = estimator(**sgd, learning_rate_init=rate, max_iter=finite_epochs, tol=None, random_state=0)
     with warnings.catch_warnings():
         # The epoch before divergence may already fit worse than a constant.
         warnings.filterwarnings("error", "Training diverged", ConvergenceWarning)
@@ -60,9 +66,10 @@ def test_divergence_with_early_stopping_keeps_the_best_epoch(problem):
     with pytest.warns(ConvergenceWarning, match="diverged.*the parameters of the best epoch"):
         model.fit(X, y)
     assert_finite(model, X)
-    best = int(np.argmax(model.validation_scores_)) + 1
+    assert np.isnan(model.validation_scores_[-1])
+    best = int(np.nanargmax(model.validation_scores_)) + 1
     assert best < model.n_iter_  # it diverged after its best epoch
-    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_validation_score_ == np.nanmax(model.validation_scores_)
     # The same training stopped at the best epoch: same split, same batches.
     stopped = estimator(max_iter=best, **params).fit(X, y)
     assert_array_equal(model.factors_, stopped.factors_)
@@ -81,7 +88,7 @@ def test_validation_outputs_beyond_float32_count_as_divergence():
         model.fit(X, y > 0)
     assert_finite(model, X)
     assert model.n_iter_ < 50
-    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_validation_score_ == np.nanmax(model.validation_scores_)
 
 
 @pytest.mark.parametrize("estimator", [FMRegressor, FMClassifier], ids=lambda e: e.__name__)
@@ -102,7 +109,8 @@ def test_large_values_below_the_float32_limit_train_or_warn_but_never_give_nan(e
         # Or it trains a model fit warns of (see below).
         assert all(d or "far worse than a constant" in m for d, m in zip(diverged, messages))
         if any(diverged):
-            assert model.n_iter_ == 0 and model.loss_curve_ == []
+            assert model.n_iter_ == 1 and np.isnan(model.loss_curve_).all()
+            assert model.best_loss_ == np.inf
         assert_finite(model, X * scale)
     assert any(diverged), "training on 1e18 should diverge"
 
@@ -151,10 +159,10 @@ def test_partial_fit_after_a_diverged_call_resumes_from_finite_state():
     before = model.predict(X)
     with pytest.warns(ConvergenceWarning, match="diverged"):
         model.partial_fit(X * 1e6, y)
-    assert model.n_iter_ == 1
+    assert model.n_iter_ == 2 and np.isnan(model.loss_curve_[-1])
     assert_array_equal(model.predict(X), before)
     model.partial_fit(X, y)
-    assert model.n_iter_ == 2
+    assert model.n_iter_ == 3
     assert np.isfinite(model.predict(X)).all()
     assert np.isfinite(np.concatenate([s.ravel() for s in model._optimizer_state.variables[1:]])).all()
 
@@ -204,3 +212,33 @@ def test_a_warm_start_far_from_its_targets_is_named_as_the_cause():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert model.fit(X, y / 1000).score(X, y / 1000) > 0.9
+
+
+@pytest.mark.parametrize("estimator", [FMRegressor, FFMRegressor], ids=lambda e: e.__name__)
+def test_a_first_epoch_that_diverged_counts_as_scikit_learn_expects(estimator, tmp_path):
+    # It left n_iter_ at 0, which check_non_transformer_estimators_n_iter
+    # refuses for a fit that ran (MLP counts such epochs, its loss NaN);
+    # the model is the one training started from.
+    from sklearn.utils.estimator_checks import check_non_transformer_estimators_n_iter
+
+    diverging = estimator(
+        solver="sgd", alpha_linear=0.0, alpha_uniform=0.0, learning_rate_init=0.1,
+        max_iter=20, random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match="epoch 1 .* parameters training started from"):
+        check_non_transformer_estimators_n_iter(estimator.__name__, diverging)
+    X_iris, y_iris = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
+        model = clone(diverging).fit(X_iris, y_iris)
+    assert model.n_iter_ == 1 and np.isnan(model.loss_curve_).all()
+    assert model.best_loss_ == np.inf
+    assert_finite(model, X_iris)
+    # A model file keeps the NaN of the curve.
+    model.save(tmp_path / "diverged")
+    loaded = load(tmp_path / "diverged")
+    assert loaded.n_iter_ == 1 and np.isnan(loaded.loss_curve_).all()
+    assert_array_equal(loaded.predict(X_iris), model.predict(X_iris))
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 1"):
+        stopping = clone(diverging).set_params(early_stopping=True).fit(X_iris, y_iris)
+    assert np.isnan(stopping.validation_scores_).all()
+    assert stopping.best_validation_score_ == -np.inf
