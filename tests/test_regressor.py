@@ -424,7 +424,8 @@ def test_float32_and_float64_input_train_the_same_model(interaction_data):
     a = FMRegressor(**FAST).fit(X32, y)
     b = FMRegressor(**FAST).fit(X32.astype(np.float64), y)
     assert_array_equal(a.factors_, b.factors_)
-    assert a.predict(X32).dtype == np.float64
+    # As the user guide says, unlike SGDRegressor's float32 coef_.
+    assert a.coef_.dtype == a.factors_.dtype == a.predict(X32).dtype == np.float64
 
 
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
