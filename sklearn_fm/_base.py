@@ -206,8 +206,8 @@ def _weight_unit(training_weights, scales, state, incremental):
     Their mean, so that the scale of the weights changes nothing, in ``fit``
     and in the first call to ``partial_fit``. Later calls divide by that
     mean, so that weights keep their meaning across calls: a call of small
-    weights changes the model little, as in SGDRegressor, and a call of one
-    class weighs as its ``class_weight`` says.
+    weights has small gradients, as in SGDRegressor, and a call of one class
+    weighs as its ``class_weight`` says.
     """
     kept = state["_sample_weight_unit"] if incremental else None
     if kept is None:

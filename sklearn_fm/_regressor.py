@@ -482,8 +482,11 @@ class FMRegressor(RegressorMixin, BaseFM):
             Non-negative weights of the samples. None weighs them equally.
             Weights are relative to the mean weight of the samples the model
             was first trained on (by the first call, or by ``fit``), so that
-            they keep their meaning across calls: as in SGDRegressor, a call
-            of small weights changes the model little.
+            they keep their meaning across calls: the gradients of a call of
+            small weights are small, and with ``solver='sgd'`` it changes the
+            model little, as in SGDRegressor. Optimizers with momentum, Adam
+            (the default) among them, go on with the steps of earlier calls
+            whatever the call's weights, as MLPRegressor's do.
 
         Returns
         -------
